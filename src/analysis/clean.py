@@ -1,0 +1,163 @@
+"""Cleaning: remove what is not the plan, normalise characters, repair PDF word breaks."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from analysis.params import load_yaml
+
+CJK = r"\u4e00-\u9fff"
+CJK_PUNCT = "，。；：、！？“”‘’（）《》【】—…"
+WHITESPACE = re.compile(r"[ \t\u00a0\u2002\u2003\u2009\u200b\u3000\ufeff]+")
+# Full-width ASCII letters/digits and a few symbols become half-width; ASCII punctuation beside
+# Chinese becomes full-width. Item markers keep their half-width "1." form.
+HALF_WIDTH = str.maketrans(
+    {chr(c): chr(c - 0xFEE0) for c in range(0xFF10, 0xFF5B) if chr(c).isalnum()} | {"．": "."}
+)
+TO_FULL = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", "(": "（", ")": "）"}
+ASCII_PUNCT_NEAR_CJK = re.compile(
+    rf"(?<=[{CJK}{CJK_PUNCT}])[,;:?!]|[,;:?!](?=[{CJK}{CJK_PUNCT}])|[()]"
+)
+MARKER_AHEAD = r"(?![一二三四五六七八九十]{1,3}、|\d{1,3}\s*[.、](?!\d)|（\d{1,3}）)"
+# A gap between two Chinese characters/digits, but not digit-digit ("2017 2018") or before a marker.
+INNER_SPACE = re.compile(
+    rf"(?:(?<=[{CJK}{CJK_PUNCT}]) +{MARKER_AHEAD}(?=[{CJK}{CJK_PUNCT}\d])|(?<=\d) +(?=[{CJK}{CJK_PUNCT}]))"
+)
+SPACE_BEFORE_PUNCT = re.compile(r" +(?=[，。；：、！？）》”])")
+
+RULE_KEYS = (
+    "max_boilerplate_chars", "drop_lines", "footer_start", "strip_prefixes", "cover_notice_start",
+    "title", "max_title_chars", "signature", "space_repair_min_per_1k",
+)
+
+
+@dataclass(frozen=True)
+class CleanRules:
+    """Compiled cleaning rules (see params/clean.yaml for what each means)."""
+
+    max_boilerplate_chars: int
+    drop_lines: dict[str, list[re.Pattern]]
+    footer_start: list[re.Pattern]
+    strip_prefixes: list[re.Pattern]
+    cover_notice_start: re.Pattern
+    title: re.Pattern
+    max_title_chars: int
+    signature: list[re.Pattern]
+    space_repair_min_per_1k: float
+
+    @classmethod
+    def from_yaml(cls, path: Path) -> CleanRules:
+        raw = load_yaml(path, required=RULE_KEYS)
+
+        def compile_all(patterns: list[str]) -> list[re.Pattern]:
+            return [re.compile(p, re.IGNORECASE) for p in patterns]
+
+        return cls(
+            max_boilerplate_chars=int(raw["max_boilerplate_chars"]),
+            drop_lines={group: compile_all(ps) for group, ps in raw["drop_lines"].items()},
+            footer_start=compile_all(raw["footer_start"]),
+            strip_prefixes=compile_all(raw["strip_prefixes"]),
+            cover_notice_start=re.compile(raw["cover_notice_start"]),
+            title=re.compile(raw["title"]),
+            max_title_chars=int(raw["max_title_chars"]),
+            signature=compile_all(raw["signature"]),
+            space_repair_min_per_1k=float(raw["space_repair_min_per_1k"]),
+        )
+
+
+@dataclass
+class CleanResult:
+    """Cleaned plan text (one paragraph per line) and a record of every removal."""
+
+    text: str
+    title: str | None
+    removed: list[tuple[str, str]] = field(default_factory=list)  # (rule, removed text)
+    spaces_repaired: int = 0
+
+
+def normalize_chars(text: str) -> str:
+    """Unify whitespace and width: NBSP/ideographic spaces → space, full-width digits → ASCII,
+    ASCII punctuation beside Chinese → full-width."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").translate(HALF_WIDTH)
+    text = WHITESPACE.sub(" ", text)
+    text = ASCII_PUNCT_NEAR_CJK.sub(lambda m: TO_FULL[m.group()], text)
+    return SPACE_BEFORE_PUNCT.sub("", text)
+
+
+def repair_spaces(text: str, min_per_1k: float) -> tuple[str, int]:
+    """Remove spaces PDF extraction left inside words, if the text has many of them."""
+    gaps = len(INNER_SPACE.findall(text))
+    if not text or gaps * 1000 / len(text) < min_per_1k:
+        return text, 0
+    return INNER_SPACE.sub("", text), gaps
+
+
+def _matches(patterns: list[re.Pattern], line: str) -> bool:
+    return any(p.search(line) for p in patterns)
+
+
+def clean_plan(text: str, rules: CleanRules) -> CleanResult:
+    """Clean one decoded plan text with `rules`; pure: the input is not changed."""
+    removed: list[tuple[str, str]] = []
+    lines = [line.strip() for line in normalize_chars(text).split("\n")]
+    lines = [line for line in lines if line]
+    short = rules.max_boilerplate_chars
+
+    for index, line in enumerate(lines):
+        if len(line) <= short and _matches(rules.footer_start, line):
+            removed += [("footer", dropped) for dropped in lines[index:]]
+            lines = lines[:index]
+            break
+
+    kept = []
+    for line in lines:
+        group = next(
+            (g for g, ps in rules.drop_lines.items() if len(line) <= short and _matches(ps, line)), None
+        )
+        if group:
+            removed.append((group, line))
+            continue
+        for prefix in rules.strip_prefixes:
+            if match := prefix.match(line):
+                removed.append(("repost_prefix", match.group()))
+                line = line[match.end():]
+        kept.append(line)
+    lines = _drop_cover_notice(kept, rules, removed)
+
+    while lines and len(lines[-1]) <= short and _matches(rules.signature, lines[-1]):
+        removed.append(("signature", lines.pop()))
+
+    title = next((ln for ln in lines[:3] if _is_title(ln, rules)), None)
+    if title:
+        lines = _drop_repeated_title(lines, title, removed)
+    body, repaired = repair_spaces("\n".join(lines), rules.space_repair_min_per_1k)
+    return CleanResult(text=body + "\n", title=title, removed=removed, spaces_repaired=repaired)
+
+
+def _is_title(line: str, rules: CleanRules) -> bool:
+    return len(line) <= rules.max_title_chars and "。" not in line and bool(rules.title.search(line))
+
+
+def _drop_cover_notice(lines: list[str], rules: CleanRules, removed: list) -> list[str]:
+    start = next((i for i, ln in enumerate(lines) if rules.cover_notice_start.match(ln)), None)
+    if start is None:
+        return lines
+    end = next(
+        (i for i in range(start + 1, len(lines)) if _is_title(lines[i], rules) and "印发" not in lines[i]),
+        None,
+    )
+    if end is None:
+        return lines
+    removed += [("cover_notice", ln) for ln in lines[start:end]]
+    return lines[:start] + lines[end:]
+
+
+def _drop_repeated_title(lines: list[str], title: str, removed: list) -> list[str]:
+    """A PDF often repeats the title at the start of the first paragraph: keep it once."""
+    at = lines.index(title)
+    if at + 1 < len(lines) and lines[at + 1].startswith(title + " "):
+        removed.append(("repeated_title", title))
+        lines = [*lines[: at + 1], lines[at + 1][len(title):].lstrip(), *lines[at + 2:]]
+    return lines

@@ -1,0 +1,108 @@
+"""Dataset stage: raw plans → cleaned text, documents.csv, items.csv, removed.csv."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.clean import CleanResult, CleanRules, clean_plan
+from analysis.corpus import MANIFEST_COLUMNS, Plan, load_text, validate
+from analysis.files import write_csv_atomic, write_text_atomic
+from analysis.paths import ProjectError
+from analysis.structure import PlanStructure, StructureRules, parse_plan
+
+ITEM_COLUMNS = ["doc_id", "district", "year", "section_no", "section_title", "item_no", "item_seq", "text"]
+DOCUMENT_COLUMNS = [*MANIFEST_COLUMNS, "n_chars", "n_sections", "n_items"]
+
+
+@dataclass
+class StructuredPlan:
+    plan: Plan
+    cleaned: CleanResult
+    structure: PlanStructure
+
+
+@dataclass
+class CorpusTables:
+    """Everything the clean + structure stage produces, as tables."""
+
+    plans: list[StructuredPlan]
+    documents: pd.DataFrame
+    items: pd.DataFrame
+    removed: pd.DataFrame
+
+
+def n_chars(text: str) -> int:
+    """Characters of a cleaned plan, whitespace excluded: the denominator of per-10k rates."""
+    return sum(not c.isspace() for c in text)
+
+
+def structure_plan(plan: Plan, raw_dir: Path, params_dir: Path) -> StructuredPlan:
+    cleaned = clean_plan(load_text(raw_dir, plan), CleanRules.from_yaml(params_dir / "clean.yaml"))
+    structure = parse_plan(cleaned.text, StructureRules.from_yaml(params_dir / "structure.yaml"))
+    return StructuredPlan(plan, cleaned, structure)
+
+
+def structure_corpus(raw_dir: Path, params_dir: Path, doc_ids: list[str] | None = None) -> CorpusTables:
+    """Validate data/raw, then clean and structure the chosen plans (all when `doc_ids` is empty)."""
+    plans = validate(raw_dir)
+    if doc_ids:
+        if unknown := sorted(set(doc_ids) - {p.doc_id for p in plans}):
+            raise ProjectError(f"{raw_dir / 'manifest.csv'}: unknown doc_id(s) {', '.join(unknown)}")
+        plans = [p for p in plans if p.doc_id in doc_ids]
+    done = [structure_plan(p, raw_dir, params_dir) for p in sorted(plans, key=lambda p: p.doc_id)]
+    return CorpusTables(done, _documents(done), _items(done), _removed(done))
+
+
+def _documents(done: list[StructuredPlan]) -> pd.DataFrame:
+    rows = [
+        {
+            **d.plan.as_row(),
+            "n_chars": n_chars(d.cleaned.text),
+            "n_sections": sum(1 for _, title in d.structure.sections if title),
+            "n_items": len(d.structure.items),
+        }
+        for d in done
+    ]
+    return pd.DataFrame(rows, columns=DOCUMENT_COLUMNS)
+
+
+def _items(done: list[StructuredPlan]) -> pd.DataFrame:
+    rows = [
+        {
+            "doc_id": d.plan.doc_id, "district": d.plan.district, "year": d.plan.year,
+            "section_no": item.section_no, "section_title": item.section_title,
+            "item_no": item.item_no, "item_seq": item.item_seq, "text": item.text,
+        }
+        for d in done
+        for item in d.structure.items
+    ]
+    return pd.DataFrame(rows, columns=ITEM_COLUMNS)
+
+
+def _removed(done: list[StructuredPlan]) -> pd.DataFrame:
+    rows = [
+        {"doc_id": d.plan.doc_id, "rule": rule, "text": text}
+        for d in done
+        for rule, text in d.cleaned.removed
+    ]
+    return pd.DataFrame(rows, columns=["doc_id", "rule", "text"])
+
+
+TABLE_NAMES = ("documents", "items", "removed")
+
+
+def write_corpus(tables: CorpusTables, processed_dir: Path) -> list[Path]:
+    """Write cleaned texts and the three tables under `processed_dir`, each atomically."""
+    written = []
+    for done in tables.plans:
+        path = processed_dir / "clean" / f"{done.plan.doc_id}.txt"
+        write_text_atomic(path, done.cleaned.text)
+        written.append(path)
+    for name, frame in (("documents", tables.documents), ("items", tables.items), ("removed", tables.removed)):
+        path = processed_dir / f"{name}.csv"
+        write_csv_atomic(path, frame)
+        written.append(path)
+    return written

@@ -1,0 +1,50 @@
+"""Atomic writes: a reader sees the old file or the new one, never half of either."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+CSV_ENCODING = "utf-8-sig"  # BOM so Excel opens Chinese text correctly
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to a temp file beside `path`, fsync it, then rename over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """The exact bytes this project writes for a table: UTF-8 with BOM, `\\n` line ends, no index."""
+    return frame.to_csv(index=False, lineterminator="\n").encode(CSV_ENCODING)
+
+
+def write_csv_atomic(path: Path, frame: pd.DataFrame) -> None:
+    write_bytes_atomic(path, csv_bytes(frame))
+
+
+def is_current(path: Path, frame: pd.DataFrame) -> bool:
+    """True when `path` holds exactly what `write_csv_atomic(path, frame)` would write."""
+    return path.is_file() and path.read_bytes() == csv_bytes(frame)
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    """Read a CSV written by `write_csv_atomic` (or a plain UTF-8 one)."""
+    return pd.read_csv(path, encoding=CSV_ENCODING, dtype={"doc_id": str}, keep_default_na=False)

@@ -1,0 +1,64 @@
+"""The one module that knows where things live: every path derives from the project root."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT_MARKER = "pyproject.toml"
+
+
+class ProjectError(Exception):
+    """A user-facing error: one line naming the file and what to do."""
+
+
+def find_root(start: Path | None = None) -> Path:
+    """Walk up from `start` (default: cwd, or $ANALYSIS_ROOT) to the folder holding pyproject.toml."""
+    start = Path(start or os.environ.get("ANALYSIS_ROOT") or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / ROOT_MARKER).is_file() and (folder / "params").is_dir():
+            return folder
+    raise ProjectError(
+        f"{start}: not inside an analysis project (no {ROOT_MARKER} with params/ above it); "
+        "cd into the project or pass --root"
+    )
+
+
+@dataclass(frozen=True)
+class Paths:
+    """All project folders, derived from the root."""
+
+    root: Path
+
+    @classmethod
+    def from_root(cls, root: Path | str | None = None) -> Paths:
+        return cls(find_root(Path(root)) if root else find_root())
+
+    @property
+    def raw(self) -> Path:
+        return self.root / "data" / "raw"
+
+    @property
+    def manifest(self) -> Path:
+        return self.raw / "manifest.csv"
+
+    @property
+    def processed(self) -> Path:
+        return self.root / "data" / "processed"
+
+    @property
+    def clean(self) -> Path:
+        return self.processed / "clean"
+
+    @property
+    def params(self) -> Path:
+        return self.root / "params"
+
+    @property
+    def notebooks(self) -> Path:
+        return self.root / "notebooks"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"

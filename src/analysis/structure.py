@@ -1,0 +1,133 @@
+"""Structure: split a cleaned plan into title, preamble, sections (一、) and items (1.)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from analysis.params import load_yaml
+
+CHINESE_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}
+BOUNDARY = r"(?:(?<=^)|(?<=\s))"
+
+
+@dataclass(frozen=True)
+class StructureRules:
+    section_marker: re.Pattern
+    item_markers: list[re.Pattern]
+    max_title_chars: int
+
+    @classmethod
+    def from_yaml(cls, path: Path) -> StructureRules:
+        raw = load_yaml(path, required=("section_marker", "item_markers", "max_title_chars"))
+        return cls(
+            section_marker=re.compile(BOUNDARY + raw["section_marker"], re.MULTILINE),
+            item_markers=[re.compile(BOUNDARY + p, re.MULTILINE) for p in raw["item_markers"]],
+            max_title_chars=int(raw["max_title_chars"]),
+        )
+
+
+@dataclass(frozen=True)
+class Item:
+    section_no: int
+    section_title: str
+    item_no: str  # as printed
+    item_seq: int  # 1..n through the plan
+    text: str
+    start: int  # offset of the item text in the cleaned plan
+    end: int
+
+
+@dataclass
+class PlanStructure:
+    title: str | None
+    preamble: str
+    sections: list[tuple[int, str]]  # (section_no, section_title)
+    items: list[Item]
+    numbering: str  # "continuous", "per-section" or "none"
+    warnings: list[str] = field(default_factory=list)
+
+
+def chinese_numeral(text: str) -> int:
+    """一 → 1, 十 → 10, 十二 → 12, 二十三 → 23 (up to 99)."""
+    if "十" not in text:
+        return CHINESE_DIGITS[text] if len(text) == 1 else -1
+    tens, _, ones = text.partition("十")
+    return (CHINESE_DIGITS.get(tens, -1) if tens else 1) * 10 + (CHINESE_DIGITS.get(ones, -1) if ones else 0)
+
+
+def _in_sequence(matches: list[re.Match], value, restart_at: list[int]) -> list[re.Match]:
+    """Keep markers whose number continues the sequence; after a position in `restart_at` the
+    count may also restart at 1."""
+    kept: list[re.Match] = []
+    last = 0
+    for match in matches:
+        number = value(match.group(1))
+        restarted = any(kept and kept[-1].start() < pos <= match.start() for pos in restart_at)
+        if number == last + 1 or (number == 1 and (restarted or not kept)):
+            kept.append(match)
+            last = number
+    return kept
+
+
+def parse_plan(text: str, rules: StructureRules) -> PlanStructure:
+    """Find title, preamble, sections and items in cleaned plan text."""
+    first_line = text.split("\n", 1)[0].strip()
+    has_title = 0 < len(first_line) <= rules.max_title_chars and "。" not in first_line
+    title = first_line if has_title else None
+    body_start = len(text.split("\n", 1)[0]) + 1 if has_title else 0
+
+    sections = _in_sequence(
+        [m for m in rules.section_marker.finditer(text, body_start)], chinese_numeral, []
+    )
+    section_starts = [m.start() for m in sections]
+    items: list[re.Match] = []
+    for pattern in rules.item_markers:
+        items = _in_sequence([m for m in pattern.finditer(text, body_start)], int, section_starts)
+        if items:
+            break
+
+    warnings = []
+    if not sections:
+        warnings.append("no section headings (一、二、…) found: the plan is treated as one section")
+    if not items:
+        warnings.append("no numbered items found: each section is treated as one item")
+
+    boundaries = sorted([*(m.start() for m in sections), *(m.start() for m in items), len(text)])
+    first_marker = boundaries[0]
+    preamble = text[body_start:first_marker].strip() if (sections or items) else ""
+
+    def next_boundary(pos: int) -> int:
+        return next(b for b in boundaries if b > pos)
+
+    section_list: list[tuple[int, str]] = [
+        (i, _flat(text[m.end(): next_boundary(m.start())])) for i, m in enumerate(sections, start=1)
+    ] or [(1, "")]
+
+    def section_of(pos: int) -> tuple[int, str]:
+        before = [i for i, start in enumerate(section_starts) if start <= pos]
+        return section_list[before[-1]] if before else section_list[0]
+
+    spans = [(m.group(1), m.end(), next_boundary(m.start()), m.start()) for m in items]
+    if not items:
+        starts = [m.end() for m in sections] or [body_start]
+        spans = [("", start, next_boundary(start), start) for start in starts]
+    parsed = [
+        Item(*section_of(anchor), item_no, seq, _flat(text[start:end]), start, end)
+        for seq, (item_no, start, end, anchor) in enumerate(spans, start=1)
+    ]
+    if not sections and not items:
+        parsed = [Item(1, "", "", 1, _flat(text[body_start:]), body_start, len(text))]
+    return PlanStructure(title, preamble, section_list, parsed, _numbering(parsed), warnings)
+
+
+def _numbering(items: list[Item]) -> str:
+    if not items or not items[0].item_no:
+        return "none"
+    return "continuous" if [int(i.item_no) for i in items] == list(range(1, len(items) + 1)) else "per-section"
+
+
+def _flat(text: str) -> str:
+    """Item text on one line: line breaks inside an item joined, outer whitespace stripped."""
+    return re.sub(r"\s*\n\s*", "", text).strip()

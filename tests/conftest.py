@@ -1,0 +1,49 @@
+"""Shared fixtures: the real project, and throw-away copies of it for tests that write."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from analysis.clean import CleanRules
+from analysis.dataset import CorpusTables, structure_corpus
+from analysis.paths import Paths
+from analysis.structure import StructureRules
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def paths() -> Paths:
+    return Paths(ROOT)
+
+
+@pytest.fixture(scope="session")
+def clean_rules(paths: Paths) -> CleanRules:
+    return CleanRules.from_yaml(paths.params / "clean.yaml")
+
+
+@pytest.fixture(scope="session")
+def structure_rules(paths: Paths) -> StructureRules:
+    return StructureRules.from_yaml(paths.params / "structure.yaml")
+
+
+@pytest.fixture(scope="session")
+def corpus(paths: Paths) -> CorpusTables:
+    """The five real plans, cleaned and structured in memory (nothing written)."""
+    return structure_corpus(paths.raw, paths.params)
+
+
+@pytest.fixture
+def project(tmp_path: Path, paths: Paths) -> Paths:
+    """A private copy of the project (code excluded) that a test may run and damage."""
+    for name in ("pyproject.toml",):
+        shutil.copy(paths.root / name, tmp_path / name)
+    for folder in ("params", "notebooks", "data/raw"):
+        shutil.copytree(paths.root / folder, tmp_path / folder)
+    (tmp_path / "data" / "processed").mkdir()
+    (tmp_path / "reports").mkdir()
+    return Paths(tmp_path)
