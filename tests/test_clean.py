@@ -89,7 +89,9 @@ def test_normalize_chars(raw, clean):
 def test_pdf_space_repair_keeps_separators():
     damaged = "是实 施“十四五”规划的关键之年，市第十 二次党代会。 一、加强思想政 治工作 12.推进新增41 所学校 2017 2018"
     repaired, count = repair_spaces(damaged, min_per_1k=2.0)
-    assert repaired == "是实施“十四五”规划的关键之年，市第十二次党代会。 一、加强思想政治工作 12.推进新增41所学校2017 2018"
+    assert repaired == (
+        "是实施“十四五”规划的关键之年，市第十二次党代会。 一、加强思想政治工作 12.推进新增41所学校2017 2018"
+    )
     assert count == 5
 
 

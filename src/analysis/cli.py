@@ -10,7 +10,7 @@ from analysis.paths import Paths, ProjectError
 
 def cmd_check(paths: Paths, args: argparse.Namespace) -> int:
     from analysis.corpus import accept_checksum, validate
-    from analysis.report import check_params
+    from analysis.pipeline import check_params
 
     for doc_id in args.accept or []:
         accept_checksum(paths.raw, doc_id)
@@ -22,9 +22,9 @@ def cmd_check(paths: Paths, args: argparse.Namespace) -> int:
 
 
 def cmd_run(paths: Paths, args: argparse.Namespace) -> int:
-    from analysis.report import run_pipeline
+    from analysis.pipeline import run_pipeline
 
-    run_pipeline(paths, force=args.force)
+    run_pipeline(paths, force=args.force, jobs=args.jobs)
     return 0
 
 
@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_check)
 
     run = sub.add_parser("run", help="run the pipeline: clean, structure, notebooks, reports")
-    run.add_argument("--force", action="store_true", help="recompute everything")
+    run.add_argument("--force", action="store_true", help="recompute every stage and report")
+    run.add_argument("--jobs", type=int, default=None, help="reports executed in parallel (default: cores)")
     run.set_defaults(func=cmd_run)
     return parser
 

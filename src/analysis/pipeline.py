@@ -1,57 +1,244 @@
-"""Orchestration: run the stages in order, execute the notebooks, publish reports."""
+"""Orchestration: run the stages that are out of date, execute the report notebooks, publish.
+
+Every stage and report has a key: a hash of everything it depends on (raw bytes, params files,
+code, upstream keys). A stage or report whose key is unchanged is skipped; `force` recomputes.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import shutil
 import tempfile
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from filelock import FileLock
+from tqdm.auto import tqdm
+
 from analysis.clean import CleanRules
-from analysis.dataset import structure_corpus, write_corpus
+from analysis.dataset import CorpusTables, structure_corpus, write_corpus
+from analysis.files import write_text_atomic
 from analysis.paths import Paths, ProjectError
 from analysis.structure import StructureRules
 
-NOTEBOOKS = ["01_clean_and_structure.ipynb"]
+PACKAGE_DIR = Path(__file__).parent
+STAMPS = ".stamps.json"
+
+
+def digest(*parts: bytes | str) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode() if isinstance(part, str) else part)
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def files_digest(paths: list[Path]) -> str:
+    """Hash of names and bytes of the given files (folders: every file inside, sorted)."""
+    files = sorted(
+        f for p in paths for f in ([p] if p.is_file() else sorted(p.rglob("*")) if p.is_dir() else [])
+        if f.is_file() and not f.name.startswith(".")
+    )
+    return digest(*(part for f in files for part in (f.name, f.read_bytes())))
+
+
+def code_version() -> str:
+    """Hash of the package source: a code change invalidates every product."""
+    return files_digest(sorted(PACKAGE_DIR.glob("*.py")))
 
 
 def check_params(paths: Paths) -> None:
     """Load every params file the pipeline uses, so a mistake is reported before any work."""
+    from analysis.clusters import load_cluster_params
+    from analysis.report import load_report_params
+    from analysis.themes import load_lexicon
+
     CleanRules.from_yaml(paths.params / "clean.yaml")
     StructureRules.from_yaml(paths.params / "structure.yaml")
+    load_lexicon(paths.params / "themes.yaml")
+    load_cluster_params(paths.params / "clusters.yaml")
+    load_report_params(paths.params / "report.yaml")
 
 
-def execute_notebook(paths: Paths, name: str, parameters: dict, output: Path) -> Path:
-    """Run one notebook template with papermill into `output`; a failure names notebook and cell."""
+@dataclass
+class Stage:
+    name: str
+    params: list[str]  # files under params/ it reads
+    outputs: list[str]  # files under data/processed/ it writes
+    run: Callable[[CorpusTables, Paths], list[Path]]
+    upstream: list[str] = field(default_factory=list)
+
+
+def _run_themes(tables: CorpusTables, paths: Paths) -> list[Path]:
+    from analysis.themes import build_themes, write_themes
+
+    return write_themes(build_themes(tables, paths.params), paths.processed)
+
+
+def _run_clusters(tables: CorpusTables, paths: Paths) -> list[Path]:
+    from analysis.clusters import build_clusters, write_clusters
+
+    return write_clusters(build_clusters(tables.items, paths.params), paths.processed)
+
+
+TOKENS = ["userdict.txt", "stopwords.txt"]
+STAGES = [
+    Stage("dataset", ["clean.yaml", "structure.yaml"], ["documents.csv", "items.csv", "removed.csv"],
+          lambda tables, paths: write_corpus(tables, paths.processed)),
+    Stage("themes", ["themes.yaml", *TOKENS],
+          ["theme_counts.csv", "term_counts.csv", "kwic.csv", "keyness.csv"], _run_themes, ["dataset"]),
+    Stage("clusters", ["clusters.yaml", "themes.yaml", *TOKENS],
+          ["clusters.csv", "cluster_terms.csv", "cluster_summary.csv", "doc_similarity.csv"],
+          _run_clusters, ["dataset"]),
+]
+
+
+def stage_keys(paths: Paths) -> dict[str, str]:
+    """The current key of every stage (raw data, params, code and upstream keys)."""
+    keys: dict[str, str] = {}
+    base = digest(code_version(), files_digest([paths.raw]))
+    for stage in STAGES:
+        keys[stage.name] = digest(
+            base, files_digest([paths.params / p for p in stage.params]), *(keys[u] for u in stage.upstream)
+        )
+    return keys
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def ensure_processed(paths: Paths, force: bool = False, log: Callable[[str], None] = print) -> dict[str, str]:
+    """Bring data/processed up to date; return the stage keys. Safe to call from several processes."""
+    paths.processed.mkdir(parents=True, exist_ok=True)
+    with FileLock(paths.processed / ".lock"):
+        check_params(paths)
+        keys = stage_keys(paths)
+        stamps = _read_json(paths.processed / STAMPS)
+        tables: CorpusTables | None = None
+        for stage in STAGES:
+            outputs_present = all((paths.processed / o).is_file() for o in stage.outputs)
+            if not force and stamps.get(stage.name) == keys[stage.name] and outputs_present:
+                log(f"skip  stage {stage.name} (inputs unchanged)")
+                continue
+            if tables is None:
+                tables = structure_corpus(paths.raw, paths.params)
+                for done in tables.plans:
+                    for warning in done.structure.warnings:
+                        log(f"warning: {paths.raw / done.plan.file}: {warning}")
+            stage.run(tables, paths)
+            stamps[stage.name] = keys[stage.name]
+            write_text_atomic(paths.processed / STAMPS, json.dumps(stamps, indent=1, sort_keys=True))
+            log(f"ran   stage {stage.name}")
+    return keys
+
+
+@dataclass(frozen=True)
+class Job:
+    """One notebook execution that becomes one HTML page under reports/."""
+
+    notebook: str
+    parameters: dict
+    page: str  # path under reports/, e.g. districts/yangpu_2024.html
+    title: str
+    plans: tuple[str, ...]  # doc_ids it covers
+
+    @property
+    def executed(self) -> str:
+        return f"notebooks/{Path(self.page).with_suffix('.ipynb').as_posix().replace('/', '__')}"
+
+
+def execute_notebook(paths: Paths, job: Job, staging: Path) -> Path:
+    """Run one notebook with papermill into `staging`; a failure names notebook, cell and error."""
     import papermill
 
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=output.parent, prefix=".run-") as scratch:
-        executed = Path(scratch) / output.name
-        try:
-            papermill.execute_notebook(
-                str(paths.notebooks / name), str(executed), parameters=parameters,
-                cwd=str(paths.notebooks), progress_bar=False, kernel_name="python3",
-            )
-        except papermill.PapermillExecutionError as exc:
-            failed = output.with_name(f"{output.stem}.failed.ipynb")
-            shutil.copyfile(executed, failed)
-            raise ProjectError(
-                f"{paths.notebooks / name}: cell {exc.exec_count} raised {exc.ename}: {exc.evalue}; "
-                f"executed copy kept at {failed}"
-            ) from None
-        executed.replace(output)
-    return output
+    out = staging / job.executed
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        papermill.execute_notebook(
+            str(paths.notebooks / job.notebook), str(out), parameters=job.parameters,
+            cwd=str(paths.notebooks), progress_bar=False, kernel_name="python3",
+        )
+    except papermill.PapermillExecutionError as exc:
+        failed = paths.reports / "failed" / Path(job.executed).name
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(out, failed)
+        raise ProjectError(
+            f"{paths.notebooks / job.notebook} ({job.page}): cell {exc.exec_count} raised "
+            f"{exc.ename}: {exc.evalue.splitlines()[0] if exc.evalue else ''}; executed notebook kept at {failed}"
+        ) from None
+    return out
 
 
-def run_pipeline(paths: Paths, force: bool = False) -> None:
-    """Clean and structure every plan, then execute the notebooks into reports/notebooks/."""
-    check_params(paths)
-    tables = structure_corpus(paths.raw, paths.params)
-    for done in tables.plans:
-        for warning in done.structure.warnings:
-            print(f"warning: {paths.raw / done.plan.file}: {warning}")
-    written = write_corpus(tables, paths.processed)
-    print(f"wrote {len(written)} files under {paths.processed}")
-    for name in NOTEBOOKS:
-        out = execute_notebook(paths, name, {"root": str(paths.root)}, paths.reports / "notebooks" / name)
-        print(f"executed {name} → {out.relative_to(paths.root)}")
+def run_pipeline(paths: Paths, force: bool = False, jobs: int | None = None) -> list[str]:
+    """Update data/processed, execute the out-of-date reports in parallel, publish them atomically.
+
+    Returns the pages that were (re)built. Published reports are only replaced once every report
+    of this run succeeded.
+    """
+    from analysis.report import build_jobs, page_html, render_index, run_manifest
+
+    keys = ensure_processed(paths, force=force)
+    data_key = digest(*keys.values(), files_digest([paths.params / "report.yaml"]))
+    all_jobs = build_jobs(paths)
+    build = _read_json(paths.reports / ".build.json")
+    todo, job_keys = [], {}
+    for job in all_jobs:
+        job_keys[job.page] = digest(
+            data_key, (paths.notebooks / job.notebook).read_bytes(), json.dumps(job.parameters, sort_keys=True)
+        )
+        if force or build.get(job.page) != job_keys[job.page] or not (paths.reports / job.page).is_file():
+            todo.append(job)
+    for job in all_jobs:
+        if job not in todo:
+            print(f"skip  {job.page} (inputs unchanged)")
+    manifest = run_manifest(paths, keys)
+    paths.reports.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=paths.reports, prefix=".staging-") as tmp:
+        staging = Path(tmp)
+        _execute_all(paths, todo, staging, jobs or os.cpu_count() or 1)
+        for job in todo:
+            page = page_html(staging / job.executed, job, manifest)
+            (staging / job.page).parent.mkdir(parents=True, exist_ok=True)
+            (staging / job.page).write_text(page, encoding="utf-8")
+        build.update({job.page: job_keys[job.page] for job in todo})
+        (staging / "index.html").write_text(render_index(all_jobs, build, manifest, paths), encoding="utf-8")
+        (staging / "run_manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
+        _publish(staging, paths.reports, [*(j.page for j in todo), *(j.executed for j in todo),
+                                          "index.html", "run_manifest.json"])
+    write_text_atomic(paths.reports / ".build.json", json.dumps(build, indent=1, sort_keys=True))
+    shutil.rmtree(paths.reports / "failed", ignore_errors=True)
+    print(f"published {len(todo)} report(s), skipped {len(all_jobs) - len(todo)}: {paths.reports / 'index.html'}")
+    return [job.page for job in todo]
+
+
+def _execute_all(paths: Paths, todo: list[Job], staging: Path, workers: int) -> None:
+    if not todo:
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool, tqdm(total=len(todo), unit="report") as bar:
+        futures = {pool.submit(execute_notebook, paths, job, staging): job for job in todo}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            for future in done:
+                if future.exception():
+                    for other in pending:
+                        other.cancel()
+                    raise future.exception()
+                bar.set_postfix_str(futures[future].page)
+                bar.update()
+
+
+def _publish(staging: Path, reports: Path, relpaths: list[str]) -> None:
+    """Move finished files from staging into reports/ (each move is an atomic rename)."""
+    for rel in relpaths:
+        target = reports / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging / rel, target)
