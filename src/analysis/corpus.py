@@ -1,15 +1,24 @@
-"""The corpus: data/raw/*.txt plus manifest.csv; loading, decoding and validation."""
+"""The corpus: data/raw/*.txt plus manifest.csv; loading, decoding, validation and `add`.
+
+data/raw is immutable. Only `add_plan` creates a file there (plus its manifest row) and only
+`accept_checksum` changes a row. A plan added in UTF-8 is stored with its original bytes; one in
+another encoding (UTF-8 with BOM, UTF-16 with BOM, GB18030/GBK) is stored as its decoded text in
+UTF-8, and its `source` notes the original encoding, e.g. "(converted from GB18030)".
+"""
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import re
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from charset_normalizer import from_bytes
 
+from analysis.files import write_bytes_atomic
 from analysis.paths import ProjectError
 
 MANIFEST_COLUMNS = [
@@ -22,6 +31,22 @@ YEAR_RANGE = (1990, 2100)
 DOC_ID_RE = re.compile(r"^[a-z][a-z0-9]*_\d{4}$")
 DISTRICT_RE = re.compile(r"^[\u4e00-\u9fff]{1,10}$")
 BOMS = {b"\xef\xbb\xbf": "utf-8-sig", b"\xff\xfe": "utf-16", b"\xfe\xff": "utf-16"}
+ENCODING_LABELS = {"utf-8-sig": "UTF-8 with BOM", "utf-16": "UTF-16", "gb18030": "GB18030"}
+# Characters of ordinary Chinese plan text: CJK, CJK/full-width punctuation, printable ASCII.
+PLAIN_CHAR = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef\u2010-\u206f\x20-\x7e\s\u00a0]")
+MIN_PLAIN_SHARE = 0.95
+
+HTML_START = re.compile(r"^\s*<(?:!doctype\s+html|html)\b", re.IGNORECASE)
+HTML_TAG = re.compile(
+    r"</?(?:html|head|body|div|p|br|span|table|tr|td|li|ul|ol|h[1-6]|a|meta|font|strong)\b[^<>]*>",
+    re.IGNORECASE,
+)
+MIN_HTML_TAGS = 10
+HTML_DROP = ("script", "style", "noscript", "template")
+HTML_BLOCKS = (
+    "p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "section",
+    "article", "header", "footer", "title", "blockquote", "pre", "ul", "ol", "dd", "dt",
+)
 
 
 @dataclass(frozen=True)
@@ -47,27 +72,99 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def decode_plan(data: bytes, name: str | Path) -> str:
-    """Decode plan bytes: a BOM wins, then UTF-8, then GB18030 (GBK) as detected; else error."""
-    if not data.strip():
-        raise ProjectError(f"{name}: file is empty; export the plan text again")
+# --- decoding ---------------------------------------------------------------------------------
+
+
+def detect_encoding(data: bytes, name: str | Path) -> str:
+    """The codec for plan bytes: a BOM wins, then UTF-8, then GB18030 (GBK); else ProjectError."""
     for bom, encoding in BOMS.items():
         if data.startswith(bom):
-            return data.decode(encoding).lstrip("\ufeff")
+            return encoding
     if b"\x00" in data:
-        raise ProjectError(
-            f"{name}: binary data or UTF-16 without a BOM; save the plan as UTF-8 text (.txt)"
-        )
+        if _reads_as_utf16(data):
+            raise ProjectError(_utf16_message(name))
+        raise ProjectError(f"{name}: binary data (NUL bytes), not a text file; export the plan as UTF-8 text")
     try:
-        return data.decode("utf-8")
+        data.decode("utf-8")
+        return "utf-8"
     except UnicodeDecodeError:
         pass
-    best = from_bytes(data).best()
-    if best is None or best.encoding not in ("gb18030", "gbk", "gb2312", "big5", "hz"):
-        raise ProjectError(
-            f"{name}: not UTF-8 and not recognisable Chinese text (GBK/GB18030); save it as UTF-8"
-        )
-    return data.decode("gb18030")
+    guess = from_bytes(data).best()
+    if guess is not None and guess.encoding.startswith("utf_16"):
+        raise ProjectError(_utf16_message(name))
+    if _reads_as_chinese(data):
+        return "gb18030"
+    raise ProjectError(f"{name}: not UTF-8 and not recognisable Chinese text (GBK/GB18030); save it as UTF-8")
+
+
+def _utf16_message(name: str | Path) -> str:
+    return f"{name}: looks like UTF-16 without a byte-order mark (BOM); save it as UTF-8"
+
+
+def _plain_share(text: str) -> float:
+    return len(PLAIN_CHAR.findall(text)) / max(len(text), 1)
+
+
+def _reads_as_utf16(data: bytes) -> bool:
+    """True when bytes holding NULs decode cleanly to ordinary text as UTF-16 (LE or BE)."""
+    for codec in ("utf-16-le", "utf-16-be"):
+        try:
+            if _plain_share(data.decode(codec)) >= MIN_PLAIN_SHARE:
+                return True
+        except UnicodeDecodeError:
+            continue
+    return False
+
+
+def _reads_as_chinese(data: bytes) -> bool:
+    """True when the bytes decode as GB18030 to ordinary Chinese text."""
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        return False
+    return _plain_share(text) >= MIN_PLAIN_SHARE and re.search(r"[\u4e00-\u9fff]", text) is not None
+
+
+def looks_like_html(text: str) -> bool:
+    """An HTML page saved as text: starts like one, or carries many markup tags.
+
+    A plan that merely quotes a tag such as `<script>` in its prose is not HTML.
+    """
+    return bool(HTML_START.match(text)) or len(HTML_TAG.findall(text)) >= MIN_HTML_TAGS
+
+
+def html_to_text(html: str) -> str:
+    """The visible text of an HTML page: scripts and styles dropped, one line per block element."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(HTML_DROP):
+        tag.decompose()
+    for tag in soup(HTML_BLOCKS):
+        tag.insert_after("\n")
+    lines = [line.strip() for line in soup.get_text().splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
+
+
+def decode_plan(data: bytes, name: str | Path) -> str:
+    """Plan bytes as text (see `detect_encoding`); an HTML page is reduced to its visible text."""
+    text = data.decode(detect_encoding(data, name)).lstrip("\ufeff")
+    if not text.strip():
+        raise ProjectError(f"{name}: file is empty; export the plan text again")
+    if looks_like_html(text):
+        text = html_to_text(text)
+        if not text.strip():
+            raise ProjectError(f"{name}: HTML page without visible text; save the plan's text instead")
+    return text
+
+
+def load_text(raw_dir: Path, plan: Plan) -> str:
+    """The decoded raw text of one plan."""
+    path = raw_dir / plan.file
+    return decode_plan(path.read_bytes(), path)
+
+
+# --- manifest ---------------------------------------------------------------------------------
 
 
 def read_manifest(raw_dir: Path) -> list[Plan]:
@@ -92,39 +189,108 @@ def read_manifest(raw_dir: Path) -> list[Plan]:
 
 
 def write_manifest(raw_dir: Path, plans: list[Plan]) -> None:
-    """Rewrite manifest.csv atomically, sorted by doc_id."""
-    from analysis.files import write_text_atomic
-
-    lines = [",".join(MANIFEST_COLUMNS)]
-    for plan in sorted(plans, key=lambda p: p.doc_id):
-        lines.append(",".join(_csv_field(str(v)) for v in plan.as_row().values()))
-    write_text_atomic(raw_dir / "manifest.csv", "\n".join(lines) + "\n")
-
-
-def _csv_field(value: str) -> str:
-    return f'"{value.replace(chr(34), chr(34) * 2)}"' if any(c in value for c in ',"\n') else value
+    """Rewrite manifest.csv atomically, rows in the given order (so an added row is a one-line diff)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(MANIFEST_COLUMNS)
+    writer.writerows(plan.as_row().values() for plan in plans)
+    write_bytes_atomic(raw_dir / "manifest.csv", buffer.getvalue().encode("utf-8"))
 
 
-def row_problems(plan: Plan) -> list[str]:
-    """Problems with one row's values, independent of the files."""
-    problems = []
+# --- validation -------------------------------------------------------------------------------
+
+
+def _check_doc_id(plan: Plan) -> str | None:
     if not DOC_ID_RE.match(plan.doc_id):
-        problems.append(f"doc_id {plan.doc_id!r} must look like <pinyin>_<year>, e.g. yangpu_2024")
-    elif not plan.doc_id.endswith(f"_{plan.year}"):
-        problems.append(f"doc_id {plan.doc_id!r} does not end with its year {plan.year}")
-    if not DISTRICT_RE.match(plan.district):
-        problems.append(f"district {plan.district!r} must be a short Chinese name such as 杨浦 (no /, .., spaces)")
-    if not YEAR_RANGE[0] <= plan.year <= YEAR_RANGE[1]:
-        problems.append(f"year {plan.year} is outside {YEAR_RANGE[0]}–{YEAR_RANGE[1]}")
-    if plan.completeness not in COMPLETENESS:
-        problems.append(f"completeness {plan.completeness!r} must be one of {', '.join(COMPLETENESS)}")
-    if plan.admin_level not in ADMIN_LEVELS:
-        problems.append(f"admin_level {plan.admin_level!r} must be one of {', '.join(ADMIN_LEVELS)}")
-    if plan.file != f"{plan.doc_id}.txt":
-        problems.append(f"file {plan.file!r} should be {plan.doc_id}.txt")
-    if not plan.title or not plan.region:
-        problems.append("title and region must not be empty")
+        return f"doc_id {plan.doc_id!r} must look like <pinyin>_<year>, e.g. yangpu_2024"
+    if not plan.doc_id.endswith(f"_{plan.year}"):
+        return f"doc_id {plan.doc_id!r} does not end with its year {plan.year}"
+    return None
+
+
+def _check_district(plan: Plan) -> str | None:
+    if DISTRICT_RE.match(plan.district):
+        return None
+    return f"district {plan.district!r} must be a short Chinese name such as 杨浦 (no /, \\, .., spaces)"
+
+
+def _check_year(plan: Plan) -> str | None:
+    if YEAR_RANGE[0] <= plan.year <= YEAR_RANGE[1]:
+        return None
+    return f"year {plan.year} is outside {YEAR_RANGE[0]}–{YEAR_RANGE[1]}"
+
+
+def _check_choice(column: str, allowed: tuple[str, ...]) -> Callable[[Plan], str | None]:
+    def check(plan: Plan) -> str | None:
+        value = getattr(plan, column)
+        return None if value in allowed else f"{column} {value!r} must be one of {', '.join(allowed)}"
+
+    return check
+
+
+def _check_not_empty(column: str) -> Callable[[Plan], str | None]:
+    return lambda plan: None if getattr(plan, column) else f"{column} must not be empty"
+
+
+def _check_file(plan: Plan) -> str | None:
+    return None if plan.file == f"{plan.doc_id}.txt" else f"file {plan.file!r} should be {plan.doc_id}.txt"
+
+
+ROW_CHECKS: dict[str, Callable[[Plan], str | None]] = {
+    "doc_id": _check_doc_id,
+    "district": _check_district,
+    "year": _check_year,
+    "completeness": _check_choice("completeness", COMPLETENESS),
+    "admin_level": _check_choice("admin_level", ADMIN_LEVELS),
+    "file": _check_file,
+    "title": _check_not_empty("title"),
+    "region": _check_not_empty("region"),
+}
+
+
+def _names_safe_file(plan: Plan) -> bool:
+    """True when the row's file is `<doc_id>.txt` with a well-formed doc_id: a plain name in data/raw."""
+    return DOC_ID_RE.match(plan.doc_id) is not None and plan.file == f"{plan.doc_id}.txt"
+
+
+def row_problems(plan: Plan, skip: Collection[str] = ()) -> list[str]:
+    """Problems with one row's values, independent of the files; `skip` names columns not to check."""
+    return [
+        problem
+        for column, check in ROW_CHECKS.items()
+        if column not in skip and (problem := check(plan)) is not None
+    ]
+
+
+def duplicate_problems(plan: Plan, earlier: list[Plan]) -> list[str]:
+    """Ways `plan` repeats a row of `earlier`: the same doc_id, or the same district and year."""
+    problems = []
+    for other in earlier:
+        if other.doc_id == plan.doc_id:
+            problems.append(f"duplicate doc_id {plan.doc_id}; each plan appears once")
+        elif (other.district, other.year) == (plan.district, plan.year):
+            problems.append(
+                f"duplicate district+year {plan.district} {plan.year}, already row {other.doc_id}; "
+                "each plan appears once"
+            )
     return problems
+
+
+def file_problems(raw_dir: Path, plan: Plan) -> list[str]:
+    """Problems with the file a (well-formed) row points at: missing, checksum drift, undecodable."""
+    path = raw_dir / plan.file
+    if not path.is_file():
+        return [f"{path}: file missing for manifest row {plan.doc_id}; restore it or delete the row"]
+    if (actual := sha256_of(path)) != plan.sha256:
+        return [
+            f"{path}: sha256 {actual[:12]}… differs from the manifest's {plan.sha256[:12]}…; raw files "
+            f"are immutable — restore it, or accept the change with `python -m analysis check --accept {plan.doc_id}`"
+        ]
+    try:
+        decode_plan(path.read_bytes(), path)
+    except ProjectError as exc:
+        return [str(exc)]
+    return []
 
 
 def validate(raw_dir: Path) -> list[Plan]:
@@ -132,29 +298,12 @@ def validate(raw_dir: Path) -> list[Plan]:
     plans = read_manifest(raw_dir)
     manifest = raw_dir / "manifest.csv"
     problems: list[str] = []
-    seen: dict[str, set] = {"doc_id": set(), "district+year": set()}
-    for line, plan in enumerate(plans, start=2):
-        where = f"{manifest}:{line} ({plan.doc_id})"
-        problems += [f"{where}: {p}" for p in row_problems(plan)]
-        for key, value in (("doc_id", plan.doc_id), ("district+year", (plan.district, plan.year))):
-            if value in seen[key]:
-                problems.append(f"{where}: duplicate {key} {value}; each plan appears once")
-            seen[key].add(value)
-        path = raw_dir / plan.file
-        if "/" in plan.file or "\\" in plan.file or ".." in plan.file:
-            continue
-        if not path.is_file():
-            problems.append(f"{where}: file {path} is missing; restore it or delete the row")
-        elif (actual := sha256_of(path)) != plan.sha256:
-            problems.append(
-                f"{path}: sha256 {actual[:12]}… differs from the manifest's {plan.sha256[:12]}…; raw files "
-                f"are immutable — restore it, or accept the change with `python -m analysis check --accept {plan.doc_id}`"
-            )
-        else:
-            try:
-                decode_plan(path.read_bytes(), path)
-            except ProjectError as exc:
-                problems.append(str(exc))
+    for index, plan in enumerate(plans):
+        where = f"{manifest}:{index + 2} ({plan.doc_id})"
+        row = row_problems(plan) + duplicate_problems(plan, plans[:index])
+        problems += [f"{where}: {p}" for p in row]
+        if _names_safe_file(plan):
+            problems += file_problems(raw_dir, plan)
     listed = {plan.file for plan in plans}
     for orphan in sorted(p.name for p in raw_dir.glob("*.txt") if p.name not in listed):
         problems.append(f"{raw_dir / orphan}: no manifest row; register it with `python -m analysis add` or remove it")
@@ -166,16 +315,136 @@ def validate(raw_dir: Path) -> list[Plan]:
 def accept_checksum(raw_dir: Path, doc_id: str) -> None:
     """Record the current sha256 of one plan's file in the manifest (after a deliberate edit)."""
     plans = read_manifest(raw_dir)
-    if doc_id not in {p.doc_id for p in plans}:
-        raise ProjectError(f"{raw_dir / 'manifest.csv'}: no row with doc_id {doc_id!r}")
-    updated = [
-        Plan(**{**p.as_row(), "sha256": sha256_of(raw_dir / p.file)}) if p.doc_id == doc_id else p
-        for p in plans
+    manifest = raw_dir / "manifest.csv"
+    matches = [p for p in plans if p.doc_id == doc_id]
+    if not matches:
+        raise ProjectError(f"{manifest}: no row with doc_id {doc_id!r}; see the doc_id column for the names")
+    path = raw_dir / matches[0].file
+    if not _names_safe_file(matches[0]) or not path.is_file():
+        raise ProjectError(f"{manifest} ({doc_id}): file {path} is missing; restore it before accepting")
+    checksum = sha256_of(path)
+    write_manifest(raw_dir, [replace(p, sha256=checksum) if p.doc_id == doc_id else p for p in plans])
+
+
+# --- add --------------------------------------------------------------------------------------
+
+FLAG_EXAMPLES = {
+    "doc_id": "<pinyin>_<year>, e.g. yangpu_2025",
+    "region": "e.g. 上海市",
+    "admin_level": f"one of {', '.join(ADMIN_LEVELS)}",
+    "title": "e.g. 2025年杨浦区教育局工作要点",
+}
+
+
+def _prefix(doc_id: str) -> str:
+    return doc_id.rsplit("_", 1)[0]
+
+
+def _previous_title(previous: Plan, year: int) -> str | None:
+    """The previous plan's title with its year replaced, when it names that year."""
+    old = str(previous.year)
+    return previous.title.replace(old, str(year)) if old in previous.title else None
+
+
+def _identity(
+    plans: list[Plan], district: str, year: int, given: dict[str, str | None]
+) -> tuple[dict[str, str], list[str]]:
+    """doc_id, region, admin_level and title of a new plan: as given, else from the district's
+    latest plan in the manifest. Returns the values and one problem per value still unknown."""
+    earlier = [p for p in plans if p.district == district]
+    latest = max(earlier, key=lambda p: p.year) if earlier else None
+    inherited = {
+        "doc_id": f"{_prefix(latest.doc_id)}_{year}" if latest else None,
+        "region": latest.region if latest else None,
+        "admin_level": latest.admin_level if latest else None,
+        "title": _previous_title(latest, year) if latest else None,
+    }
+    values = {key: (given[key] or inherited[key] or "").strip() for key in inherited}
+    why = f"cannot derive it from {latest.doc_id}" if latest else f"no earlier plan of {district!r}"
+    problems = [
+        f"{key} unknown ({why}); pass --{key.replace('_', '-')} ({FLAG_EXAMPLES[key]})"
+        for key, value in values.items()
+        if not value
     ]
-    write_manifest(raw_dir, updated)
+    return values, problems
 
 
-def load_text(raw_dir: Path, plan: Plan) -> str:
-    """The decoded raw text of one plan."""
-    path = raw_dir / plan.file
-    return decode_plan(path.read_bytes(), path)
+def _prefix_problems(plans: list[Plan], plan: Plan) -> list[str]:
+    """A doc_id's pinyin must be the one its district already uses, and no other district's."""
+    prefix = _prefix(plan.doc_id)
+    own = {_prefix(p.doc_id) for p in plans if p.district == plan.district}
+    others = sorted({p.district for p in plans if _prefix(p.doc_id) == prefix} - {plan.district})
+    if own and prefix not in own:
+        return [f"doc_id {plan.doc_id!r}: {plan.district} plans use {', '.join(sorted(own))}; omit --doc-id"]
+    if others:
+        return [f"doc_id {plan.doc_id!r}: {prefix} already names {', '.join(others)}; choose another"]
+    return []
+
+
+def _read_source(source_file: Path) -> tuple[bytes, str, list[str]]:
+    """The bytes to store for the file to add (UTF-8), its original encoding, and any problems."""
+    if not source_file.is_file():
+        return b"", "", [f"{source_file}: no such file; give the path of the plan's text file"]
+    data = source_file.read_bytes()
+    try:
+        encoding = detect_encoding(data, source_file)
+        decode_plan(data, source_file)
+    except ProjectError as exc:
+        return b"", "", [str(exc)]
+    if encoding == "utf-8":
+        return data, encoding, []
+    return data.decode(encoding).lstrip("\ufeff").encode("utf-8"), encoding, []
+
+
+def add_plan(
+    raw_dir: Path,
+    source_file: Path,
+    district: str,
+    year: int,
+    *,
+    title: str | None = None,
+    source: str | None = None,
+    completeness: str = "complete",
+    region: str | None = None,
+    admin_level: str | None = None,
+    doc_id: str | None = None,
+) -> Plan:
+    """Copy a plan into data/raw as `<doc_id>.txt`, append its manifest row, and return the row.
+
+    doc_id, region, admin_level and title default to those of the district's latest plan (the
+    title with its year replaced); a new district must give them. UTF-8 is stored byte for byte,
+    other encodings as UTF-8 with "(converted from …)" added to `source`. All problems are
+    reported at once as a ProjectError, and then nothing is written.
+    """
+    source_file, district = Path(source_file), district.strip()
+    plans = read_manifest(raw_dir)
+    given = {"doc_id": doc_id, "region": region, "admin_level": admin_level, "title": title}
+    values, problems = _identity(plans, district, year, given)
+    stored, encoding, read_problems = _read_source(source_file)
+    note = f" (converted from {ENCODING_LABELS[encoding]})" if encoding in ENCODING_LABELS else ""
+    plan = Plan(
+        **values, district=district, year=year, completeness=completeness.strip(),
+        source=(source or f"added from {source_file.name}").strip() + note,
+        file=f"{values['doc_id']}.txt", sha256=hashlib.sha256(stored).hexdigest(),
+    )
+    unknown = {key for key, value in values.items() if not value}
+    problems += row_problems(plan, skip=unknown | ({"file"} if "doc_id" in unknown else set()))
+    problems += duplicate_problems(plan, plans)
+    if "doc_id" not in unknown:
+        problems += _prefix_problems(plans, plan)
+    where = f"{raw_dir / 'manifest.csv'} (new row {district} {year})"
+    problems = [f"{where}: {p}" for p in problems] + read_problems
+    target = raw_dir / plan.file
+    if _names_safe_file(plan) and target.exists() and target.resolve() != source_file.resolve():
+        problems.append(f"{target}: exists without a manifest row; remove it, or add that file itself")
+    if problems:
+        raise ProjectError("\n".join(problems))
+    created = not target.exists()
+    write_bytes_atomic(target, stored)
+    try:
+        write_manifest(raw_dir, [*plans, plan])
+    except BaseException:
+        if created:
+            target.unlink(missing_ok=True)
+        raise
+    return plan
