@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from analysis.paths import Paths, ProjectError
 
@@ -28,6 +29,18 @@ def cmd_run(paths: Paths, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_add(paths: Paths, args: argparse.Namespace) -> int:
+    from analysis.corpus import add_plan
+
+    plan = add_plan(
+        paths.raw, Path(args.file), args.district, args.year, title=args.title, source=args.source,
+        completeness=args.completeness, region=args.region, admin_level=args.admin_level, doc_id=args.doc_id,
+    )
+    print(f"added {plan.doc_id}: {paths.raw / plan.file} ({plan.district} {plan.year}, {plan.completeness}); "
+          "run `make reports` to include it everywhere")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m analysis",
@@ -45,6 +58,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="recompute every stage and report")
     run.add_argument("--jobs", type=int, default=None, help="reports executed in parallel (default: cores)")
     run.set_defaults(func=cmd_run)
+    add = sub.add_parser("add", help="add a plan (e.g. next year's) to data/raw and the manifest")
+    add.add_argument("file", help="the plan text: UTF-8 (with or without BOM), UTF-16 with BOM, GBK/GB18030, or HTML")
+    add.add_argument("--district", required=True, help="Chinese short name used in reports, e.g. 杨浦")
+    add.add_argument("--year", required=True, type=int, help="plan year, e.g. 2025")
+    add.add_argument("--title", help="plan title (default: the district's previous title with the new year)")
+    add.add_argument("--source", help="where the text came from (URL, document number)")
+    add.add_argument("--completeness", default="complete", choices=("complete", "truncated", "partial"))
+    add.add_argument("--region", help="e.g. 上海市 (default: from the district's earlier plans)")
+    add.add_argument("--admin-level", help="区, 县 or 市 (default: from the district's earlier plans)")
+    add.add_argument("--doc-id", help="<pinyin>_<year> for a new district, e.g. xuhui_2025")
+    add.set_defaults(func=cmd_add)
     return parser
 
 
