@@ -48,3 +48,19 @@ def plot_item_lengths(items: pd.DataFrame) -> Figure:
     ax.set_xlabel("条目长度（字）item length, characters")
     ax.set_ylabel("")
     return fig
+
+
+def plot_heatmap(matrix: pd.DataFrame, title: str, fmt: str = ".1f", cmap: str = "YlOrRd") -> Figure:
+    """Annotated heatmap of a labelled matrix (rows and columns as given)."""
+    import seaborn as sns
+
+    use_cjk_font()
+    fig = Figure(figsize=(1.1 * matrix.shape[1] + 2.5, 0.55 * matrix.shape[0] + 1.5), layout="constrained")
+    ax = fig.subplots()
+    sns.heatmap(matrix.astype(float), annot=True, fmt=fmt, cmap=cmap, linewidths=0.5, ax=ax, cbar=True)
+    ax.set_title(title)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.tick_params(axis="x", rotation=30)
+    ax.tick_params(axis="y", rotation=0)
+    return fig
