@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
+from bisect import bisect_right
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
 import jieba
+import pandas as pd
 
 CONTENT_TOKEN = re.compile(r"^[\u4e00-\u9fffA-Za-z][\u4e00-\u9fffA-Za-z0-9.+]*$")
 
@@ -31,6 +34,14 @@ class Segmenter:
 
     def cut(self, text: str) -> list[str]:
         return self.tokenizer.lcut(text, HMM=True)
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) offsets of every token of `cut(text)`; together they cover `text`."""
+        spans, start = [], 0
+        for token in self.cut(text):
+            spans.append((start, start + len(token)))
+            start += len(token)
+        return spans
 
     def tokens(self, text: str) -> list[str]:
         return [
@@ -64,3 +75,41 @@ def load_segmenter_files(userdict: Path, stopwords: Path) -> Segmenter:
 
 def load_segmenter(params_dir: Path) -> Segmenter:
     return load_segmenter_files(Path(params_dir) / "userdict.txt", Path(params_dir) / "stopwords.txt")
+
+
+SEGMENTATION_COLUMNS = ["term", "occurrences", "whole", "inside_longer", "split", "alone", "example", "flagged"]
+
+
+def stat_segmentation(texts: Iterable[str], terms: Iterable[str], segmenter: Segmenter) -> pd.DataFrame:
+    """How `segmenter` cuts each term where it occurs in `texts`.
+
+    Per term: substring `occurrences`; how many are one token (`whole`), lie inside a longer token
+    (`inside_longer`, e.g. 思政 within 课程思政) or are cut by a token boundary (`split`); `alone` is
+    the cut of the term on its own; `example` the tokens over the first split occurrence.
+    `flagged` when any occurrence is split or the term alone is not one token: keyness and
+    clusters then never see the term, so add it to the user dictionary.
+    """
+    texts, terms = list(texts), list(dict.fromkeys(terms))
+    spans = [segmenter.spans(text) for text in texts]
+    rows = []
+    for term in terms:
+        tally = {"whole": 0, "inside_longer": 0, "split": 0}
+        example = ""
+        for text, token_spans in zip(texts, spans, strict=True):
+            starts = [s for s, _ in token_spans]
+            for match in re.finditer(re.escape(term), text):
+                first = bisect_right(starts, match.start()) - 1
+                last = bisect_right(starts, match.end() - 1) - 1
+                if first != last:
+                    tally["split"] += 1
+                    example = example or " / ".join(text[s:e] for s, e in token_spans[first:last + 1])
+                elif token_spans[first] == match.span():
+                    tally["whole"] += 1
+                else:
+                    tally["inside_longer"] += 1
+        alone = segmenter.cut(term)
+        rows.append({
+            "term": term, "occurrences": sum(tally.values()), **tally, "alone": " / ".join(alone),
+            "example": example, "flagged": tally["split"] > 0 or len(alone) > 1,
+        })
+    return pd.DataFrame(rows, columns=SEGMENTATION_COLUMNS)
