@@ -44,7 +44,7 @@ HTML_TAG = re.compile(
 MIN_HTML_TAGS = 10
 HTML_DROP = ("script", "style", "noscript", "template")
 HTML_BLOCKS = (
-    "p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "section",
+    "p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "table", "section",
     "article", "header", "footer", "title", "blockquote", "pre", "ul", "ol", "dd", "dt",
 )
 
@@ -89,6 +89,8 @@ def detect_encoding(data: bytes, name: str | Path) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
+    # charset-normalizer spots UTF-16 without a BOM or NULs; it is not trusted to tell GBK apart
+    # (short GBK lines come back as cp949), so GB18030 is accepted when it yields ordinary Chinese.
     guess = from_bytes(data).best()
     if guess is not None and guess.encoding.startswith("utf_16"):
         raise ProjectError(_utf16_message(name))
