@@ -12,6 +12,7 @@ from analysis.clusters import (
     ClusterParams,
     best_jaccard,
     build_clusters,
+    labels_from_terms,
     renumber,
     similarity_matrix,
     word_ngrams,
@@ -24,6 +25,11 @@ from analysis.tokenize import load_segmenter
 SPORT = ["篮球比赛", "足球训练", "体育锻炼", "田径运动会", "游泳课程", "体质健康测试"]
 DIGITAL = ["数字平台", "人工智能", "智慧校园", "网络安全", "数据中心", "信息系统"]
 LEXICON = {"体育": ["篮球", "足球", "田径"], "数字化": ["数字", "智能", "网络"]}
+
+
+def count_hits(text: str) -> dict[str, int]:
+    """A stand-in theme counter: how many of each theme's terms occur in `text`."""
+    return {theme: sum(term in text for term in terms) for theme, terms in LEXICON.items()}
 
 
 def synthetic_items() -> pd.DataFrame:
@@ -51,7 +57,7 @@ def tables(corpus, paths):
 
 @pytest.fixture(scope="module")
 def synthetic(paths):
-    return build_clusters(synthetic_items(), paths.params, SYNTHETIC_OVERRIDES, lexicon=LEXICON)
+    return build_clusters(synthetic_items(), paths.params, SYNTHETIC_OVERRIDES, count_hits)
 
 
 def test_two_runs_write_identical_files(tables, corpus, paths, tmp_path):
@@ -174,3 +180,8 @@ def test_unknown_key_in_file_is_rejected(project):
     path.write_text(path.read_text(encoding="utf-8") + "n_clusters: 4\n", encoding="utf-8")
     with pytest.raises(ProjectError, match=r"clusters\.yaml: unknown key\(s\) n_clusters"):
         ClusterParams.from_yaml(path)
+
+
+def test_label_skips_terms_sharing_a_word():
+    terms = pd.DataFrame({"cluster": 1, "term": ["家庭教育", "家庭教育 指导", "指导", "导师"], "rank": [1, 2, 3, 4]})
+    assert labels_from_terms(terms, 3) == {1: "家庭教育·指导·导师"}

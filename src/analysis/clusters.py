@@ -246,9 +246,16 @@ def top_terms(centroids: np.ndarray, vocabulary: np.ndarray, n_top: int) -> pd.D
 
 
 def labels_from_terms(terms: pd.DataFrame, n_label: int) -> dict[int, str]:
-    """A cluster's label: its first `n_label` terms joined with "·"."""
-    head = terms[terms["rank"] <= n_label].sort_values(["cluster", "rank"])
-    return head.groupby("cluster")["term"].agg(LABEL_SEPARATOR.join).to_dict()
+    """A cluster's label: its first `n_label` terms (by rank) joined with "·", skipping a term
+    that shares a word with one already taken (so not "家庭教育·家庭教育 指导")."""
+    labels = {}
+    for cluster, group in terms.sort_values(["cluster", "rank"]).groupby("cluster"):
+        taken: list[str] = []
+        for term in group["term"]:
+            if len(taken) < n_label and not set(term.split(" ")) & {w for t in taken for w in t.split(" ")}:
+                taken.append(term)
+        labels[cluster] = LABEL_SEPARATOR.join(taken)
+    return labels
 
 
 def centrality(matrix: sparse.csr_matrix, centroids: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -310,13 +317,6 @@ def stability_runs(matrix: sparse.csr_matrix, reference: np.ndarray, params: Clu
 # --- themes and similarity --------------------------------------------------------------------
 
 
-def substring_counter(lexicon: Mapping[str, list[str]]) -> ThemeCounter:
-    """Theme hits of a text: how many of each theme's terms occur in it (plain substrings)."""
-    def count(text: str) -> dict[str, int]:
-        return {theme: sum(term in text for term in terms) for theme, terms in lexicon.items()}
-    return count
-
-
 def cluster_themes(
     cluster_ids: np.ndarray, texts: list[str], count_hits: ThemeCounter, min_share: float
 ) -> pd.DataFrame:
@@ -362,6 +362,16 @@ def cluster_mix(clusters: pd.DataFrame) -> pd.DataFrame:
     return pd.crosstab(plans, clusters["cluster"], normalize="index").rename_axis(index="plan")
 
 
+def example_texts(tables: ClusterTables, items: pd.DataFrame) -> pd.DataFrame:
+    """The central items of each cluster with label, plan and item text (for reading)."""
+    labels = tables.cluster_summary[["cluster", "label"]]
+    texts = items[[*ITEM_KEY, "district", "year", "text"]]
+    frame = tables.examples.merge(labels, on="cluster").merge(texts, on=ITEM_KEY)
+    return frame.assign(plan=plan_label(frame["district"], frame["year"]))[
+        ["cluster", "label", "rank", "plan", "item_seq", "centrality", "text"]
+    ].sort_values(["cluster", "rank"]).reset_index(drop=True)
+
+
 def similarity_matrix(similarity: pd.DataFrame) -> pd.DataFrame:
     """The long `doc_similarity` table as a square plan × plan matrix with plan labels."""
     frame = similarity.assign(
@@ -383,11 +393,11 @@ def build_clusters(
     items: pd.DataFrame,
     params_dir: Path,
     overrides: Mapping[str, Any] | None = None,
-    lexicon: Mapping[str, list[str]] | None = None,
+    count_hits: ThemeCounter | None = None,
 ) -> ClusterTables:
     """Cluster the plan items (items.csv columns) with params/clusters.yaml (+ `overrides`).
 
-    `lexicon` (theme → terms) maps clusters to themes; without it the theme columns are empty.
+    `count_hits(text) -> {theme: hits}` maps clusters to themes; without it theme is empty.
     """
     source = Path(params_dir) / "clusters.yaml"
     params = ClusterParams.from_yaml(source, overrides)
@@ -411,7 +421,7 @@ def build_clusters(
     )
     examples = _examples(clusters, centrality(matrix, centroids, index), params.n_examples)
     stability = stability_runs(matrix, cluster_ids, params)
-    themes = cluster_themes(cluster_ids, list(items["text"]), substring_counter(lexicon or {}),
+    themes = cluster_themes(cluster_ids, list(items["text"]), count_hits or (lambda _: {}),
                             params.theme_min_share)
     summary = _summary(clusters, themes, stability)
     return ClusterTables(
