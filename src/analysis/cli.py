@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from analysis.corpus import ADMIN_LEVELS, COMPLETENESS
 from analysis.paths import Paths, ProjectError
 
 
@@ -64,9 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--year", required=True, type=int, help="plan year, e.g. 2025")
     add.add_argument("--title", help="plan title (default: the district's previous title with the new year)")
     add.add_argument("--source", help="where the text came from (URL, document number)")
-    add.add_argument("--completeness", default="complete", choices=("complete", "truncated", "partial"))
+    add.add_argument("--completeness", default="complete", choices=COMPLETENESS)
     add.add_argument("--region", help="e.g. 上海市 (default: from the district's earlier plans)")
-    add.add_argument("--admin-level", help="区, 县 or 市 (default: from the district's earlier plans)")
+    add.add_argument("--admin-level", help=f"one of {', '.join(ADMIN_LEVELS)} (default: as earlier plans)")
     add.add_argument("--doc-id", help="<pinyin>_<year> for a new district, e.g. xuhui_2025")
     add.set_defaults(func=cmd_add)
     return parser
