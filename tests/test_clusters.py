@@ -82,6 +82,8 @@ def test_every_item_assigned_exactly_once(tables, corpus):
     assert summary["n_items"].sum() == 119
     assert list(summary["cluster"]) == list(range(1, len(summary) + 1))
     assert summary["n_items"].is_monotonic_decreasing  # ids ordered by size
+    assert summary["theme"].isin(["", "思政", "双减", "数字化", "心理健康"]).all()
+    assert (summary["theme"] != "").any()
     assert len(summary) == int(tables.k_selection.query("chosen")["k"].iloc[0])
 
 

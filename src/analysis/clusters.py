@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from sklearn.metrics.cluster import contingency_matrix
 from analysis.files import write_csv_atomic
 from analysis.params import load_yaml
 from analysis.paths import ProjectError
+from analysis.themes import load_lexicon, theme_hits
 from analysis.tokenize import load_segmenter
 
 ITEM_KEY = ["doc_id", "item_seq"]
@@ -317,6 +319,11 @@ def stability_runs(matrix: sparse.csr_matrix, reference: np.ndarray, params: Clu
 # --- themes and similarity --------------------------------------------------------------------
 
 
+def lexicon_counter(params_dir: Path) -> ThemeCounter:
+    """Theme hits of a text by the lexicon in params/themes.yaml."""
+    return partial(theme_hits, lexicon=load_lexicon(Path(params_dir) / "themes.yaml"))
+
+
 def cluster_themes(
     cluster_ids: np.ndarray, texts: list[str], count_hits: ThemeCounter, min_share: float
 ) -> pd.DataFrame:
@@ -397,7 +404,8 @@ def build_clusters(
 ) -> ClusterTables:
     """Cluster the plan items (items.csv columns) with params/clusters.yaml (+ `overrides`).
 
-    `count_hits(text) -> {theme: hits}` maps clusters to themes; without it theme is empty.
+    `count_hits(text) -> {theme: hits}` maps clusters to themes; by default the lexicon of
+    params/themes.yaml (longest match, no double counting).
     """
     source = Path(params_dir) / "clusters.yaml"
     params = ClusterParams.from_yaml(source, overrides)
@@ -421,7 +429,7 @@ def build_clusters(
     )
     examples = _examples(clusters, centrality(matrix, centroids, index), params.n_examples)
     stability = stability_runs(matrix, cluster_ids, params)
-    themes = cluster_themes(cluster_ids, list(items["text"]), count_hits or (lambda _: {}),
+    themes = cluster_themes(cluster_ids, list(items["text"]), count_hits or lexicon_counter(params_dir),
                             params.theme_min_share)
     summary = _summary(clusters, themes, stability)
     return ClusterTables(

@@ -137,9 +137,7 @@ def plot_cluster_scatter(clusters: pd.DataFrame, summary: pd.DataFrame) -> Figur
 
     use_cjk_font()
     names = _cluster_names(summary)
-    frame = clusters.assign(
-        簇=clusters["cluster"].map(names), 计划=clusters["district"] + " " + clusters["year"].astype(str)
-    )
+    frame = clusters.assign(簇=clusters["cluster"].map(names), 计划=plan_labels(clusters))
     fig = Figure(figsize=(10, 6), layout="constrained")
     ax = fig.subplots()
     sns.scatterplot(data=frame, x="x", y="y", hue="簇", style="计划", hue_order=list(names.values()),
