@@ -29,7 +29,8 @@ class Segmenter:
         self.stopwords_path = Path(stopwords)
         self.tokenizer = jieba.Tokenizer()
         self.tokenizer.initialize()
-        self.tokenizer.load_userdict(str(self.userdict))
+        with self.userdict.open("rb") as handle:  # jieba would leave a path's file open
+            self.tokenizer.load_userdict(handle)
         self.stopwords = frozenset(read_word_list(self.stopwords_path))
 
     def cut(self, text: str) -> list[str]:

@@ -1,0 +1,258 @@
+"""Themes: lexicon validation, exact counts on fixtures and seed plans, KWIC, keyness, figures."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import warnings
+from math import log, log2
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+import pytest
+import yaml
+from matplotlib.figure import Figure
+
+from analysis.corpus import Plan, sha256_of, write_manifest
+from analysis.dataset import structure_corpus
+from analysis.files import is_current
+from analysis.paths import ProjectError
+from analysis.plots import plot_theme_bars, plot_theme_heatmap, use_cjk_font
+from analysis.themes import (
+    THEME_TABLE_NAMES,
+    build_themes,
+    find_mentions,
+    load_lexicon,
+    stat_keyness,
+    sync_userdict,
+    theme_hits,
+    userdict_text,
+    write_themes,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SEED_MENTIONS = {  # doc_id: mentions of 思政, 双减, 数字化, 心理健康
+    "baoshan_2023": [7, 5, 20, 0],
+    "chengzhong_2024": [15, 5, 12, 2],
+    "minhang_2017": [1, 5, 18, 0],
+    "yangpu_2024": [6, 12, 10, 11],
+    "zhoushan_2024": [10, 14, 10, 8],
+}
+
+
+@pytest.fixture(scope="module")
+def lexicon(paths):
+    return load_lexicon(paths.params / "themes.yaml")
+
+
+@pytest.fixture(scope="module")
+def seed(corpus, paths):
+    return build_themes(corpus, paths.params)
+
+
+@pytest.fixture(scope="module")
+def fixture_corpus(tmp_path_factory, paths):
+    """Two hand-written plans: 甲 (a clean web page) and 乙 (PDF text with word breaks)."""
+    raw = tmp_path_factory.mktemp("raw")
+    plans = []
+    for name, doc_id, district in (("web", "jia_2024", "甲"), ("pdf", "yi_2024", "乙")):
+        shutil.copy(FIXTURES / f"themes_{name}.txt", raw / f"{doc_id}.txt")
+        plans.append(Plan(doc_id, district, "测试市", "区", 2024, f"2024年{district}区教育工作要点", "fixture",
+                          f"{doc_id}.txt", "complete", sha256_of(raw / f"{doc_id}.txt")))
+    write_manifest(raw, plans)
+    return structure_corpus(raw, paths.params)
+
+
+@pytest.fixture(scope="module")
+def fixture_themes(fixture_corpus, paths):
+    return build_themes(fixture_corpus, paths.params)
+
+
+# --- lexicon -------------------------------------------------------------------------------------
+
+
+def _write_lexicon(tmp_path: Path, paths, change) -> Path:
+    raw = yaml.safe_load((paths.params / "themes.yaml").read_text(encoding="utf-8"))
+    change(raw)
+    path = tmp_path / "themes.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda raw: raw.update(colour="red"), "unknown key(s) colour"),
+    (lambda raw: raw["themes"]["双减"].update(weight=2), "theme 双减 has missing or unknown key(s) weight"),
+    (lambda raw: raw["themes"]["双减"].update(terms=[]), "theme 双减 terms must be a non-empty list"),
+    (lambda raw: raw["themes"]["双减"]["terms"].append("心理"), "term 心理 is in themes 双减 and 心理健康"),
+    (lambda raw: raw["themes"]["双减"]["terms"].append("双减"), "lists 双减 twice"),
+    (lambda raw: raw["themes"]["双减"]["terms"].append("课后 服务"), "a term is a word without spaces"),
+    (lambda raw: raw["themes"]["双减"].update(exclude=["核心理念"]), "exclude 核心理念 contains none of its terms"),
+    (lambda raw: raw["keyness"].update(min_count=0), "keyness.min_count must be a whole number"),
+])
+def test_lexicon_mistakes_are_one_line_errors_naming_the_file(tmp_path, paths, change, message):
+    path = _write_lexicon(tmp_path, paths, change)
+    with pytest.raises(ProjectError) as error:
+        load_lexicon(path)
+    assert str(error.value).startswith(f"{path}: ") and message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_committed_userdict_is_generated_from_the_lexicon(paths, lexicon):
+    assert (paths.params / "userdict.txt").read_text(encoding="utf-8") == userdict_text(lexicon)
+    assert not any(line.startswith("#") for line in userdict_text(lexicon).splitlines())
+
+
+def test_a_fifth_theme_needs_only_a_yaml_edit(project, corpus):
+    path = project.params / "themes.yaml"
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw["themes"]["劳动教育"] = {"description": "劳动教育 labour education", "terms": ["劳动教育", "劳动实践"]}
+    raw["userdict"]["extra_terms"].remove("劳动教育")
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    assert sync_userdict(project.params) and not sync_userdict(project.params)
+    assert "劳动实践 2000 n" in (project.params / "userdict.txt").read_text(encoding="utf-8")
+    counts = build_themes(corpus, project.params).theme_counts.set_index(["doc_id", "theme"])["mentions"]
+    assert counts["yangpu_2024", "劳动教育"] == 7
+    assert counts["zhoushan_2024", "劳动教育"] == 4  # 劳动教育 twice, 劳动实践 twice
+
+
+# --- counting ------------------------------------------------------------------------------------
+
+
+def test_longest_term_first_without_double_counting(lexicon):
+    text = "推进课程思政和大思政课，开好思政课，落实思政。加强心理健康教育，确立核心理念。"
+    assert [term for _, term in find_mentions(text, lexicon)] == [
+        "课程思政", "大思政课", "思政课", "思政", "心理健康教育",  # 核心理念 is not 心理
+    ]
+    assert theme_hits(text, lexicon) == {"思政": 4, "双减": 0, "数字化": 0, "心理健康": 1}
+
+
+def test_exact_counts_on_fixtures(fixture_themes):
+    table = fixture_themes.theme_counts.set_index(["doc_id", "theme"])
+    columns = ["mentions", "items_with_theme", "n_items", "item_share", "first_section"]
+    assert table.loc["jia_2024", columns].astype(object).values.tolist() == [
+        [8, 1, 4, 0.25, 1],  # 思政: 3 in the preamble, 1 in heading 一, 4 in item 1 (synonyms, overlaps)
+        [5, 1, 4, 0.25, 1],  # 双减: item 2; 校外培训机构 counted once
+        [5, 1, 4, 0.25, 2],  # 数字化: heading 二 and item 3
+        [3, 1, 4, 0.25, 2],  # 心理健康: item 4; 核心理念 in the preamble excluded
+    ]
+    # 乙 is PDF text: 思想政 治, 课程思 政, 大思政 课, 课后服 务, 数字化 转型 are repaired, then counted
+    assert table.loc["yi_2024", columns].astype(object).values.tolist() == [
+        [4, 1, 2, 0.5, 1], [1, 1, 2, 0.5, 1], [1, 1, 2, 0.5, 1], [0, 0, 2, 0.0, pd.NA],
+    ]
+    n_chars = {"jia_2024": 208, "yi_2024": 87}
+    for (doc_id, _), row in table.iterrows():
+        assert row["per_10k_chars"] == round(row["mentions"] * 10_000 / n_chars[doc_id], 2)
+
+
+def test_term_counts_add_up_to_theme_counts(seed):
+    by_term = seed.term_counts.groupby(["doc_id", "theme"])["mentions"].sum()
+    assert by_term.to_dict() == seed.theme_counts.set_index(["doc_id", "theme"])["mentions"].to_dict()
+
+
+def test_seed_plan_mentions(seed):
+    table = seed.theme_counts.pivot(index="doc_id", columns="theme", values="mentions")
+    assert table[["思政", "双减", "数字化", "心理健康"]].T.to_dict(orient="list") == SEED_MENTIONS
+
+
+def test_baoshan_思想政治_is_found_after_word_break_repair(seed):
+    kwic = seed.kwic.query("doc_id == 'baoshan_2023' and term == '思想政治'")
+    assert kwic[["item_seq", "section_no"]].values.tolist() == [[2, 1]]
+    assert kwic["right"].iloc[0].startswith("理论课程改革创新实施方案")
+
+
+# --- KWIC ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["seed", "fixture_themes"])
+def test_kwic_rows_equal_mentions_and_sit_at_their_item(request, name, corpus, fixture_corpus):
+    themes = request.getfixturevalue(name)
+    tables = corpus if name == "seed" else fixture_corpus
+    per_doc = themes.kwic.groupby(["doc_id", "theme"]).size()
+    counts = themes.theme_counts.set_index(["doc_id", "theme"])["mentions"]
+    assert per_doc.reindex(counts.index, fill_value=0).equals(counts)
+    plans = {done.plan.doc_id: done for done in tables.plans}
+    for row in themes.kwic.itertuples():
+        text = plans[row.doc_id].cleaned.text
+        assert text[row.start: row.start + len(row.match)] == row.match
+        assert text[row.start - len(row.left): row.start].replace("\n", " ") == row.left
+        if pd.isna(row.item_seq):
+            assert not any(i.start <= row.start < i.end for i in plans[row.doc_id].structure.items)
+        else:
+            item = plans[row.doc_id].structure.items[row.item_seq - 1]
+            assert item.start <= row.start < item.end and row.match in item.text
+            assert item.section_no == row.section_no
+
+
+# --- keyness -------------------------------------------------------------------------------------
+
+
+def test_keyness_against_hand_computed_values():
+    counts = pd.DataFrame({"doc_id": ["a", "b", "b"], "term": ["思政", "思政", "双减"], "count": [10, 20, 12]})
+    table = stat_keyness(counts, pd.Series({"a": 1000, "b": 3000}), min_count=1).set_index(["doc_id", "term"])
+    # 2×2 table for 思政 in a: observed 10, 20, 990, 2980; expected 7.5, 22.5, 992.5, 2977.5
+    g2 = 2 * (10 * log(10 / 7.5) + 20 * log(20 / 22.5) + 990 * log(990 / 992.5) + 2980 * log(2980 / 2977.5))
+    row = table.loc["a", "思政"]
+    assert (row["count"], row["expected"], row["count_other"], row["total"], row["total_other"]) == (
+        10, 7.5, 20, 1000, 3000)
+    assert row["g2"] == pytest.approx(1.0507, abs=1e-4) == pytest.approx(g2, abs=1e-4)
+    assert row["p"] == pytest.approx(0.30537, abs=1e-4)
+    assert row["log_ratio"] == pytest.approx(log2(1.5), abs=1e-4)
+    assert table.loc["b", "思政"]["g2"] == row["g2"] and table.loc["b", "思政"]["log_ratio"] == -row["log_ratio"]
+    # 双减 never occurs in a: the zero count becomes 0.5 in the log ratio, (0.5/1000)/(12/3000) = 1/8
+    assert table.loc["a", "双减"]["log_ratio"] == -3.0
+    assert table.loc["a", "双减"]["g2"] == pytest.approx(6.9164, abs=1e-4)
+    # Benjamini–Hochberg within document a: p-values (0.305, 0.0085) → q = (0.305, 0.0171)
+    assert table.loc["a", "双减"]["q"] == pytest.approx(2 * table.loc["a", "双减"]["p"], rel=1e-5)
+    assert table.loc["a", "思政"]["q"] == pytest.approx(row["p"], rel=1e-5)
+
+
+def test_keyness_min_count_and_single_plan():
+    counts = pd.DataFrame({"doc_id": ["a", "b"], "term": ["思政", "双减"], "count": [4, 5]})
+    totals = pd.Series({"a": 100, "b": 100})
+    assert set(stat_keyness(counts, totals, min_count=5)["term"]) == {"双减"}
+    assert stat_keyness(counts.head(1), totals.head(1)).empty
+
+
+def test_seed_keyness_tables(seed, lexicon):
+    keyness = seed.keyness
+    tokens = keyness.query("kind == 'token'")
+    assert (tokens["count"] + tokens["count_other"] >= lexicon.min_count).all()
+    themes = keyness.query("kind == 'theme'").set_index(["doc_id", "theme"])
+    assert themes.loc["minhang_2017", "思政"]["log_ratio"] < 0 and themes.loc["minhang_2017", "思政"]["q"] < 0.01
+    assert themes.loc["yangpu_2024", "心理健康"]["log_ratio"] > 0 and themes.loc["yangpu_2024", "心理健康"]["p"] < 0.01
+    top = tokens.query("doc_id == 'minhang_2017'").iloc[0]
+    assert top["term"] == "闵行区"
+
+
+def test_write_themes_is_atomic_and_reproducible(seed, corpus, paths, tmp_path):
+    written = write_themes(seed, tmp_path)
+    assert [p.name for p in written] == [f"{name}.csv" for name in THEME_TABLE_NAMES]
+    again = build_themes(corpus, paths.params)
+    assert all(is_current(tmp_path / f"{name}.csv", getattr(again, name)) for name in THEME_TABLE_NAMES)
+
+
+# --- figures -------------------------------------------------------------------------------------
+
+
+def _glyph_warnings(draw) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        draw().savefig(io.BytesIO(), format="png")
+    return [str(w.message) for w in caught if "Glyph" in str(w.message)]
+
+
+def test_chinese_labels_render_without_missing_glyphs(seed):
+    use_cjk_font()
+    assert _glyph_warnings(lambda: plot_theme_heatmap(seed.theme_counts)) == []
+    assert _glyph_warnings(lambda: plot_theme_bars(seed.theme_counts, "item_share")) == []
+
+
+def test_glyph_check_would_catch_a_font_without_chinese():
+    def latin_only() -> Figure:
+        fig = Figure()
+        fig.subplots().set_title("思政 双减")
+        return fig
+
+    with matplotlib.rc_context({"font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans"]}):
+        assert _glyph_warnings(latin_only)
