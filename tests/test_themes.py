@@ -20,6 +20,7 @@ from analysis.files import is_current
 from analysis.paths import ProjectError
 from analysis.plots import plot_theme_bars, plot_theme_heatmap, use_cjk_font
 from analysis.themes import (
+    KEYNESS_COLUMNS,
     THEME_TABLE_NAMES,
     build_themes,
     find_mentions,
@@ -256,3 +257,9 @@ def test_glyph_check_would_catch_a_font_without_chinese():
 
     with matplotlib.rc_context({"font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans"]}):
         assert _glyph_warnings(latin_only)
+
+
+def test_one_plan_has_counts_but_no_keyness(paths):
+    themes = build_themes(structure_corpus(paths.raw, paths.params, ["baoshan_2023"]), paths.params)
+    assert themes.theme_counts["mentions"].tolist() == SEED_MENTIONS["baoshan_2023"]
+    assert themes.keyness.empty and list(themes.keyness.columns) == KEYNESS_COLUMNS

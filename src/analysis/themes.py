@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections import Counter
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,7 @@ class Lexicon:
     kwic_width: int  # KWIC: characters of context on each side
     userdict_freq: int
     extra_terms: tuple[str, ...]  # userdict words that belong to no theme
-    exclude: tuple[str, ...] = ()  # phrases that contain a term but are never counted
+    exclude: dict[str, tuple[str, ...]] = field(default_factory=dict)  # theme → phrases never counted
 
     @cached_property
     def theme_of(self) -> dict[str, str]:
@@ -59,7 +59,8 @@ class Lexicon:
     @cached_property
     def pattern(self) -> re.Pattern:
         """Terms and excluded phrases as one alternation, longest first: the leftmost, longest wins."""
-        ordered = sorted({*self.theme_of, *self.exclude}, key=lambda term: (-len(term), term))
+        phrases = {phrase for group in self.exclude.values() for phrase in group}
+        ordered = sorted({*self.theme_of, *phrases}, key=lambda term: (-len(term), term))
         return re.compile("|".join(map(re.escape, ordered)))
 
 
@@ -101,7 +102,7 @@ def load_lexicon(path: Path) -> Lexicon:
         raise ProjectError(f"{path}: themes must map each theme name to its description and terms")
     terms: dict[str, tuple[str, ...]] = {}
     descriptions: dict[str, str] = {}
-    exclude: list[str] = []
+    exclude: dict[str, tuple[str, ...]] = {}
     seen: dict[str, str] = {}
     for theme, entry in raw["themes"].items():
         entry = _keys(path, f"theme {theme}", entry, ("description", "terms"), ("exclude",))
@@ -120,7 +121,7 @@ def load_lexicon(path: Path) -> Lexicon:
                     f"{path}: theme {theme} exclude {', '.join(useless)} contains none of its terms "
                     "(or equals one); an excluded phrase must be longer than a term it contains"
                 )
-            exclude += phrases
+            exclude[str(theme)] = phrases
     keyness = _keys(path, "keyness", raw["keyness"], ("min_count",))
     kwic = _keys(path, "kwic", raw["kwic"], ("width",))
     userdict = _keys(path, "userdict", raw["userdict"], ("freq", "extra_terms"))
@@ -132,7 +133,16 @@ def load_lexicon(path: Path) -> Lexicon:
         kwic_width=_positive_int(path, "kwic.width", kwic["width"]),
         userdict_freq=_positive_int(path, "userdict.freq", userdict["freq"]),
         extra_terms=_terms(path, "userdict.extra_terms", userdict["extra_terms"]),
-        exclude=tuple(exclude),
+        exclude=exclude,
+    )
+
+
+def lexicon_table(lexicon: Lexicon) -> pd.DataFrame:
+    """One row per theme: description, terms and excluded phrases, for display."""
+    return pd.DataFrame(
+        [{"theme": theme, "description": lexicon.descriptions[theme], "terms": "、".join(terms),
+          "exclude": "、".join(lexicon.exclude.get(theme, ()))} for theme, terms in lexicon.terms.items()],
+        columns=["theme", "description", "terms", "exclude"],
     )
 
 
@@ -241,6 +251,15 @@ def stat_counts(kwic: pd.DataFrame, documents: pd.DataFrame, lexicon: Lexicon, b
     return frame.sort_values("doc_id", kind="stable")[columns].reset_index(drop=True)
 
 
+def theme_overview(theme_counts: pd.DataFrame) -> pd.DataFrame:
+    """District × theme: mentions, per 10,000 characters and item share side by side (lexicon order)."""
+    order = pd.unique(theme_counts["theme"])
+    return pd.concat({
+        measure: theme_counts.pivot(index=["district", "year"], columns="theme", values=measure)[order]
+        for measure in ("mentions", "per_10k_chars", "item_share")
+    }, axis=1)
+
+
 # --- keyness -------------------------------------------------------------------------------------
 
 
@@ -303,16 +322,13 @@ def keyness_table(tables: CorpusTables, kwic: pd.DataFrame, lexicon: Lexicon, se
     documents = tables.documents.set_index("doc_id")
     themes = kwic.groupby(["doc_id", "theme"]).size().rename("count").reset_index()
     tokens = token_counts(tables, segmenter)
-    parts = [
+    token_totals = tokens.groupby("doc_id")["count"].sum().reindex(documents.index, fill_value=0)
+    frame = pd.concat([
         stat_keyness(themes.rename(columns={"theme": "term"}), documents["n_chars"], 1)
         .assign(kind="theme", theme=lambda f: f["term"], term=""),
-        stat_keyness(tokens, tokens.groupby("doc_id")["count"].sum().reindex(documents.index, fill_value=0),
-                     lexicon.min_count)
+        stat_keyness(tokens, token_totals, lexicon.min_count)
         .assign(kind="token", theme=lambda f: f["term"].map(lexicon.theme_of).fillna("")),
-    ]
-    parts = [part for part in parts if not part.empty]
-    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=KEYNESS_COLUMNS)
-    frame = frame.join(documents[["district", "year"]], on="doc_id")
+    ], ignore_index=True).join(documents[["district", "year"]], on="doc_id")
     return frame.sort_values(["doc_id", "kind", "g2", "theme", "term"], ascending=[True, True, False, True, True])[
         KEYNESS_COLUMNS].reset_index(drop=True)
 
