@@ -43,7 +43,6 @@ ZERO_SMOOTHING = 0.5  # added in place of a zero count in the log ratio (Hardie 
 class Lexicon:
     """The validated contents of params/themes.yaml."""
 
-    path: Path
     terms: dict[str, tuple[str, ...]]  # theme → its terms, in file order
     descriptions: dict[str, str]
     min_count: int  # keyness: minimum corpus frequency of a tested token
@@ -126,7 +125,6 @@ def load_lexicon(path: Path) -> Lexicon:
     kwic = _keys(path, "kwic", raw["kwic"], ("width",))
     userdict = _keys(path, "userdict", raw["userdict"], ("freq", "extra_terms"))
     return Lexicon(
-        path=path,
         terms=terms,
         descriptions=descriptions,
         min_count=_positive_int(path, "keyness.min_count", keyness["min_count"]),
