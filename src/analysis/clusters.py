@@ -25,6 +25,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.metrics.cluster import contingency_matrix
 
+from analysis.dataset import plan_labels
 from analysis.files import write_csv_atomic
 from analysis.params import load_yaml
 from analysis.paths import ProjectError
@@ -163,11 +164,6 @@ def tfidf(
     except ValueError as exc:
         raise ProjectError(f"{source}: TF-IDF kept no terms ({exc}); lower min_df or raise max_df") from None
     return matrix.tocsr(), vectorizer.get_feature_names_out()
-
-
-def plan_label(district: pd.Series, year: pd.Series) -> pd.Series:
-    """Plans are shown as district with year ("闵行 2017"): the plans differ in year."""
-    return district.astype(str) + " " + year.astype(str)
 
 
 # --- clustering -------------------------------------------------------------------------------
@@ -365,7 +361,7 @@ def doc_similarity(
 
 def cluster_mix(clusters: pd.DataFrame) -> pd.DataFrame:
     """Share of each plan's items in each cluster: rows plans ("闵行 2017"), columns cluster ids."""
-    plans = plan_label(clusters["district"], clusters["year"])
+    plans = plan_labels(clusters)
     return pd.crosstab(plans, clusters["cluster"], normalize="index").rename_axis(index="plan")
 
 
@@ -374,7 +370,7 @@ def example_texts(tables: ClusterTables, items: pd.DataFrame) -> pd.DataFrame:
     labels = tables.cluster_summary[["cluster", "label"]]
     texts = items[[*ITEM_KEY, "district", "year", "text"]]
     frame = tables.examples.merge(labels, on="cluster").merge(texts, on=ITEM_KEY)
-    return frame.assign(plan=plan_label(frame["district"], frame["year"]))[
+    return frame.assign(plan=plan_labels(frame))[
         ["cluster", "label", "rank", "plan", "item_seq", "centrality", "text"]
     ].sort_values(["cluster", "rank"]).reset_index(drop=True)
 
@@ -382,8 +378,8 @@ def example_texts(tables: ClusterTables, items: pd.DataFrame) -> pd.DataFrame:
 def similarity_matrix(similarity: pd.DataFrame) -> pd.DataFrame:
     """The long `doc_similarity` table as a square plan × plan matrix with plan labels."""
     frame = similarity.assign(
-        plan_a=plan_label(similarity["district_a"], similarity["year_a"]),
-        plan_b=plan_label(similarity["district_b"], similarity["year_b"]),
+        plan_a=plan_labels(similarity, "district_a", "year_a"),
+        plan_b=plan_labels(similarity, "district_b", "year_b"),
     )
     return frame.pivot(index="plan_a", columns="plan_b", values="similarity")
 

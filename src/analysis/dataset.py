@@ -13,6 +13,7 @@ from analysis.files import write_csv_atomic, write_text_atomic
 from analysis.paths import ProjectError
 from analysis.structure import PlanStructure, StructureRules, parse_plan
 
+COMPLETENESS_MARK = {"complete": "", "truncated": "（截断）", "partial": "（节选）"}
 ITEM_COLUMNS = ["doc_id", "district", "year", "section_no", "section_title", "item_no", "item_seq", "text"]
 DOCUMENT_COLUMNS = [*MANIFEST_COLUMNS, "n_chars", "n_sections", "n_items"]
 
@@ -32,6 +33,15 @@ class CorpusTables:
     documents: pd.DataFrame
     items: pd.DataFrame
     removed: pd.DataFrame
+
+
+def plan_labels(frame: pd.DataFrame, district: str = "district", year: str = "year") -> pd.Series:
+    """Plans as readers see them: district with year ("闵行 2017"), because plans differ in year;
+    marked （截断）/（节选） when the frame has a completeness column."""
+    labels = frame[district].astype(str) + " " + frame[year].astype(str)
+    if "completeness" in frame:
+        labels = labels + frame["completeness"].map(COMPLETENESS_MARK).fillna("")
+    return labels
 
 
 def n_chars(text: str) -> int:

@@ -12,7 +12,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,10 +20,12 @@ from filelock import FileLock
 from tqdm.auto import tqdm
 
 from analysis.clean import CleanRules
-from analysis.dataset import CorpusTables, structure_corpus, write_corpus
+from analysis.clusters import CLUSTER_FILES
+from analysis.dataset import TABLE_NAMES, CorpusTables, structure_corpus, write_corpus
 from analysis.files import write_text_atomic
 from analysis.paths import Paths, ProjectError
 from analysis.structure import StructureRules
+from analysis.themes import THEME_TABLE_NAMES, sync_userdict
 
 PACKAGE_DIR = Path(__file__).parent
 STAMPS = ".stamps.json"
@@ -53,14 +55,14 @@ def code_version() -> str:
 
 def check_params(paths: Paths) -> None:
     """Load every params file the pipeline uses, so a mistake is reported before any work."""
-    from analysis.clusters import load_cluster_params
+    from analysis.clusters import ClusterParams
     from analysis.report import load_report_params
     from analysis.themes import load_lexicon
 
     CleanRules.from_yaml(paths.params / "clean.yaml")
     StructureRules.from_yaml(paths.params / "structure.yaml")
     load_lexicon(paths.params / "themes.yaml")
-    load_cluster_params(paths.params / "clusters.yaml")
+    ClusterParams.from_yaml(paths.params / "clusters.yaml")
     load_report_params(paths.params / "report.yaml")
 
 
@@ -87,12 +89,11 @@ def _run_clusters(tables: CorpusTables, paths: Paths) -> list[Path]:
 
 TOKENS = ["userdict.txt", "stopwords.txt"]
 STAGES = [
-    Stage("dataset", ["clean.yaml", "structure.yaml"], ["documents.csv", "items.csv", "removed.csv"],
+    Stage("dataset", ["clean.yaml", "structure.yaml"], [f"{name}.csv" for name in TABLE_NAMES],
           lambda tables, paths: write_corpus(tables, paths.processed)),
-    Stage("themes", ["themes.yaml", *TOKENS],
-          ["theme_counts.csv", "term_counts.csv", "kwic.csv", "keyness.csv"], _run_themes, ["dataset"]),
-    Stage("clusters", ["clusters.yaml", "themes.yaml", *TOKENS],
-          ["clusters.csv", "cluster_terms.csv", "cluster_summary.csv", "doc_similarity.csv"],
+    Stage("themes", ["themes.yaml", *TOKENS], [f"{name}.csv" for name in THEME_TABLE_NAMES],
+          _run_themes, ["dataset"]),
+    Stage("clusters", ["clusters.yaml", "themes.yaml", *TOKENS], list(CLUSTER_FILES.values()),
           _run_clusters, ["dataset"]),
 ]
 
@@ -120,6 +121,8 @@ def ensure_processed(paths: Paths, force: bool = False, log: Callable[[str], Non
     paths.processed.mkdir(parents=True, exist_ok=True)
     with FileLock(paths.processed / ".lock"):
         check_params(paths)
+        if sync_userdict(paths.params):
+            log(f"wrote {paths.params / 'userdict.txt'} from themes.yaml")
         keys = stage_keys(paths)
         stamps = _read_json(paths.processed / STAMPS)
         tables: CorpusTables | None = None
@@ -226,7 +229,7 @@ def _execute_all(paths: Paths, todo: list[Job], staging: Path, workers: int) -> 
         futures = {pool.submit(execute_notebook, paths, job, staging): job for job in todo}
         pending = set(futures)
         while pending:
-            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 if future.exception():
                     for other in pending:

@@ -11,6 +11,8 @@ import pandas as pd
 from matplotlib import font_manager
 from matplotlib.figure import Figure
 
+from analysis.dataset import plan_labels
+
 FONT_FILE = "NotoSansCJKsc-Regular.otf"
 
 
@@ -71,11 +73,6 @@ THEME_VALUES = {  # theme_counts column → (axis label, annotation format)
     "per_10k_chars": ("每万字提及次数 mentions per 10,000 characters", ".1f"),
     "item_share": ("提及主题的条目占比 share of items", ".0%"),
 }
-
-
-def plan_labels(frame: pd.DataFrame) -> pd.Series:
-    """"杨浦 2024" for every row of a table with district and year."""
-    return frame["district"] + " " + frame["year"].astype(str)
 
 
 def plot_theme_heatmap(theme_counts: pd.DataFrame, value: str = "per_10k_chars") -> Figure:

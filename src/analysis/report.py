@@ -8,18 +8,18 @@ import json
 import platform
 import subprocess
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import pandas as pd
 
+from analysis.dataset import COMPLETENESS_MARK, plan_labels
 from analysis.files import read_csv
 from analysis.params import load_yaml
 from analysis.paths import Paths, ProjectError
 
 COMPLETENESS_ORDER = {"complete": 0, "truncated": 1, "partial": 2}
-COMPLETENESS_LABEL = {"complete": "", "truncated": "（截断）", "partial": "（节选）"}
 DEFAULT_SET = "default"
 TABLES = [
     "documents", "items", "theme_counts", "term_counts", "kwic", "keyness",
@@ -66,13 +66,9 @@ def load_report_data(root: str | Path | None = None) -> ReportData:
     return ReportData(paths, load_report_params(paths.params / "report.yaml"), tables)
 
 
-def plan_label(row) -> str:
-    """`district year`, marked when the plan is not complete: 宝山 2023（截断）."""
-    return f"{row['district']} {row['year']}{COMPLETENESS_LABEL.get(row['completeness'], '')}"
-
-
-def plan_labels(documents: pd.DataFrame) -> dict[str, str]:
-    return {row["doc_id"]: plan_label(row) for _, row in documents.iterrows()}
+def plan_names(documents: pd.DataFrame) -> dict[str, str]:
+    """doc_id → "宝山 2023（截断）" (district, year, completeness mark)."""
+    return dict(zip(documents["doc_id"], plan_labels(documents), strict=True))
 
 
 def plan_set(documents: pd.DataFrame, name: str, params: dict) -> list[str]:
@@ -136,7 +132,7 @@ def run_manifest(paths: Paths, stage_keys: dict[str, str]) -> dict:
     from analysis.pipeline import files_digest
 
     return {
-        "built_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "built_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "git_commit": _git_commit(paths.root),
         "python": platform.python_version(),
         "packages": {name: _version(name) for name in VERSIONED},
@@ -166,6 +162,13 @@ def _git_commit(root: Path) -> str:
 
 def esc(value) -> str:
     return html.escape(str(value), quote=True)
+
+
+def table(frame: pd.DataFrame, index: bool = False):
+    """Show a table without the meaningless 0..n row index (cell text escaped)."""
+    from IPython.display import HTML
+
+    return HTML(frame.to_html(index=index, escape=True, border=0, na_rep="—"))
 
 
 def _environment():
@@ -215,7 +218,7 @@ def render_index(jobs, build: dict, manifest: dict, paths: Paths) -> str:
 
     def plans_cell(job) -> str:
         return "、".join(
-            f"{esc(plans[d].district)} {plans[d].year}{esc(COMPLETENESS_LABEL[plans[d].completeness])}"
+            f"{esc(plans[d].district)} {plans[d].year}{esc(COMPLETENESS_MARK[plans[d].completeness])}"
             for d in job.plans if d in plans
         )
 
@@ -277,6 +280,7 @@ def theme_profile(data: ReportData, doc_id: str, doc_ids: list[str]) -> pd.DataF
     """One plan's theme figures beside the set's median, with its rank among ranked plans."""
     counts = data.theme_counts[data.theme_counts["doc_id"].isin([*doc_ids, doc_id])]
     ranked = ranked_ids(data.documents, [*doc_ids, doc_id], data.params)
+    significance = theme_significance(data, doc_id)
     rows = []
     for theme, group in counts.groupby("theme", sort=False):
         own = group[group["doc_id"] == doc_id].iloc[0]
@@ -285,16 +289,17 @@ def theme_profile(data: ReportData, doc_id: str, doc_ids: list[str]) -> pd.DataF
         rows.append({
             "主题 theme": theme, "提及 mentions": own["mentions"], "每万字 per 10k chars": own["per_10k_chars"],
             "含主题条目 items": f"{own['items_with_theme']}/{own['n_items']}",
-            "条目占比 item share": own["item_share"],
+            "条目占比 item share": f"{own['item_share']:.0%}",
             "各地中位数 median per 10k": round(float(group["per_10k_chars"].median()), 2),
             "排名 rank (per 10k)": rank,
+            "与其他计划相比 vs all others": significance.get(theme, "—"),
         })
     return pd.DataFrame(rows)
 
 
 def evidence_html(data: ReportData, doc_ids: list[str]) -> str:
     """Every theme count expands (<details>) to all its KWIC lines with item numbers."""
-    labels = plan_labels(data.documents)
+    labels = plan_names(data.documents)
     counts = data.theme_counts.set_index(["doc_id", "theme"])
     blocks = []
     for doc_id in doc_ids:
@@ -317,3 +322,136 @@ def _kwic_by_theme(kwic: pd.DataFrame, doc_id: str, themes):
     plan = kwic[kwic["doc_id"] == doc_id]
     for theme in themes:
         yield theme, plan[plan["theme"] == theme]
+
+
+def similar_plans(data: ReportData, doc_id: str) -> pd.DataFrame:
+    """Other plans ordered by cosine similarity of whole-plan TF-IDF to this one."""
+    labels = plan_names(data.documents)
+    sim = data.doc_similarity
+    others = sim[(sim["doc_a"] == doc_id) & (sim["doc_b"] != doc_id)].sort_values(
+        ["similarity", "doc_b"], ascending=[False, True]
+    )
+    return pd.DataFrame({"计划 plan": others["doc_b"].map(labels), "相似度 cosine": others["similarity"].round(3)})
+
+
+def cluster_mix_vs_others(data: ReportData, doc_id: str, doc_ids: list[str]) -> pd.DataFrame:
+    """Share of this plan's items in each cluster beside the mean share in the other plans of the set."""
+    clusters = data.clusters[data.clusters["doc_id"].isin([*doc_ids, doc_id])]
+    share = pd.crosstab(clusters["doc_id"], clusters["cluster"], normalize="index")
+    others = share.drop(index=doc_id, errors="ignore")
+    labels = data.cluster_summary.set_index("cluster")["label"]
+    frame = pd.DataFrame({
+        "聚类 cluster": share.columns,
+        "标签 label": [labels.get(c, "") for c in share.columns],
+        "本计划占比 this plan": share.loc[doc_id].to_numpy(),
+        "其他计划平均 others (mean)": (others.mean() if len(others) else share.loc[doc_id] * 0).to_numpy(),
+    })
+    frame = frame.sort_values(["本计划占比 this plan", "聚类 cluster"], ascending=[False, True])
+    return frame.assign(**{c: frame[c].map("{:.0%}".format) for c in frame.columns[2:]})
+
+
+def year_over_year(data: ReportData, doc_id: str) -> dict[str, pd.DataFrame] | None:
+    """Against the same district's previous plan: themes up/down, terms new/dropped, item counts."""
+    documents = data.documents.set_index("doc_id")
+    row = documents.loc[doc_id]
+    earlier = documents[(documents["district"] == row["district"]) & (documents["year"] < row["year"])]
+    if earlier.empty:
+        return None
+    previous = earlier["year"].idxmax()
+    names = plan_names(data.documents)
+    themes = data.theme_counts.set_index(["doc_id", "theme"])["per_10k_chars"]
+    now, before = themes.loc[doc_id], themes.loc[previous]
+    theme_change = pd.DataFrame({
+        f"{documents.loc[previous, 'year']} 每万字": before, f"{row['year']} 每万字": now,
+        "变化 change": (now - before).round(2),
+    }).rename_axis("主题 theme").reset_index()
+    terms = data.term_counts[data.term_counts["mentions"] > 0]
+    now_terms = set(terms.loc[terms["doc_id"] == doc_id, "term"])
+    old_terms = set(terms.loc[terms["doc_id"] == previous, "term"])
+    summary = pd.DataFrame({
+        "": ["计划 plan", "部分 sections", "条目 items", "字数 characters"],
+        "before": [names[previous], *documents.loc[previous, ["n_sections", "n_items", "n_chars"]]],
+        "now": [names[doc_id], *row[["n_sections", "n_items", "n_chars"]]],
+    })
+    terms_change = pd.DataFrame({
+        "新出现的词 new terms": ["、".join(sorted(now_terms - old_terms)) or "—"],
+        "不再出现的词 dropped terms": ["、".join(sorted(old_terms - now_terms)) or "—"],
+    })
+    return {"summary": summary, "themes": theme_change, "terms": terms_change}
+
+
+def plans_overview(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
+    """The plans of a set: name with year, region and level, completeness, size."""
+    docs = data.documents[data.documents["doc_id"].isin(doc_ids)].sort_values(["year", "district"])
+    return pd.DataFrame({
+        "计划 plan": plan_labels(docs),
+        "地区 region": docs["region"] + " · " + docs["admin_level"],
+        "标题 title": docs["title"], "完整性 completeness": docs["completeness"],
+        "部分 sections": docs["n_sections"], "条目 items": docs["n_items"], "字数 chars": docs["n_chars"],
+    })
+
+
+def theme_matrix(data: ReportData, doc_ids: list[str], value: str = "per_10k_chars") -> pd.DataFrame:
+    """Plans (labelled with year) × themes, in lexicon order."""
+    counts = data.theme_counts[data.theme_counts["doc_id"].isin(doc_ids)]
+    matrix = counts.pivot(index="doc_id", columns="theme", values=value)
+    matrix = matrix[list(dict.fromkeys(counts["theme"]))]
+    return matrix.rename(index=plan_names(data.documents)).rename_axis(index="plan", columns="theme")
+
+
+def cluster_matrix(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
+    """Plans × clusters: share of each plan's items in each cluster, columns labelled."""
+    clusters = data.clusters[data.clusters["doc_id"].isin(doc_ids)]
+    share = pd.crosstab(clusters["doc_id"], clusters["cluster"], normalize="index")
+    labels = data.cluster_summary.set_index("cluster")["label"]
+    return share.rename(index=plan_names(data.documents), columns=lambda c: f"{c} {labels.get(c, '')}")
+
+
+def similarity_matrix(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
+    """Plans × plans cosine similarity, labelled with year."""
+    sim = data.doc_similarity[data.doc_similarity["doc_a"].isin(doc_ids) & data.doc_similarity["doc_b"].isin(doc_ids)]
+    labels = plan_names(data.documents)
+    return sim.pivot(index="doc_a", columns="doc_b", values="similarity").rename(index=labels, columns=labels)
+
+
+def caveats_html(data: ReportData, doc_ids: list[str]) -> str:
+    """What a reader must keep in mind: differing years and levels, incomplete plans."""
+    docs = data.documents[data.documents["doc_id"].isin(doc_ids)]
+    notes = []
+    if docs["year"].nunique() > 1:
+        notes.append(f"计划年份不同（{docs['year'].min()}–{docs['year'].max()}）：比较的是各地最新的计划，"
+                     "年份写在每个地名旁。Plans of different years are compared.")
+    if docs["admin_level"].nunique() > 1:
+        notes.append("行政级别不同（" + "、".join(f"{esc(r.district)}{esc(r.admin_level)}" for r in docs.itertuples())
+                     + "）：市级计划统筹全市，区级计划更具体。Administrative levels differ.")
+    for row in docs[docs["completeness"] != "complete"].itertuples():
+        notes.append(f"{esc(row.district)} {row.year} 为 {esc(row.completeness)}：计数偏低，不参与排名。")
+    notes.append("每万字提及次数以清洗后正文的非空白字符数为分母；主题词按最长匹配计数，不重复计数。")
+    return "<ul>" + "".join(f"<li>{n}</li>" for n in notes) + "</ul>"
+
+
+def distinctive_terms(data: ReportData, doc_id: str) -> pd.DataFrame:
+    """Tokens this plan uses significantly more than the others pooled (G², BH q, log ratio)."""
+    keyness = data.keyness
+    rows = keyness[
+        (keyness["doc_id"] == doc_id) & (keyness["kind"] == "token")
+        & (keyness["q"] < data.params["max_q"]) & (keyness["log_ratio"] > 0)
+    ].sort_values(["g2", "term"], ascending=[False, True]).head(data.params["top_terms"])
+    return pd.DataFrame({
+        "词 term": rows["term"], "本计划 count": rows["count"], "期望 expected": rows["expected"].round(1),
+        "其他计划 others": rows["count_other"], "G²": rows["g2"].round(2), "q": rows["q"].map("{:.2g}".format),
+        "log₂ ratio": rows["log_ratio"].round(2),
+    }).reset_index(drop=True)
+
+
+def theme_significance(data: ReportData, doc_id: str) -> dict[str, str]:
+    """Per theme: 显著偏多 / 显著偏少 / 无显著差异 against the other plans pooled (theme keyness)."""
+    rows = data.keyness[(data.keyness["doc_id"] == doc_id) & (data.keyness["kind"] == "theme")]
+    verdicts = {}
+    for row in rows.itertuples():
+        if row.q >= data.params["max_q"]:
+            verdicts[row.theme] = f"无显著差异 n.s. (q={row.q:.2g})"
+        else:
+            direction = "显著偏多 more" if row.log_ratio > 0 else "显著偏少 less"
+            verdicts[row.theme] = f"{direction} (G²={row.g2:.1f}, q={row.q:.2g})"
+    return verdicts

@@ -1,0 +1,126 @@
+"""End to end: `run` on a copy of the project publishes trustworthy, offline HTML reports."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from analysis.paths import Paths, ProjectError
+from analysis.pipeline import run_pipeline
+
+EXTERNAL = re.compile(
+    r"""(?:<script[^>]*\bsrc\s*=|<link[^>]*\bhref\s*=|<img[^>]*\bsrc\s*=|url\()\s*["']?\s*(?:https?:)?//""",
+    re.IGNORECASE,
+)
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _copy_project(source: Paths, target: Path) -> Paths:
+    for name in ("pyproject.toml",):
+        shutil.copy(source.root / name, target / name)
+    for folder in ("params", "notebooks", "data/raw"):
+        shutil.copytree(source.root / folder, target / folder)
+    return Paths(target)
+
+
+@pytest.fixture(scope="module")
+def built(paths: Paths, tmp_path_factory) -> tuple[Paths, list[str]]:
+    """One full run on the five plans, in a private copy of the project."""
+    project = _copy_project(paths, tmp_path_factory.mktemp("built"))
+    return project, run_pipeline(project, jobs=2)
+
+
+def _pages(project: Paths) -> list[Path]:
+    return sorted(project.reports.rglob("*.html"))
+
+
+def test_full_run_publishes_every_report(built):
+    project, pages = built
+    names = {p.relative_to(project.reports).as_posix() for p in _pages(project)}
+    districts = {f"districts/{d}.html" for d in
+                 ("yangpu_2024", "minhang_2017", "baoshan_2023", "chengzhong_2024", "zhoushan_2024")}
+    assert {"index.html", "comparison.html", *districts} <= names
+    assert set(pages) <= names
+    assert (project.reports / "run_manifest.json").is_file()
+    assert not list(project.reports.glob(".staging-*"))
+
+
+def test_html_is_self_contained_and_has_no_code(built):
+    project, _ = built
+    for page in _pages(project):
+        text = page.read_text(encoding="utf-8")
+        assert not EXTERNAL.search(text), page
+        assert "<script" not in text.lower(), page  # no scripts at all: nothing can reach out
+        assert "jp-InputArea" not in text and "input_area" not in text, page
+        assert "from analysis" not in text and "import pandas" not in text, page
+        assert "目录 Contents" in text and "Run manifest" in text, page
+
+
+def test_district_report_content(built):
+    project, _ = built
+    text = (project.reports / "districts" / "baoshan_2023.html").read_text(encoding="utf-8")
+    assert "2023年宝山区教育工作要点" in text
+    assert "truncated" in text and "不参与排名" in text
+    assert "<details" in text and "<mark>" in text  # evidence expands to KWIC lines
+    minhang = (project.reports / "districts" / "minhang_2017.html").read_text(encoding="utf-8")
+    assert "闵行 2017" in minhang
+
+
+def test_index_lists_plans_with_year_and_completeness(built):
+    project, _ = built
+    index = (project.reports / "index.html").read_text(encoding="utf-8")
+    for label in ("杨浦", "闵行", "宝山", "城中", "舟山", "2017", "truncated", "districts/yangpu_2024.html"):
+        assert label in index
+
+
+def test_second_run_executes_no_notebook(built):
+    project, _ = built
+    before = {p: p.stat().st_mtime_ns for p in _pages(project) if p.name != "index.html"}
+    assert run_pipeline(project, jobs=2) == []
+    assert {p: p.stat().st_mtime_ns for p in before} == before
+
+
+@pytest.mark.skipif(not CHROMIUM and not os.environ.get("CI"), reason="chromium not installed")
+def test_reports_open_offline_in_headless_chromium(built, tmp_path):
+    from PIL import Image, ImageStat
+
+    assert CHROMIUM, "CI must install chromium (.ci/run does)"
+    project, _ = built
+    for page in _pages(project):
+        shot = tmp_path / f"{page.stem}.png"
+        result = subprocess.run(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tempfile.mkdtemp(dir=tmp_path)}", "--host-resolver-rules=MAP * ~NOTFOUND",
+             "--proxy-server=http://127.0.0.1:9", "--enable-logging=stderr", "--v=0",
+             "--window-size=1280,1600", f"--screenshot={shot}", page.as_uri()],
+            capture_output=True, text=True, timeout=120,
+        )
+        console = [line for line in result.stderr.splitlines() if ":CONSOLE" in line]
+        assert console == [], (page, console)
+        image = Image.open(shot).convert("L")
+        assert ImageStat.Stat(image).stddev[0] > 5, f"{page} rendered blank"
+
+
+def test_failing_notebook_leaves_published_reports_intact(built, tmp_path):
+    source, _ = built
+    project = Paths(tmp_path / "p")
+    shutil.copytree(source.root, project.root)
+    before = {p: p.read_bytes() for p in _pages(project)}
+    notebook = project.notebooks / "10_district_report.ipynb"
+    notebook.write_text(
+        notebook.read_text(encoding="utf-8").replace('"cells": [', '"cells": [{"cell_type": "code", '
+        '"execution_count": null, "id": "boom", "metadata": {}, "outputs": [], '
+        '"source": ["raise RuntimeError(\\"boom\\")"]},', 1),
+        encoding="utf-8",
+    )
+    with pytest.raises(ProjectError, match=r"10_district_report\.ipynb.*cell \d+ raised RuntimeError: boom"):
+        run_pipeline(project, jobs=2)
+    assert {p: p.read_bytes() for p in _pages(project)} == before
+    assert list((project.reports / "failed").glob("*.ipynb"))
