@@ -22,7 +22,7 @@ from analysis.themes import Lexicon, load_lexicon, theme_hits
 from analysis.tokenize import Segmenter, load_segmenter
 
 PLAN_COLUMNS = ["title", "numbering", "n_chars", "n_sections", "n_items", "n_tokens"]
-CHUNKS_PER_WORKER = 4  # enough to balance uneven chunks, few enough to amortise dispatch
+CHUNKS_PER_WORKER = 8  # enough to balance the last chunks, few enough to amortise dispatch
 
 
 @dataclass(frozen=True)
