@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -48,3 +50,42 @@ def is_current(path: Path, frame: pd.DataFrame) -> bool:
 def read_csv(path: Path) -> pd.DataFrame:
     """Read a CSV written by `write_csv_atomic` (or a plain UTF-8 one)."""
     return pd.read_csv(path, encoding=CSV_ENCODING, dtype={"doc_id": str}, keep_default_na=False)
+
+
+JOURNAL = ".publish.json"
+STAGING_PREFIX = ".staging-"
+
+
+def publish(staging: Path, target: Path) -> list[str]:
+    """Move every file of `staging` into `target` as one unit.
+
+    A journal listing the moves is written first; if the process dies half-way, `recover` (run at
+    the start of the next run) finishes the moves, so readers end up with all new files, never a mix.
+    """
+    files = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file())
+    journal = target / JOURNAL
+    write_text_atomic(journal, json.dumps({"staging": staging.name, "files": files}, ensure_ascii=False))
+    _move(staging, target, files)
+    journal.unlink()
+    return files
+
+
+def recover(target: Path) -> bool:
+    """Finish a publish interrupted by a crash, and drop staging folders of runs that died earlier."""
+    journal = target / JOURNAL
+    finished = journal.is_file()
+    if finished:
+        entry = json.loads(journal.read_text(encoding="utf-8"))
+        _move(target / entry["staging"], target, entry["files"])
+        journal.unlink()
+    for leftover in target.glob(f"{STAGING_PREFIX}*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    return finished
+
+
+def _move(staging: Path, target: Path, files: list[str]) -> None:
+    for rel in files:
+        source = staging / rel
+        if source.is_file():  # already moved before an interruption
+            (target / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target / rel)

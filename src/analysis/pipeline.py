@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from analysis.clean import CleanRules
 from analysis.clusters import CLUSTER_FILES
 from analysis.dataset import TABLE_NAMES, CorpusTables, structure_corpus, write_corpus
-from analysis.files import write_text_atomic
+from analysis.files import STAGING_PREFIX, publish, recover, write_text_atomic
 from analysis.paths import Paths, ProjectError
 from analysis.structure import StructureRules
 from analysis.themes import THEME_TABLE_NAMES, sync_userdict
@@ -71,26 +71,26 @@ class Stage:
     name: str
     params: list[str]  # files under params/ it reads
     outputs: list[str]  # files under data/processed/ it writes
-    run: Callable[[CorpusTables, Paths], list[Path]]
+    run: Callable[[CorpusTables, Paths, Path], list[Path]]  # (tables, paths, output folder)
     upstream: list[str] = field(default_factory=list)
 
 
-def _run_themes(tables: CorpusTables, paths: Paths) -> list[Path]:
+def _run_themes(tables: CorpusTables, paths: Paths, out: Path) -> list[Path]:
     from analysis.themes import build_themes, write_themes
 
-    return write_themes(build_themes(tables, paths.params), paths.processed)
+    return write_themes(build_themes(tables, paths.params), out)
 
 
-def _run_clusters(tables: CorpusTables, paths: Paths) -> list[Path]:
+def _run_clusters(tables: CorpusTables, paths: Paths, out: Path) -> list[Path]:
     from analysis.clusters import build_clusters, write_clusters
 
-    return write_clusters(build_clusters(tables.items, paths.params), paths.processed)
+    return write_clusters(build_clusters(tables.items, paths.params), out)
 
 
 TOKENS = ["userdict.txt", "stopwords.txt"]
 STAGES = [
     Stage("dataset", ["clean.yaml", "structure.yaml"], [f"{name}.csv" for name in TABLE_NAMES],
-          lambda tables, paths: write_corpus(tables, paths.processed)),
+          lambda tables, paths, out: write_corpus(tables, out)),
     Stage("themes", ["themes.yaml", *TOKENS], [f"{name}.csv" for name in THEME_TABLE_NAMES],
           _run_themes, ["dataset"]),
     Stage("clusters", ["clusters.yaml", "themes.yaml", *TOKENS], list(CLUSTER_FILES.values()),
@@ -117,29 +117,39 @@ def _read_json(path: Path) -> dict:
 
 
 def ensure_processed(paths: Paths, force: bool = False, log: Callable[[str], None] = print) -> dict[str, str]:
-    """Bring data/processed up to date; return the stage keys. Safe to call from several processes."""
+    """Bring data/processed up to date; return the stage keys. Safe to call from several processes.
+
+    The stages that are out of date write into a staging folder that is published as one unit.
+    """
     paths.processed.mkdir(parents=True, exist_ok=True)
     with FileLock(paths.processed / ".lock"):
+        recover(paths.processed)
         check_params(paths)
         if sync_userdict(paths.params):
             log(f"wrote {paths.params / 'userdict.txt'} from themes.yaml")
         keys = stage_keys(paths)
         stamps = _read_json(paths.processed / STAMPS)
-        tables: CorpusTables | None = None
+        stale = [
+            stage for stage in STAGES
+            if force or stamps.get(stage.name) != keys[stage.name]
+            or not all((paths.processed / o).is_file() for o in stage.outputs)
+        ]
         for stage in STAGES:
-            outputs_present = all((paths.processed / o).is_file() for o in stage.outputs)
-            if not force and stamps.get(stage.name) == keys[stage.name] and outputs_present:
+            if stage not in stale:
                 log(f"skip  stage {stage.name} (inputs unchanged)")
-                continue
-            if tables is None:
-                tables = structure_corpus(paths.raw, paths.params)
-                for done in tables.plans:
-                    for warning in done.structure.warnings:
-                        log(f"warning: {paths.raw / done.plan.file}: {warning}")
-            stage.run(tables, paths)
-            stamps[stage.name] = keys[stage.name]
-            write_text_atomic(paths.processed / STAMPS, json.dumps(stamps, indent=1, sort_keys=True))
-            log(f"ran   stage {stage.name}")
+        if not stale:
+            return keys
+        tables = structure_corpus(paths.raw, paths.params)
+        for done in tables.plans:
+            for warning in done.structure.warnings:
+                log(f"warning: {paths.raw / done.plan.file}: {warning}")
+        with tempfile.TemporaryDirectory(dir=paths.processed, prefix=STAGING_PREFIX) as tmp:
+            for stage in stale:
+                stage.run(tables, paths, Path(tmp))
+                stamps[stage.name] = keys[stage.name]
+                log(f"ran   stage {stage.name}")
+            write_text_atomic(Path(tmp) / STAMPS, json.dumps(stamps, indent=1, sort_keys=True))
+            publish(Path(tmp), paths.processed)
     return keys
 
 
@@ -186,9 +196,15 @@ def run_pipeline(paths: Paths, force: bool = False, jobs: int | None = None) -> 
     Returns the pages that were (re)built. Published reports are only replaced once every report
     of this run succeeded.
     """
+    paths.reports.mkdir(parents=True, exist_ok=True)
+    with FileLock(paths.reports / ".lock"):
+        return _run_reports(paths, ensure_processed(paths, force=force), force, jobs)
+
+
+def _run_reports(paths: Paths, keys: dict[str, str], force: bool, jobs: int | None) -> list[str]:
     from analysis.report import build_jobs, page_html, render_index, run_manifest
 
-    keys = ensure_processed(paths, force=force)
+    recover(paths.reports)
     data_key = digest(*keys.values(), files_digest([paths.params / "report.yaml"]))
     all_jobs = build_jobs(paths)
     build = _read_json(paths.reports / ".build.json")
@@ -202,9 +218,11 @@ def run_pipeline(paths: Paths, force: bool = False, jobs: int | None = None) -> 
     for job in all_jobs:
         if job not in todo:
             print(f"skip  {job.page} (inputs unchanged)")
+    if not todo and (paths.reports / "index.html").is_file():
+        print(f"reports up to date: {paths.reports / 'index.html'}")
+        return []
     manifest = run_manifest(paths, keys)
-    paths.reports.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=paths.reports, prefix=".staging-") as tmp:
+    with tempfile.TemporaryDirectory(dir=paths.reports, prefix=STAGING_PREFIX) as tmp:
         staging = Path(tmp)
         _execute_all(paths, todo, staging, jobs or os.cpu_count() or 1)
         for job in todo:
@@ -214,12 +232,20 @@ def run_pipeline(paths: Paths, force: bool = False, jobs: int | None = None) -> 
         build.update({job.page: job_keys[job.page] for job in todo})
         (staging / "index.html").write_text(render_index(all_jobs, build, manifest, paths), encoding="utf-8")
         (staging / "run_manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
-        _publish(staging, paths.reports, [*(j.page for j in todo), *(j.executed for j in todo),
-                                          "index.html", "run_manifest.json"])
-    write_text_atomic(paths.reports / ".build.json", json.dumps(build, indent=1, sort_keys=True))
+        (staging / ".build.json").write_text(json.dumps(build, indent=1, sort_keys=True))
+        publish(staging, paths.reports)
+    _remove_orphans(paths.reports, {job.page for job in all_jobs} | {job.executed for job in all_jobs})
     shutil.rmtree(paths.reports / "failed", ignore_errors=True)
     print(f"published {len(todo)} report(s), skipped {len(all_jobs) - len(todo)}: {paths.reports / 'index.html'}")
     return [job.page for job in todo]
+
+
+def _remove_orphans(reports: Path, current: set[str]) -> None:
+    """Delete pages of plans or sets that no longer exist (e.g. a plan removed from the manifest)."""
+    for pattern in ("districts/*.html", "comparison_*.html", "analysis/*.html", "notebooks/*.ipynb"):
+        for page in reports.glob(pattern):
+            if page.relative_to(reports).as_posix() not in current:
+                page.unlink()
 
 
 def _execute_all(paths: Paths, todo: list[Job], staging: Path, workers: int) -> None:
@@ -238,10 +264,3 @@ def _execute_all(paths: Paths, todo: list[Job], staging: Path, workers: int) -> 
                 bar.set_postfix_str(futures[future].page)
                 bar.update()
 
-
-def _publish(staging: Path, reports: Path, relpaths: list[str]) -> None:
-    """Move finished files from staging into reports/ (each move is an atomic rename)."""
-    for rel in relpaths:
-        target = reports / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staging / rel, target)
