@@ -18,6 +18,7 @@ EXTERNAL = re.compile(
     r"""(?:<script[^>]*\bsrc\s*=|<link[^>]*\bhref\s*=|<img[^>]*\bsrc\s*=|url\()\s*["']?\s*(?:https?:)?//""",
     re.IGNORECASE,
 )
+FIXTURES = Path(__file__).parent / "fixtures"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
@@ -124,3 +125,31 @@ def test_failing_notebook_leaves_published_reports_intact(built, tmp_path):
         run_pipeline(project, jobs=2)
     assert {p: p.read_bytes() for p in _pages(project)} == before
     assert list((project.reports / "failed").glob("*.ipynb"))
+
+
+@pytest.fixture(scope="module")
+def next_year(paths: Paths, tmp_path_factory) -> Paths:
+    """The analyst's workflow: `add` next year's plan, then run again."""
+    from analysis.corpus import add_plan
+
+    project = _copy_project(paths, tmp_path_factory.mktemp("next_year"))
+    add_plan(project.raw, FIXTURES / "reports_yangpu_2025.txt", "杨浦", 2025)
+    run_pipeline(project, jobs=2)
+    return project
+
+
+def test_added_plan_gets_its_report_with_year_over_year(next_year):
+    page = (next_year.reports / "districts" / "yangpu_2025.html").read_text(encoding="utf-8")
+    assert "2025年杨浦区教育局工作要点" in page
+    assert "2024 每万字" in page and "2025 每万字" in page  # themes against the 2024 plan
+    assert "新出现的词 new terms" in page
+    index = (next_year.reports / "index.html").read_text(encoding="utf-8")
+    assert "districts/yangpu_2025.html" in index
+    comparison = (next_year.reports / "comparison.html").read_text(encoding="utf-8")
+    assert "杨浦 2025" in comparison  # the latest plan of 杨浦 replaces 2024 in the default set
+
+
+def test_plan_text_with_markup_stays_inert(next_year):
+    page = (next_year.reports / "districts" / "yangpu_2025.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert（1）&lt;/script&gt; &amp; <mark>心理健康</mark>" in page  # ( became （ in cleaning
+    assert "<script" not in page.lower()

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import false_discovery_control, power_divergence
 
-from analysis.dataset import CorpusTables, StructuredPlan
+from analysis.dataset import CorpusTables, StructuredPlan, plan_labels
 from analysis.files import write_csv_atomic, write_text_atomic
 from analysis.params import load_yaml
 from analysis.paths import ProjectError
@@ -256,6 +256,20 @@ def theme_overview(theme_counts: pd.DataFrame) -> pd.DataFrame:
         measure: theme_counts.pivot(index=["district", "year"], columns="theme", values=measure)[order]
         for measure in ("mentions", "per_10k_chars", "item_share")
     }, axis=1)
+
+
+def term_matrix(term_counts: pd.DataFrame) -> pd.DataFrame:
+    """(theme, term) × plan ("杨浦 2024") mentions, for terms found at least once."""
+    matrix = term_counts.assign(plan=plan_labels(term_counts)).pivot(
+        index=["theme", "term"], columns="plan", values="mentions"
+    )
+    return matrix[matrix.sum(axis=1) > 0]
+
+
+def theme_keyness_matrix(keyness: pd.DataFrame) -> pd.DataFrame:
+    """Plan × theme log ratio and q of the theme-level keyness rows."""
+    rows = keyness[keyness["kind"] == "theme"]
+    return rows.assign(plan=plan_labels(rows)).pivot(index="plan", columns="theme", values=["log_ratio", "q"]).round(3)
 
 
 # --- keyness -------------------------------------------------------------------------------------
