@@ -41,6 +41,13 @@ def _pages(project: Paths) -> list[Path]:
     return sorted(project.reports.rglob("*.html"))
 
 
+def test_full_run_leaves_raw_data_unchanged(built, paths):
+    project, _ = built
+    assert {p.name: p.read_bytes() for p in project.raw.iterdir()} == {
+        p.name: p.read_bytes() for p in paths.raw.iterdir()
+    }
+
+
 def test_full_run_publishes_every_report(built):
     project, pages = built
     names = {p.relative_to(project.reports).as_posix() for p in _pages(project)}
