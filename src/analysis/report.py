@@ -431,11 +431,16 @@ def caveats_html(data: ReportData, doc_ids: list[str]) -> str:
 
 
 def distinctive_terms(data: ReportData, doc_id: str) -> pd.DataFrame:
-    """Tokens this plan uses significantly more than the others pooled (G², BH q, log ratio)."""
+    """Tokens this plan uses significantly more than the others pooled (G², BH q, log ratio).
+
+    Place names (terms containing a district's name, such as 杨浦区) are left out: every plan names
+    itself, which says nothing about its policy."""
     keyness = data.keyness
+    places = "|".join(sorted(set(data.documents["district"])))
     rows = keyness[
         (keyness["doc_id"] == doc_id) & (keyness["kind"] == "token")
         & (keyness["q"] < data.params["max_q"]) & (keyness["log_ratio"] > 0)
+        & ~keyness["term"].str.contains(places, regex=True)
     ].sort_values(["g2", "term"], ascending=[False, True]).head(data.params["top_terms"])
     return pd.DataFrame({
         "词 term": rows["term"], "本计划 count": rows["count"], "期望 expected": rows["expected"].round(1),
