@@ -148,9 +148,25 @@ def ensure_processed(paths: Paths, force: bool = False, log: Callable[[str], Non
                 stage.run(tables, paths, Path(tmp))
                 stamps[stage.name] = keys[stage.name]
                 log(f"ran   stage {stage.name}")
+            _warn_split_terms(paths, Path(tmp), log)
             write_text_atomic(Path(tmp) / STAMPS, json.dumps(stamps, indent=1, sort_keys=True))
             publish(Path(tmp), paths.processed)
     return keys
+
+
+def _warn_split_terms(paths: Paths, out: Path, log: Callable[[str], None]) -> None:
+    """A warning per lexicon term that segmentation cuts apart (when the themes stage ran)."""
+    from analysis.files import read_csv
+
+    if not (out / "segmentation.csv").is_file():
+        return
+    table = read_csv(out / "segmentation.csv")
+    for row in table[table["flagged"].astype(str) == "True"].itertuples():
+        log(
+            f"warning: {paths.params / 'themes.yaml'}: term {row.term} is split by segmentation "
+            f"({row.example or row.alone}); counts are unaffected, but keyness and clusters never see it "
+            "whole: add the longer phrase to userdict.extra_terms, or drop the term"
+        )
 
 
 @dataclass(frozen=True)
