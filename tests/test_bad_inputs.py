@@ -18,9 +18,11 @@ import codecs
 import csv
 import hashlib
 import html
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,14 +162,49 @@ CASES = [
 ]
 
 
+def copy_project(source: Paths, target: Path) -> Paths:
+    """Like the `project` fixture: the inputs of a project, empty data/processed and reports/."""
+    shutil.copy(source.root / "pyproject.toml", target / "pyproject.toml")
+    for folder in ("params", "notebooks", "data/raw"):
+        shutil.copytree(source.root / folder, target / folder)
+    (target / "data" / "processed").mkdir()
+    (target / "reports").mkdir()
+    return Paths(target)
+
+
+def inputs_of(project: Paths) -> dict[str, str]:
+    return {**tree(project.raw), **{f"params/{k}": v for k, v in tree(project.params).items()}}
+
+
+@dataclass
+class Outcome:
+    project: Paths
+    before: dict[str, dict[str, str]]  # inputs, processed and reports before the run
+    result: subprocess.CompletedProcess[str] | None = None
+
+
+@pytest.fixture(scope="module")
+def outcomes(paths: Paths, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
+    """Every case damaged in its own copy, then `run` in all copies, a few at a time (each run
+    spends its few seconds importing; they overlap well)."""
+    prepared = {}
+    for case in CASES:
+        project = copy_project(paths, tmp_path_factory.mktemp(case.id))
+        case.damage(project)
+        before = {"inputs": inputs_of(project), "processed": tree(project.processed), "reports": tree(project.reports)}
+        prepared[case.id] = Outcome(project, before)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = pool.map(lambda o: run_cli("--root", str(o.project.root), "run"), prepared.values())
+        for outcome, result in zip(prepared.values(), results, strict=True):
+            outcome.result = result
+    return prepared
+
+
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
-def test_bad_input_fails_clearly_and_touches_nothing(project: Paths, case: Case) -> None:
-    case.damage(project)
-    inputs = {**tree(project.raw), **{f"params/{k}": v for k, v in tree(project.params).items()}}
-    processed, reports = tree(project.processed), tree(project.reports)
-
-    result = run_cli("--root", str(project.root), "run")
-
+def test_bad_input_fails_clearly_and_touches_nothing(outcomes: dict[str, Outcome], case: Case) -> None:
+    outcome = outcomes[case.id]
+    project, result = outcome.project, outcome.result
+    assert result is not None
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
@@ -178,9 +215,9 @@ def test_bad_input_fails_clearly_and_touches_nothing(project: Paths, case: Case)
     expected = case.expected.format(raw=project.raw, manifest=project.manifest, params=project.params)
     assert expected in result.stderr
     assert "ran   stage" not in result.stdout  # failed before any stage
-    assert {**tree(project.raw), **{f"params/{k}": v for k, v in tree(project.params).items()}} == inputs
-    for folder, before in ((project.processed, processed), (project.reports, reports)):
-        after = tree(folder)
+    assert inputs_of(project) == outcome.before["inputs"]
+    for name, folder in (("processed", project.processed), ("reports", project.reports)):
+        before, after = outcome.before[name], tree(folder)
         assert set(after) - set(before) <= ALLOWED_AFTER_FAILURE, folder
         assert {k: v for k, v in after.items() if k in before} == before, folder
 
