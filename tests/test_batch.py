@@ -44,6 +44,7 @@ def test_one_and_two_workers_give_identical_rows(paths, texts):
     one = process_texts(texts, paths.params, n_jobs=1)
     two = process_texts(texts, paths.params, n_jobs=2, chunk_size=5)
     pd.testing.assert_frame_equal(one, two)
+    pd.testing.assert_frame_equal(one, process_texts(texts, paths.params, n_jobs=2, backend="multiprocessing"))
     assert list(one.columns) == [*PLAN_COLUMNS, *load_lexicon(paths.params / "themes.yaml").terms]
     assert len(one) == len(texts)
 
