@@ -99,6 +99,16 @@ def edit_file(relative: str, change: Callable[[str], str]) -> Damage:
     return damage
 
 
+def reencode(relative: str, codec: str) -> Damage:
+    """Save a UTF-8 file in another encoding, as a Chinese Windows editor (or Excel) would."""
+
+    def damage(project: Paths) -> None:
+        path = project.root / relative
+        path.write_bytes(path.read_text(encoding="utf-8").encode(codec))
+
+    return damage
+
+
 def delete(relative: str) -> Damage:
     return lambda project: (project.root / relative).unlink()
 
@@ -111,7 +121,7 @@ def write(relative: str, data: bytes) -> Damage:
 class Case:
     id: str
     damage: Damage
-    expected: str  # substring of stderr; {raw}, {manifest}, {params} are the copy's folders
+    expected: str | tuple[str, ...]  # substrings of stderr; {raw}, {manifest}, {params}: the copy's folders
     lines: int = 1  # error lines expected
 
 
@@ -138,7 +148,8 @@ CASES = [
     Case("file-without-row", write("data/raw/jingan_2024.txt", "一、加强党建\n1.推进工作。\n".encode()),
          "{raw}/jingan_2024.txt: no manifest row; register it with `python -m analysis add` or remove it"),
     Case("checksum-drift", plan_bytes("baoshan_2023", lambda text: (text + "补充。\n").encode(), accept=False),
-         "check --accept baoshan_2023"),
+         ("{raw}/baoshan_2023.txt: sha256", "raw files are immutable — restore it, or accept the change with "
+          "`python -m analysis check --accept baoshan_2023`")),
     Case("unknown-completeness", set_value("yangpu_2024", completeness="finished"),
          "{manifest}:2 (yangpu_2024): completeness 'finished' must be one of complete, truncated, partial"),
     # The year and the doc_id's year disagree too: one line each, both naming the row.
@@ -150,10 +161,16 @@ CASES = [
          "{manifest}:2 (yangpu_2024): district '..' must be a short Chinese name such as 杨浦 (no /, \\, .., spaces)"),
     Case("manifest-missing", delete("data/raw/manifest.csv"),
          "{manifest}: manifest not found; create it or run `python -m analysis add`"),
+    Case("manifest-saved-as-gbk", reencode("data/raw/manifest.csv", "gbk"),
+         "{manifest}: not UTF-8 text (byte 90); save it as UTF-8 (in Excel: CSV UTF-8)"),
     Case("malformed-yaml", edit_file("params/clean.yaml", lambda text: text + "\nbroken: [unclosed\n"),
          "{params}/clean.yaml: line"),
     Case("yaml-not-a-mapping", edit_file("params/structure.yaml", lambda text: "- just\n- a list\n"),
          "{params}/structure.yaml: expected a mapping of keys to values at the top level"),
+    Case("yaml-saved-as-gbk", reencode("params/themes.yaml", "gbk"),
+         "{params}/themes.yaml: not UTF-8 text (byte"),
+    Case("stopwords-saved-as-gbk", reencode("params/stopwords.txt", "gbk"),
+         "{params}/stopwords.txt: not UTF-8 text (byte"),
     Case("yaml-unknown-key", edit_file("params/clusters.yaml", lambda text: text + "\nsead: 7\n"),
          "{params}/clusters.yaml: unknown key(s) sead; allowed:"),
     Case("yaml-unknown-nested-key",
@@ -212,8 +229,8 @@ def test_bad_input_fails_clearly_and_touches_nothing(outcomes: dict[str, Outcome
     for line in lines:
         assert line.startswith("error: "), line
         assert str(project.root) in line, line  # names a file of this project
-    expected = case.expected.format(raw=project.raw, manifest=project.manifest, params=project.params)
-    assert expected in result.stderr
+    for expected in (case.expected,) if isinstance(case.expected, str) else case.expected:
+        assert expected.format(raw=project.raw, manifest=project.manifest, params=project.params) in result.stderr
     assert "ran   stage" not in result.stdout  # failed before any stage
     assert inputs_of(project) == outcome.before["inputs"]
     for name, folder in (("processed", project.processed), ("reports", project.reports)):

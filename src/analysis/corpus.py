@@ -174,11 +174,16 @@ def read_manifest(raw_dir: Path) -> list[Plan]:
     path = raw_dir / "manifest.csv"
     if not path.is_file():
         raise ProjectError(f"{path}: manifest not found; create it or run `python -m analysis add`")
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames != MANIFEST_COLUMNS:
-            raise ProjectError(f"{path}: header must be exactly {','.join(MANIFEST_COLUMNS)}")
-        rows = list(reader)
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            if reader.fieldnames != MANIFEST_COLUMNS:
+                raise ProjectError(f"{path}: header must be exactly {','.join(MANIFEST_COLUMNS)}")
+            rows = list(reader)
+    except UnicodeDecodeError as exc:
+        raise ProjectError(
+            f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8 (in Excel: CSV UTF-8)"
+        ) from None
     plans = []
     for line, row in enumerate(rows, start=2):
         if None in row or any(value is None for value in row.values()):

@@ -17,6 +17,8 @@ def load_yaml(path: Path, required: Iterable[str] = (), optional: Iterable[str] 
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ProjectError(f"{path}: parameter file not found; restore it from git") from None
+    except UnicodeDecodeError as exc:
+        raise ProjectError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""

@@ -58,12 +58,14 @@ def check_params(paths: Paths) -> None:
     from analysis.clusters import ClusterParams
     from analysis.report import load_report_params
     from analysis.themes import load_lexicon
+    from analysis.tokenize import read_word_list
 
     CleanRules.from_yaml(paths.params / "clean.yaml")
     StructureRules.from_yaml(paths.params / "structure.yaml")
     load_lexicon(paths.params / "themes.yaml")
     ClusterParams.from_yaml(paths.params / "clusters.yaml")
     load_report_params(paths.params / "report.yaml")
+    read_word_list(paths.params / "stopwords.txt")
 
 
 @dataclass

@@ -12,6 +12,8 @@ from pathlib import Path
 import jieba
 import pandas as pd
 
+from analysis.paths import ProjectError
+
 CONTENT_TOKEN = re.compile(r"^[\u4e00-\u9fffA-Za-z][\u4e00-\u9fffA-Za-z0-9.+]*$")
 
 jieba.setLogLevel(logging.WARNING)
@@ -60,8 +62,14 @@ class Segmenter:
 
 def read_word_list(path: Path) -> list[str]:
     """One word per line; `#` starts a comment; blank lines ignored."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProjectError(f"{path}: parameter file not found; restore it from git") from None
+    except UnicodeDecodeError as exc:
+        raise ProjectError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     words = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         word = line.split("#", 1)[0].strip()
         if word:
             words.append(word)
