@@ -109,6 +109,13 @@ def reencode(relative: str, codec: str) -> Damage:
     return damage
 
 
+def empty_corpus(project: Paths) -> None:
+    """Every plan removed: the manifest keeps only its header."""
+    for path in project.raw.glob("*.txt"):
+        path.unlink()
+    manifest_rows(lambda rows: [])(project)
+
+
 def delete(relative: str) -> Damage:
     return lambda project: (project.root / relative).unlink()
 
@@ -161,6 +168,13 @@ CASES = [
          "{manifest}:2 (yangpu_2024): district '..' must be a short Chinese name such as 杨浦 (no /, \\, .., spaces)"),
     Case("manifest-missing", delete("data/raw/manifest.csv"),
          "{manifest}: manifest not found; create it or run `python -m analysis add`"),
+    Case("manifest-without-rows", empty_corpus,
+         "{manifest}: lists no plans; add one with `python -m analysis add FILE"),
+    Case("manifest-short-row",  # the last row loses its sha256 column
+         edit_file("data/raw/manifest.csv", lambda text: text.rstrip("\n").rsplit(",", 1)[0] + "\n"),
+         "{manifest}:6: wrong number of fields; quote values that contain commas"),
+    Case("params-file-missing", delete("params/clusters.yaml"),
+         "{params}/clusters.yaml: parameter file not found; restore it from git"),
     Case("manifest-saved-as-gbk", reencode("data/raw/manifest.csv", "gbk"),
          "{manifest}: not UTF-8 text (byte 90); save it as UTF-8 (in Excel: CSV UTF-8)"),
     Case("malformed-yaml", edit_file("params/clean.yaml", lambda text: text + "\nbroken: [unclosed\n"),

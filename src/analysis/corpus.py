@@ -314,6 +314,8 @@ def validate(raw_dir: Path) -> list[Plan]:
     listed = {plan.file for plan in plans}
     for orphan in sorted(p.name for p in raw_dir.glob("*.txt") if p.name not in listed):
         problems.append(f"{raw_dir / orphan}: no manifest row; register it with `python -m analysis add` or remove it")
+    if not plans:
+        problems.append(f"{manifest}: lists no plans; add one with `python -m analysis add FILE --district … --year …`")
     if problems:
         raise ProjectError("\n".join(problems))
     return plans
