@@ -315,20 +315,26 @@ NO_STRUCTURE = (
 SPLIT_TERM = "教育数字化"  # in 教育数字化转型 jieba prefers 教育 / 数字化转型, user dictionary or not
 
 
-def add_unstructured_plan(project: Paths, tmp_path: Path) -> None:
+def add_unstructured_plan(project: Paths, tmp_path: Path, text: str = NO_STRUCTURE) -> None:
     source = tmp_path / "jingan.txt"
-    source.write_text(NO_STRUCTURE, encoding="utf-8")
+    source.write_text(text, encoding="utf-8")
     add_plan(project.raw, source, "静安", 2025, doc_id="jingan_2025", region="上海市", admin_level="区",
              title="2025年静安区教育工作要点")
 
 
-def test_plan_without_sections_or_items_is_one_section_with_warnings(project: Paths, tmp_path: Path) -> None:
-    add_unstructured_plan(project, tmp_path)
+@pytest.mark.parametrize(
+    ("text", "item"),
+    [(NO_STRUCTURE, NO_STRUCTURE.splitlines()[1]), ("2025年静安区教育工作要点\n", ""), ("静安区教育工作要点", "")],
+    ids=["paragraph", "title-only", "title-without-newline"],
+)
+def test_plan_without_sections_or_items_is_one_section_with_warnings(
+    project: Paths, tmp_path: Path, text: str, item: str
+) -> None:
+    add_unstructured_plan(project, tmp_path, text)
     tables = structure_corpus(project.raw, project.params, ["jingan_2025"])
     structure = tables.plans[0].structure
     assert structure.sections == [(1, "")]
-    assert len(structure.items) == 1 and "推进教育数字化转型" in structure.items[0].text
-    assert structure.items[0].text.endswith("有质量的教育。")
+    assert [i.text for i in structure.items] == [item]
     assert any("no section headings" in w for w in structure.warnings)
     assert any("no numbered items" in w for w in structure.warnings)
     assert tables.documents[["n_sections", "n_items"]].values.tolist() == [[0, 1]]

@@ -99,7 +99,7 @@ def parse_plan(text: str, rules: StructureRules) -> PlanStructure:
     preamble = text[body_start:first_marker].strip() if (sections or items) else ""
 
     def next_boundary(pos: int) -> int:
-        return next(b for b in boundaries if b > pos)
+        return next((b for b in boundaries if b > pos), len(text))
 
     section_list: list[tuple[int, str]] = [
         (i, _flat(text[m.end(): next_boundary(m.start())])) for i, m in enumerate(sections, start=1)
