@@ -39,7 +39,7 @@ from analysis.structure import parse_plan
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 N_PLANS = 1000
-ROUNDS = 2
+ROUNDS = 3
 BIN = Path(sys.executable).parent
 
 
@@ -167,8 +167,8 @@ def bench_clusters() -> dict:
 
 def figures(reports: dict, throughput: dict, clusters: dict) -> dict[str, float]:
     return {
-        "cold_vs_naive": round(reports["cold_s"] / reports["naive_s"], 3),
-        "rerun_vs_cold": round(reports["rerun_s"] / reports["cold_s"], 3),
+        "cold_vs_naive": round(reports["cold_s"] / reports["naive_s"], 4),
+        "rerun_vs_cold": round(reports["rerun_s"] / reports["cold_s"], 4),
         "throughput_1w_vs_jieba": round(throughput["jieba_s"] / throughput["pipeline_1w_s"], 3),
         "throughput_2w_vs_jieba": round(throughput["jieba_s"] / throughput["pipeline_2w_fork_s"], 3),
         "cluster_25k_seconds": round(clusters["seconds"], 2),
