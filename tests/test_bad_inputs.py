@@ -161,7 +161,7 @@ CASES = [
          "{manifest}:2 (yangpu_2024): completeness 'finished' must be one of complete, truncated, partial"),
     # The year and the doc_id's year disagree too: one line each, both naming the row.
     Case("year-out-of-range", set_value("minhang_2017", year="2170"),
-         "{manifest}:3 (minhang_2017): year 2170 is outside 1990–2100", lines=2),
+         "{manifest}:3 (minhang_2017): year 2170 is outside 1990–2100; write the plan's four-digit year", lines=2),
     Case("district-with-slash", set_value("yangpu_2024", district="杨浦/../x"),
          "{manifest}:2 (yangpu_2024): district '杨浦/../x' must be a short Chinese name such as 杨浦"),
     Case("district-dotdot", set_value("yangpu_2024", district=".."),

@@ -224,7 +224,7 @@ def _check_district(plan: Plan) -> str | None:
 def _check_year(plan: Plan) -> str | None:
     if YEAR_RANGE[0] <= plan.year <= YEAR_RANGE[1]:
         return None
-    return f"year {plan.year} is outside {YEAR_RANGE[0]}–{YEAR_RANGE[1]}"
+    return f"year {plan.year} is outside {YEAR_RANGE[0]}–{YEAR_RANGE[1]}; write the plan's four-digit year, e.g. 2024"
 
 
 def _check_choice(column: str, allowed: tuple[str, ...]) -> Callable[[Plan], str | None]:
