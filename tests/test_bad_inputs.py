@@ -176,7 +176,7 @@ CASES = [
     Case("params-file-missing", delete("params/clusters.yaml"),
          "{params}/clusters.yaml: parameter file not found; restore it from git"),
     Case("manifest-saved-as-gbk", reencode("data/raw/manifest.csv", "gbk"),
-         "{manifest}: not UTF-8 text (byte 90); save it as UTF-8 (in Excel: CSV UTF-8)"),
+         ("{manifest}: not UTF-8 text (byte ", "); save it as UTF-8 (in Excel: CSV UTF-8)")),
     Case("malformed-yaml", edit_file("params/clean.yaml", lambda text: text + "\nbroken: [unclosed\n"),
          "{params}/clean.yaml: line"),
     Case("yaml-not-a-mapping", edit_file("params/structure.yaml", lambda text: "- just\n- a list\n"),
