@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from analysis.clean import CleanRules
 from analysis.clusters import CLUSTER_FILES
+from analysis.corpus import validate
 from analysis.dataset import TABLE_NAMES, CorpusTables, structure_corpus, write_corpus
 from analysis.files import STAGING_PREFIX, publish, recover, write_text_atomic
 from analysis.paths import Paths, ProjectError
@@ -127,6 +128,7 @@ def ensure_processed(paths: Paths, force: bool = False, log: Callable[[str], Non
     with FileLock(paths.processed / ".lock"):
         recover(paths.processed)
         check_params(paths)
+        validate(paths.raw)  # before anything is written, userdict.txt included
         if sync_userdict(paths.params):
             log(f"wrote {paths.params / 'userdict.txt'} from themes.yaml")
         keys = stage_keys(paths)
