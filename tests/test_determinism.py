@@ -24,7 +24,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -34,13 +34,13 @@ import yaml
 from analysis.corpus import read_manifest, write_manifest
 from analysis.files import JOURNAL, STAGING_PREFIX, recover
 from analysis.paths import Paths
-from analysis.pipeline import code_version, ensure_processed
+from analysis.pipeline import ensure_processed
 
 PROCESS = """
 import sys
 from pathlib import Path
 from analysis.paths import Paths
-from analysis.pipeline import code_version, ensure_processed
+from analysis.pipeline import ensure_processed
 ensure_processed(Paths(Path(sys.argv[1])), force=True, log=lambda line: None)
 """
 
@@ -50,7 +50,7 @@ import os, signal, sys
 from pathlib import Path
 from analysis import files
 from analysis.paths import Paths
-from analysis.pipeline import code_version, ensure_processed
+from analysis.pipeline import ensure_processed
 
 paths, after = Paths(Path(sys.argv[1])), int(sys.argv[2])
 real_replace, published = os.replace, []
@@ -99,43 +99,28 @@ def change_params(project: Paths) -> None:
         handle.write("教师\n")
 
 
-@contextlib.contextmanager
-def source_unchanged_since(version: str) -> Iterator[None]:
-    """Skip, rather than fail, when src/analysis was edited while the test ran: the working tree is
-    shared, and a code change rightly changes every stage key (.stamps.json, skipped pages)."""
-    try:
-        yield
-    except AssertionError:
-        if code_version() != version:
-            pytest.skip("src/analysis changed during the test (shared working tree); stage keys moved")
-        raise
-
-
 def process_in_child(project: Paths, seed: str) -> None:
     env = {**os.environ, "PYTHONHASHSEED": seed}
     subprocess.run([sys.executable, "-c", PROCESS, str(project.root)], env=env, check=True, timeout=600)
 
 
 @pytest.fixture(scope="module")
-def runs(paths: Paths, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Paths]]:
+def runs(paths: Paths, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Paths]:
     """Clean runs without notebooks, side by side: `first` and `second` from the same inputs,
-    `changed` with changed params (the B of the kill tests); and the code version they started with."""
-    version = code_version()
+    `changed` with changed params (the B of the kill tests)."""
     copies = {name: copy_project(paths, tmp_path_factory.mktemp(name)) for name in ("first", "second", "changed")}
     change_params(copies["changed"])
     seeds = {"first": "1", "second": "2", "changed": "3"}
     with ThreadPoolExecutor(max_workers=3) as pool:
         list(pool.map(lambda name: process_in_child(copies[name], seeds[name]), copies))
-    return version, copies
+    return copies
 
 
-def test_two_runs_from_scratch_are_byte_identical(runs: tuple[str, dict[str, Paths]]) -> None:
-    version, copies = runs
-    first, second = state(copies["first"].processed), state(copies["second"].processed)
+def test_two_runs_from_scratch_are_byte_identical(runs: dict[str, Paths]) -> None:
+    first, second = state(runs["first"].processed), state(runs["second"].processed)
     assert {"items.csv", "keyness.csv", "clusters.csv", "cluster_summary.csv", ".stamps.json"} <= set(first)
-    with source_unchanged_since(version):
-        assert first == second
-    summary = (copies["first"].processed / "cluster_summary.csv").read_text(encoding="utf-8-sig")
+    assert first == second
+    summary = (runs["first"].processed / "cluster_summary.csv").read_text(encoding="utf-8-sig")
     assert summary.count("\n") > 2  # clusters with ids and labels, identical above
 
 
@@ -195,11 +180,9 @@ def settled(project: Paths, old: dict[str, str], new: dict[str, str]) -> str:
 
 
 def test_sigkill_leaves_processed_old_or_new_and_the_next_run_recovers(
-    runs: tuple[str, dict[str, Paths]], tmp_path: Path
+    runs: dict[str, Paths], tmp_path: Path
 ) -> None:
-    version, copies = runs
-    with source_unchanged_since(version):
-        _kill_processing(copies, tmp_path)
+    _kill_processing(runs, tmp_path)
 
 
 def _kill_processing(runs: dict[str, Paths], tmp_path: Path) -> None:
@@ -270,8 +253,7 @@ def run_to_end(project: Paths) -> subprocess.CompletedProcess[str]:
 
 
 def test_sigkill_during_reports_keeps_published_pages(paths: Paths, tmp_path: Path) -> None:
-    with source_unchanged_since(code_version()):
-        _kill_reports(_small_project(paths, tmp_path / "project"))
+    _kill_reports(_small_project(paths, tmp_path / "project"))
 
 
 def _kill_reports(project: Paths) -> None:

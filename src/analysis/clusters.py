@@ -74,6 +74,7 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "n_init_large": (lambda v: _is_int(v, 1), "an integer >= 1"),
     "stability_seeds": (lambda v: _is_int(v, 0), "an integer >= 0"),
     "stability_subsamples": (lambda v: _is_int(v, 0), "an integer >= 0"),
+    "stability_runs_large": (lambda v: _is_int(v, 0), "an integer >= 0"),
     "subsample_share": (_is_share, "a share in (0, 1]"),
     "n_top_terms": (lambda v: _is_int(v, 1), "an integer >= 1"),
     "label_terms": (lambda v: _is_int(v, 1), "an integer >= 1"),
@@ -100,6 +101,7 @@ class ClusterParams:
     n_init_large: int
     stability_seeds: int
     stability_subsamples: int
+    stability_runs_large: int
     subsample_share: float
     n_top_terms: int
     label_terms: int
@@ -295,9 +297,13 @@ def stability_runs(matrix: sparse.csr_matrix, reference: np.ndarray, params: Clu
     k, n = len(np.unique(reference)), matrix.shape[0]
     rng = np.random.default_rng(params.seed)
     size = max(k + 1, round(params.subsample_share * n))
-    runs = [("seed", np.arange(n)) for _ in range(params.stability_seeds)]
+    n_seeds, n_subsamples = params.stability_seeds, params.stability_subsamples
+    if n > params.minibatch_above:  # large corpora: fewer, equally split runs
+        n_seeds = params.stability_runs_large // 2
+        n_subsamples = params.stability_runs_large - n_seeds
+    runs = [("seed", np.arange(n)) for _ in range(n_seeds)]
     runs += [("subsample", np.sort(rng.choice(n, size=min(size, n), replace=False)))
-             for _ in range(params.stability_subsamples)]
+             for _ in range(n_subsamples)]
     rows = []
     for run, (kind, rows_used) in enumerate(runs, start=1):
         random_state = params.seed + run
@@ -353,7 +359,7 @@ def doc_similarity(
     a, b = np.meshgrid(np.arange(len(plans)), np.arange(len(plans)), indexing="ij")
     left = plans.iloc[a.ravel()].reset_index(drop=True).add_suffix("_a")
     right = plans.iloc[b.ravel()].reset_index(drop=True).add_suffix("_b")
-    frame = pd.concat([left, right], axis=1).assign(similarity=[_round(v) for v in cosine.ravel()])
+    frame = pd.concat([left, right], axis=1).assign(similarity=_round_all(cosine.ravel()))
     return frame[["doc_id_a", "doc_id_b", "district_a", "year_a", "district_b", "year_b", "similarity"]].rename(
         columns={"doc_id_a": "doc_a", "doc_id_b": "doc_b"}
     )
@@ -392,22 +398,34 @@ def _round(value: float) -> float:
     return float(np.round(value, DECIMALS)) + 0.0
 
 
+def _round_all(values: np.ndarray) -> np.ndarray:
+    """`_round` for a whole array at once."""
+    return np.round(np.asarray(values, dtype=np.float64), DECIMALS) + 0.0
+
+
 def build_clusters(
     items: pd.DataFrame,
     params_dir: Path,
     overrides: Mapping[str, Any] | None = None,
     count_hits: ThemeCounter | None = None,
+    tokens: list[list[str]] | None = None,
 ) -> ClusterTables:
     """Cluster the plan items (items.csv columns) with params/clusters.yaml (+ `overrides`).
 
     `count_hits(text) -> {theme: hits}` maps clusters to themes; by default the lexicon of
-    params/themes.yaml (longest match, no double counting).
+    params/themes.yaml (longest match, no double counting). `tokens` are the items' content
+    tokens in the order of `items`, when the tokenize stage already made them (for instance in
+    parallel with `analysis.batch`); by default every item is segmented here.
     """
     source = Path(params_dir) / "clusters.yaml"
     params = ClusterParams.from_yaml(source, overrides)
-    items = items.sort_values(ITEM_KEY).reset_index(drop=True)
-    segmenter = load_segmenter(params_dir)
-    grams = [word_ngrams(segmenter(text), params.ngram_range) for text in items["text"]]
+    if tokens is None:
+        segmenter = load_segmenter(params_dir)
+        tokens = [segmenter(text) for text in items["text"]]
+    items = items.reset_index(drop=True)
+    order = items.sort_values(ITEM_KEY, kind="stable").index.to_numpy()
+    items = items.iloc[order].reset_index(drop=True)
+    grams = [word_ngrams(tokens[i], params.ngram_range) for i in order]
     matrix, vocabulary = tfidf(grams, params.min_df, params.max_df, source)
 
     k_selection, labels = select_k(matrix, params, source)
@@ -420,8 +438,8 @@ def build_clusters(
     clusters = items[["doc_id", "district", "year", "item_seq"]].assign(
         cluster=cluster_ids,
         cluster_label=[names.get(c, "") for c in cluster_ids],
-        x=[_round(v) for v in coords[:, 0]],
-        y=[_round(v) for v in coords[:, 1]],
+        x=_round_all(coords[:, 0]),
+        y=_round_all(coords[:, 1]),
     )
     examples = _examples(clusters, centrality(matrix, centroids, index), params.n_examples)
     stability = stability_runs(matrix, cluster_ids, params)
@@ -437,7 +455,7 @@ def build_clusters(
 
 def _examples(clusters: pd.DataFrame, central: np.ndarray, n: int) -> pd.DataFrame:
     """The `n` items closest to each centroid (ties: item-key order)."""
-    frame = clusters[["cluster", "doc_id", "item_seq"]].assign(centrality=[_round(v) for v in central])
+    frame = clusters[["cluster", "doc_id", "item_seq"]].assign(centrality=_round_all(central))
     frame = frame.sort_values(["cluster", "centrality", *ITEM_KEY], ascending=[True, False, True, True])
     frame = frame.groupby("cluster").head(n)
     return frame.assign(rank=frame.groupby("cluster").cumcount() + 1)[
