@@ -18,7 +18,6 @@ import json
 import os
 import platform
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -49,13 +48,6 @@ def timed(run: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def copy_project(target: Path) -> Paths:
-    """A private copy of the project inputs (code excluded), as tests/test_reports.py makes."""
-    shutil.copy(ROOT / "pyproject.toml", target / "pyproject.toml")
-    for folder in ("params", "notebooks", "data/raw"):
-        shutil.copytree(ROOT / folder, target / folder)
-    return Paths(target)
-
 
 # --- 1 and 2: reports ---------------------------------------------------------------------------
 
@@ -80,7 +72,7 @@ def bench_reports() -> dict:
     from analysis.pipeline import run_pipeline
 
     with tempfile.TemporaryDirectory() as naive_dir, tempfile.TemporaryDirectory() as run_dir:
-        naive_paths, run_paths = copy_project(Path(naive_dir)), copy_project(Path(run_dir))
+        naive_paths, run_paths = Paths(ROOT).copy_inputs(Path(naive_dir)), Paths(ROOT).copy_inputs(Path(run_dir))
         jobs = os.cpu_count() or 1
         n_notebooks = 0
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -40,10 +39,4 @@ def corpus(paths: Paths) -> CorpusTables:
 @pytest.fixture
 def project(tmp_path: Path, paths: Paths) -> Paths:
     """A private copy of the project (code excluded) that a test may run and damage."""
-    for name in ("pyproject.toml",):
-        shutil.copy(paths.root / name, tmp_path / name)
-    for folder in ("params", "notebooks", "data/raw"):
-        shutil.copytree(paths.root / folder, tmp_path / folder)
-    (tmp_path / "data" / "processed").mkdir()
-    (tmp_path / "reports").mkdir()
-    return Paths(tmp_path)
+    return paths.copy_inputs(tmp_path)

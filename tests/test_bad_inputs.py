@@ -18,7 +18,6 @@ import codecs
 import csv
 import hashlib
 import html
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -193,15 +192,6 @@ CASES = [
 ]
 
 
-def copy_project(source: Paths, target: Path) -> Paths:
-    """Like the `project` fixture: the inputs of a project, empty data/processed and reports/."""
-    shutil.copy(source.root / "pyproject.toml", target / "pyproject.toml")
-    for folder in ("params", "notebooks", "data/raw"):
-        shutil.copytree(source.root / folder, target / folder)
-    (target / "data" / "processed").mkdir()
-    (target / "reports").mkdir()
-    return Paths(target)
-
 
 def inputs_of(project: Paths) -> dict[str, str]:
     return {**tree(project.raw), **{f"params/{k}": v for k, v in tree(project.params).items()}}
@@ -220,7 +210,7 @@ def outcomes(paths: Paths, tmp_path_factory: pytest.TempPathFactory) -> dict[str
     spends its few seconds importing; they overlap well)."""
     prepared = {}
     for case in CASES:
-        project = copy_project(paths, tmp_path_factory.mktemp(case.id))
+        project = paths.copy_inputs(tmp_path_factory.mktemp(case.id))
         case.damage(project)
         before = {"inputs": inputs_of(project), "processed": tree(project.processed), "reports": tree(project.reports)}
         prepared[case.id] = Outcome(project, before)

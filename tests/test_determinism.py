@@ -71,15 +71,6 @@ ensure_processed(paths, force=True, log=lambda line: None)
 """
 
 
-def copy_project(source: Paths, target: Path) -> Paths:
-    target.mkdir(parents=True, exist_ok=True)
-    shutil.copy(source.root / "pyproject.toml", target / "pyproject.toml")
-    for folder in ("params", "notebooks", "data/raw"):
-        shutil.copytree(source.root / folder, target / folder)
-    (target / "data" / "processed").mkdir()
-    (target / "reports").mkdir()
-    return Paths(target)
-
 
 def state(folder: Path) -> dict[str, str]:
     """sha256 of every file under `folder` but lock files and staging folders."""
@@ -108,7 +99,7 @@ def process_in_child(project: Paths, seed: str) -> None:
 def runs(paths: Paths, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Paths]:
     """Clean runs without notebooks, side by side: `first` and `second` from the same inputs,
     `changed` with changed params (the B of the kill tests)."""
-    copies = {name: copy_project(paths, tmp_path_factory.mktemp(name)) for name in ("first", "second", "changed")}
+    copies = {name: paths.copy_inputs(tmp_path_factory.mktemp(name)) for name in ("first", "second", "changed")}
     change_params(copies["changed"])
     seeds = {"first": "1", "second": "2", "changed": "3"}
     with ThreadPoolExecutor(max_workers=3) as pool:
@@ -229,7 +220,7 @@ def _kill_processing(runs: dict[str, Paths], tmp_path: Path) -> None:
 
 def _small_project(paths: Paths, root: Path) -> Paths:
     """Two plans, district pages and the comparison only: three notebooks per full run."""
-    project = copy_project(paths, root)
+    project = paths.copy_inputs(root)
     keep = {"yangpu_2024", "zhoushan_2024"}
     plans = read_manifest(project.raw)
     write_manifest(project.raw, [p for p in plans if p.doc_id in keep])

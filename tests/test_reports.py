@@ -22,18 +22,11 @@ FIXTURES = Path(__file__).parent / "fixtures"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def _copy_project(source: Paths, target: Path) -> Paths:
-    for name in ("pyproject.toml",):
-        shutil.copy(source.root / name, target / name)
-    for folder in ("params", "notebooks", "data/raw"):
-        shutil.copytree(source.root / folder, target / folder)
-    return Paths(target)
-
 
 @pytest.fixture(scope="module")
 def built(paths: Paths, tmp_path_factory) -> tuple[Paths, list[str]]:
     """One full run on the five plans, in a private copy of the project."""
-    project = _copy_project(paths, tmp_path_factory.mktemp("built"))
+    project = paths.copy_inputs(tmp_path_factory.mktemp("built"))
     return project, run_pipeline(project, jobs=2)
 
 
@@ -139,7 +132,7 @@ def next_year(paths: Paths, tmp_path_factory) -> Paths:
     """The analyst's workflow: `add` next year's plan, then run again."""
     from analysis.corpus import add_plan
 
-    project = _copy_project(paths, tmp_path_factory.mktemp("next_year"))
+    project = paths.copy_inputs(tmp_path_factory.mktemp("next_year"))
     add_plan(project.raw, FIXTURES / "reports_yangpu_2025.txt", "杨浦", 2025)
     run_pipeline(project, jobs=2)
     return project

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT_MARKER = "pyproject.toml"
+INPUTS = (ROOT_MARKER, "params", "notebooks", "data/raw")  # what makes a project; the rest is derived
 
 
 class ProjectError(Exception):
@@ -34,6 +36,20 @@ class Paths:
     @classmethod
     def from_root(cls, root: Path | str | None = None) -> Paths:
         return cls(find_root(Path(root)) if root else find_root())
+
+    def copy_inputs(self, target: Path) -> Paths:
+        """A new project at `target` holding this one's inputs and nothing derived (tests, benchmarks)."""
+        target.mkdir(parents=True, exist_ok=True)
+        for name in INPUTS:
+            source = self.root / name
+            if source.is_dir():
+                shutil.copytree(source, target / name)
+            else:
+                shutil.copy(source, target / name)
+        copy = Paths(target)
+        copy.processed.mkdir(parents=True)
+        copy.reports.mkdir()
+        return copy
 
     @property
     def raw(self) -> Path:
