@@ -49,10 +49,12 @@ def n_chars(text: str) -> int:
     return sum(not c.isspace() for c in text)
 
 
-def structure_plan(plan: Plan, raw_dir: Path, params_dir: Path) -> StructuredPlan:
-    cleaned = clean_plan(load_text(raw_dir, plan), CleanRules.from_yaml(params_dir / "clean.yaml"))
-    structure = parse_plan(cleaned.text, StructureRules.from_yaml(params_dir / "structure.yaml"))
-    return StructuredPlan(plan, cleaned, structure)
+def structure_plan(
+    plan: Plan, raw_dir: Path, clean_rules: CleanRules, structure_rules: StructureRules
+) -> StructuredPlan:
+    """Clean and structure one plan of data/raw."""
+    cleaned = clean_plan(load_text(raw_dir, plan), clean_rules)
+    return StructuredPlan(plan, cleaned, parse_plan(cleaned.text, structure_rules))
 
 
 def structure_corpus(raw_dir: Path, params_dir: Path, doc_ids: list[str] | None = None) -> CorpusTables:
@@ -62,7 +64,8 @@ def structure_corpus(raw_dir: Path, params_dir: Path, doc_ids: list[str] | None 
         if unknown := sorted(set(doc_ids) - {p.doc_id for p in plans}):
             raise ProjectError(f"{raw_dir / 'manifest.csv'}: unknown doc_id(s) {', '.join(unknown)}")
         plans = [p for p in plans if p.doc_id in doc_ids]
-    done = [structure_plan(p, raw_dir, params_dir) for p in sorted(plans, key=lambda p: p.doc_id)]
+    rules = CleanRules.from_yaml(params_dir / "clean.yaml"), StructureRules.from_yaml(params_dir / "structure.yaml")
+    done = [structure_plan(p, raw_dir, *rules) for p in sorted(plans, key=lambda p: p.doc_id)]
     return CorpusTables(done, _documents(done), _items(done), _removed(done))
 
 
