@@ -16,7 +16,9 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import zmq
 from filelock import FileLock
+from jupyter_client.manager import AsyncKernelManager
 from tqdm.auto import tqdm
 
 from analysis.clean import CleanRules
@@ -188,6 +190,13 @@ class Job:
         return f"notebooks/{Path(self.page).with_suffix('.ipynb').as_posix().replace('/', '__')}"
 
 
+class EncryptedKernelManager(AsyncKernelManager):
+    """Kernels talk over CurveZMQ-encrypted sockets when both sides can (ipykernel ≥ 7.3 warns on
+    every start otherwise); kernels that cannot fall back to the plain transport."""
+
+    transport_encryption = "auto" if zmq.has("curve") else "disabled"
+
+
 def execute_notebook(paths: Paths, job: Job, staging: Path) -> Path:
     """Run one notebook with papermill into `staging`; a failure names notebook, cell and error."""
     import papermill
@@ -198,6 +207,7 @@ def execute_notebook(paths: Paths, job: Job, staging: Path) -> Path:
         papermill.execute_notebook(
             str(paths.notebooks / job.notebook), str(out), parameters=job.parameters,
             cwd=str(paths.notebooks), progress_bar=False, kernel_name="python3",
+            kernel_manager_class=EncryptedKernelManager,
         )
     except papermill.PapermillExecutionError as exc:
         failed = paths.reports / "failed" / Path(job.executed).name
