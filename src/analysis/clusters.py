@@ -26,7 +26,7 @@ from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.metrics.cluster import contingency_matrix
 
 from analysis.dataset import plan_labels
-from analysis.files import write_csv_atomic
+from analysis.files import write_tables
 from analysis.params import load_yaml
 from analysis.paths import ProjectError
 from analysis.themes import load_lexicon, theme_hits
@@ -492,9 +492,4 @@ CLUSTER_FILES = {
 
 def write_clusters(tables: ClusterTables, processed_dir: Path) -> list[Path]:
     """Write every cluster table under `processed_dir` atomically (rows already in stable order)."""
-    written = []
-    for field, name in CLUSTER_FILES.items():
-        path = Path(processed_dir) / name
-        write_csv_atomic(path, getattr(tables, field))
-        written.append(path)
-    return written
+    return write_tables(processed_dir, {name: getattr(tables, field) for field, name in CLUSTER_FILES.items()})

@@ -9,7 +9,7 @@ import pandas as pd
 
 from analysis.clean import CleanResult, CleanRules, clean_plan
 from analysis.corpus import MANIFEST_COLUMNS, Plan, load_text, validate
-from analysis.files import write_csv_atomic, write_text_atomic
+from analysis.files import write_tables, write_text_atomic
 from analysis.paths import ProjectError
 from analysis.structure import PlanStructure, StructureRules, parse_plan
 
@@ -114,8 +114,4 @@ def write_corpus(tables: CorpusTables, processed_dir: Path) -> list[Path]:
         path = processed_dir / "clean" / f"{done.plan.doc_id}.txt"
         write_text_atomic(path, done.cleaned.text)
         written.append(path)
-    for name, frame in (("documents", tables.documents), ("items", tables.items), ("removed", tables.removed)):
-        path = processed_dir / f"{name}.csv"
-        write_csv_atomic(path, frame)
-        written.append(path)
-    return written
+    return written + write_tables(processed_dir, {f"{name}.csv": getattr(tables, name) for name in TABLE_NAMES})

@@ -42,6 +42,15 @@ def write_csv_atomic(path: Path, frame: pd.DataFrame) -> None:
     write_bytes_atomic(path, csv_bytes(frame))
 
 
+def write_tables(folder: Path, tables: dict[str, pd.DataFrame]) -> list[Path]:
+    """Write each table to `folder / file name` with `write_csv_atomic`; return the paths."""
+    written = []
+    for name, frame in tables.items():
+        write_csv_atomic(Path(folder) / name, frame)
+        written.append(Path(folder) / name)
+    return written
+
+
 def is_current(path: Path, frame: pd.DataFrame) -> bool:
     """True when `path` holds exactly what `write_csv_atomic(path, frame)` would write."""
     return path.is_file() and path.read_bytes() == csv_bytes(frame)

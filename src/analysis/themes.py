@@ -23,7 +23,7 @@ import pandas as pd
 from scipy.stats import false_discovery_control, power_divergence
 
 from analysis.dataset import CorpusTables, StructuredPlan, plan_labels
-from analysis.files import write_csv_atomic, write_text_atomic
+from analysis.files import write_tables, write_text_atomic
 from analysis.params import load_yaml
 from analysis.paths import ProjectError
 from analysis.structure import Item
@@ -380,9 +380,4 @@ def build_themes(tables: CorpusTables, params_dir: Path, lexicon_path: Path | No
 
 def write_themes(tables: ThemeTables, processed_dir: Path) -> list[Path]:
     """Write the five theme tables as CSV under `processed_dir`, each atomically."""
-    written = []
-    for name in THEME_TABLE_NAMES:
-        path = Path(processed_dir) / f"{name}.csv"
-        write_csv_atomic(path, getattr(tables, name))
-        written.append(path)
-    return written
+    return write_tables(processed_dir, {f"{name}.csv": getattr(tables, name) for name in THEME_TABLE_NAMES})
