@@ -76,26 +76,34 @@ class Stage:
     name: str
     params: list[str]  # files under params/ it reads
     outputs: list[str]  # files under data/processed/ it writes
-    run: Callable[[CorpusTables, Paths, Path], list[Path]]  # (tables, paths, output folder)
+    run: Callable[[CorpusTables, Paths, Path], list[str]]  # (tables, paths, output folder) → warnings
     upstream: list[str] = field(default_factory=list)
 
 
-def _run_themes(tables: CorpusTables, paths: Paths, out: Path) -> list[Path]:
-    from analysis.themes import build_themes, write_themes
+def _run_dataset(tables: CorpusTables, paths: Paths, out: Path) -> list[str]:
+    write_corpus(tables, out)
+    return []
 
-    return write_themes(build_themes(tables, paths.params), out)
+
+def _run_themes(tables: CorpusTables, paths: Paths, out: Path) -> list[str]:
+    from analysis.themes import build_themes, split_term_warnings, write_themes
+
+    themes = build_themes(tables, paths.params)
+    write_themes(themes, out)
+    return split_term_warnings(themes.segmentation, paths.params / "themes.yaml")
 
 
-def _run_clusters(tables: CorpusTables, paths: Paths, out: Path) -> list[Path]:
+def _run_clusters(tables: CorpusTables, paths: Paths, out: Path) -> list[str]:
     from analysis.clusters import build_clusters, write_clusters
 
-    return write_clusters(build_clusters(tables.items, paths.params), out)
+    write_clusters(build_clusters(tables.items, paths.params), out)
+    return []
 
 
 TOKENS = ["userdict.txt", "stopwords.txt"]
 STAGES = [
     Stage("dataset", ["clean.yaml", "structure.yaml"], [f"{name}.csv" for name in TABLE_NAMES],
-          lambda tables, paths, out: write_corpus(tables, out)),
+          _run_dataset),
     Stage("themes", ["themes.yaml", *TOKENS], [f"{name}.csv" for name in THEME_TABLE_NAMES],
           _run_themes, ["dataset"]),
     Stage("clusters", ["clusters.yaml", "themes.yaml", *TOKENS], list(CLUSTER_FILES.values()),
@@ -151,28 +159,13 @@ def ensure_processed(paths: Paths, force: bool = False, log: Callable[[str], Non
                 log(f"warning: {paths.raw / done.plan.file}: {warning}")
         with tempfile.TemporaryDirectory(dir=paths.processed, prefix=STAGING_PREFIX) as tmp:
             for stage in stale:
-                stage.run(tables, paths, Path(tmp))
+                for warning in stage.run(tables, paths, Path(tmp)):
+                    log(f"warning: {warning}")
                 stamps[stage.name] = keys[stage.name]
                 log(f"ran   stage {stage.name}")
-            _warn_split_terms(paths, Path(tmp), log)
             write_text_atomic(Path(tmp) / STAMPS, json.dumps(stamps, indent=1, sort_keys=True))
             publish(Path(tmp), paths.processed)
     return keys
-
-
-def _warn_split_terms(paths: Paths, out: Path, log: Callable[[str], None]) -> None:
-    """A warning per lexicon term that segmentation cuts apart (when the themes stage ran)."""
-    from analysis.files import read_csv
-
-    if not (out / "segmentation.csv").is_file():
-        return
-    table = read_csv(out / "segmentation.csv")
-    for row in table[table["flagged"].astype(str) == "True"].itertuples():
-        log(
-            f"warning: {paths.params / 'themes.yaml'}: term {row.term} is split by segmentation "
-            f"({row.example or row.alone}); counts are unaffected, but keyness and clusters never see it "
-            "whole: add the longer phrase to userdict.extra_terms, or drop the term"
-        )
 
 
 @dataclass(frozen=True)

@@ -272,6 +272,16 @@ def theme_keyness_matrix(keyness: pd.DataFrame) -> pd.DataFrame:
     return rows.assign(plan=plan_labels(rows)).pivot(index="plan", columns="theme", values=["log_ratio", "q"]).round(3)
 
 
+def split_term_warnings(segmentation: pd.DataFrame, lexicon_path: Path) -> list[str]:
+    """One line per lexicon term that segmentation cuts apart (the segmentation check's flags)."""
+    return [
+        f"{lexicon_path}: term {row.term} is split by segmentation ({row.example or row.alone}); counts are "
+        "unaffected, but keyness and clusters never see it whole: add the longer phrase to "
+        "userdict.extra_terms, or drop the term"
+        for row in segmentation[segmentation["flagged"]].itertuples()
+    ]
+
+
 # --- keyness -------------------------------------------------------------------------------------
 
 
