@@ -57,7 +57,7 @@ def process_plan(text: str, resources: Resources) -> dict:
         "title": structure.title,
         "numbering": structure.numbering,
         "n_chars": n_chars(cleaned.text),
-        "n_sections": sum(1 for _, title in structure.sections if title),
+        "n_sections": structure.n_sections,
         "n_items": len(structure.items),
         "n_tokens": sum(len(resources.segmenter.tokens(item.text)) for item in structure.items),
         **theme_hits(cleaned.text, resources.lexicon),

@@ -74,7 +74,7 @@ def _documents(done: list[StructuredPlan]) -> pd.DataFrame:
         {
             **d.plan.as_row(),
             "n_chars": n_chars(d.cleaned.text),
-            "n_sections": sum(1 for _, title in d.structure.sections if title),
+            "n_sections": d.structure.n_sections,
             "n_items": len(d.structure.items),
         }
         for d in done

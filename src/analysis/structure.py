@@ -48,6 +48,11 @@ class PlanStructure:
     numbering: str  # "continuous", "per-section" or "none"
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def n_sections(self) -> int:
+        """Sections with a heading (a plan without headings is one untitled section: 0)."""
+        return sum(1 for _, title in self.sections if title)
+
 
 def chinese_numeral(text: str) -> int:
     """一 → 1, 十 → 10, 十二 → 12, 二十三 → 23 (up to 99)."""
