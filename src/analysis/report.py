@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.corpus import COMPLETENESS, read_manifest
 from analysis.dataset import COMPLETENESS_MARK, plan_labels
 from analysis.files import read_csv
 from analysis.params import load_yaml
 from analysis.paths import Paths, ProjectError
 
-COMPLETENESS_ORDER = {"complete": 0, "truncated": 1, "partial": 2}
+COMPLETENESS_ORDER = {value: rank for rank, value in enumerate(COMPLETENESS)}  # complete is preferred
 DEFAULT_SET = "default"
 TABLES = [
     "documents", "items", "theme_counts", "term_counts", "kwic", "keyness",
@@ -94,7 +95,6 @@ def ranked_ids(documents: pd.DataFrame, doc_ids: list[str], params: dict) -> lis
 
 def build_jobs(paths: Paths):
     """Every page of a run: analysis notebooks, one district report per plan, the comparisons."""
-    from analysis.corpus import read_manifest
     from analysis.pipeline import Job
 
     params = load_report_params(paths.params / "report.yaml")
@@ -128,7 +128,6 @@ def _notebook_title(paths: Paths, name: str) -> str:
 
 def run_manifest(paths: Paths, stage_keys: dict[str, str]) -> dict:
     """What a run was built from: input SHA-256s, params, package versions, git commit, time."""
-    from analysis.corpus import read_manifest
     from analysis.pipeline import files_digest
 
     return {
@@ -212,7 +211,6 @@ def page_html(executed: Path, job, manifest: dict) -> str:
 
 def render_index(jobs, build: dict, manifest: dict, paths: Paths) -> str:
     """reports/index.html: every page, the plans in it, and what the run was built from."""
-    from analysis.corpus import read_manifest
 
     plans = {p.doc_id: p for p in read_manifest(paths.raw)}
 
