@@ -78,6 +78,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(Paths.from_root(args.root), args)
     except ProjectError as exc:
-        for line in str(exc).splitlines():
-            print(f"error: {line}", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
         return 2

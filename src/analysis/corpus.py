@@ -317,7 +317,7 @@ def validate(raw_dir: Path) -> list[Plan]:
     if not plans:
         problems.append(f"{manifest}: lists no plans; add one with `python -m analysis add FILE --district … --year …`")
     if problems:
-        raise ProjectError("\n".join(problems))
+        raise ProjectError(*problems)
     return plans
 
 
@@ -447,7 +447,7 @@ def add_plan(
     if _names_safe_file(plan) and target.exists() and target.resolve() != source_file.resolve():
         problems.append(f"{target}: exists without a manifest row; remove it, or add that file itself")
     if problems:
-        raise ProjectError("\n".join(problems))
+        raise ProjectError(*problems)
     created = not target.exists()
     write_bytes_atomic(target, stored)
     try:

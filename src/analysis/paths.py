@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,8 +12,24 @@ ROOT_MARKER = "pyproject.toml"
 INPUTS = (ROOT_MARKER, "params", "notebooks", "data/raw")  # what makes a project; the rest is derived
 
 
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """`text` on one terminal line: control characters (newlines, ANSI escapes) shown as escapes."""
+    return CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
 class ProjectError(Exception):
-    """A user-facing error: one line naming the file and what to do."""
+    """A user-facing error: one line per problem, each naming the file and what to do.
+
+    Each problem is made printable, so a newline or escape sequence from user input (a file
+    name, a title) never splits a problem into two lines or reaches the terminal raw.
+    """
+
+    def __init__(self, *problems: str) -> None:
+        self.problems = [printable(str(p)) for p in problems]
+        super().__init__("\n".join(self.problems))
 
 
 def find_root(start: Path | None = None) -> Path:
