@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from pathlib import Path
 
 from analysis.corpus import ADMIN_LEVELS, COMPLETENESS
-from analysis.paths import Paths, ProjectError
+from analysis.paths import Paths, ProjectError, printable
+
+OS_HINT = "check the path and its permissions, then run again"
+OS_HINTS = {
+    errno.EACCES: "make the folder writable (or run as its owner), then run again",
+    errno.EPERM: "make the folder writable (or run as its owner), then run again",
+    errno.EROFS: "the disk is read-only; use a writable copy of the project",
+    errno.ENOSPC: "the disk is full; free some space, then run again",
+    errno.EDQUOT: "the disk quota is exhausted; free some space, then run again",
+}
 
 
 def cmd_check(paths: Paths, args: argparse.Namespace) -> int:
@@ -42,6 +52,13 @@ def cmd_add(paths: Paths, args: argparse.Namespace) -> int:
     return 0
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    if not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1; e.g. --jobs 2")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m analysis",
@@ -57,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the pipeline: clean, structure, notebooks, reports")
     run.add_argument("--force", action="store_true", help="recompute every stage and report")
-    run.add_argument("--jobs", type=int, default=None, help="reports executed in parallel (default: cores)")
+    run.add_argument("--jobs", type=positive_int, default=None, help="reports executed in parallel (default: cores)")
     run.set_defaults(func=cmd_run)
     add = sub.add_parser("add", help="add a plan (e.g. next year's) to data/raw and the manifest")
     add.add_argument("file", help="the plan text: UTF-8 (with or without BOM), UTF-16 with BOM, GBK/GB18030, or HTML")
@@ -78,6 +95,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(Paths.from_root(args.root), args)
     except ProjectError as exc:
-        for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
-        return 2
+        problems, status = exc.problems, 2
+    except OSError as exc:  # a read-only or full disk, a folder removed under us: one line, no traceback
+        problems, status = [os_error_line(exc)], 2
+    except KeyboardInterrupt:
+        problems, status = ["interrupted; published data and reports are unchanged, run again to finish"], 130
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return status
+
+
+def os_error_line(exc: OSError) -> str:
+    """`path: reason; what to do` for an operating-system error."""
+    hint = OS_HINTS.get(exc.errno, OS_HINT)
+    return printable(f"{exc.filename or 'file system'}: {exc.strerror or exc}; {hint}")

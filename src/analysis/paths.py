@@ -32,11 +32,15 @@ class ProjectError(Exception):
         super().__init__("\n".join(self.problems))
 
 
+def is_project(folder: Path) -> bool:
+    return (folder / ROOT_MARKER).is_file() and (folder / "params").is_dir()
+
+
 def find_root(start: Path | None = None) -> Path:
     """Walk up from `start` (default: cwd, or $ANALYSIS_ROOT) to the folder holding pyproject.toml."""
     start = Path(start or os.environ.get("ANALYSIS_ROOT") or Path.cwd()).resolve()
     for folder in (start, *start.parents):
-        if (folder / ROOT_MARKER).is_file() and (folder / "params").is_dir():
+        if is_project(folder):
             return folder
     raise ProjectError(
         f"{start}: not inside an analysis project (no {ROOT_MARKER} with params/ above it); "
@@ -52,7 +56,17 @@ class Paths:
 
     @classmethod
     def from_root(cls, root: Path | str | None = None) -> Paths:
-        return cls(find_root(Path(root)) if root else find_root())
+        """The project at `root` exactly (never a parent of it), or found upward from the cwd."""
+        if not root:
+            return cls(find_root())
+        folder = Path(root).resolve()
+        if not folder.is_dir():
+            raise ProjectError(f"{folder}: no such folder; pass the project folder (the one with {ROOT_MARKER})")
+        if not is_project(folder):
+            raise ProjectError(
+                f"{folder}: not an analysis project (no {ROOT_MARKER} and params/ here); pass the project folder"
+            )
+        return cls(folder)
 
     def copy_inputs(self, target: Path) -> Paths:
         """A new project at `target` holding this one's inputs and nothing derived (tests, benchmarks)."""

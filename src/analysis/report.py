@@ -163,11 +163,52 @@ def esc(value) -> str:
     return html.escape(str(value), quote=True)
 
 
+def safe_html(template: str, **values):
+    """`template` (trusted markup) with every value HTML-escaped: the way notebooks show a manifest,
+    params or plan value. Never put such a value into `Markdown(…)`: Markdown turns `![](http://…)`
+    into an external image and passes `<script>` through."""
+    from IPython.display import HTML
+
+    return HTML(template.format(**{name: esc(value) for name, value in values.items()}))
+
+
 def table(frame: pd.DataFrame, index: bool = False):
     """Show a table without the meaningless 0..n row index (cell text escaped)."""
     from IPython.display import HTML
 
     return HTML(frame.to_html(index=index, escape=True, border=0, na_rep="—"))
+
+
+# What a report body may contain. Values are escaped where they enter the HTML; this allowlist is
+# the second line of defence: whatever reaches a notebook's output, a page has no script, event
+# handler, style, frame or form, and loads nothing from outside (images only as data: URIs, links
+# only within the reports folder).
+SAFE_TAGS = {
+    "a", "b", "blockquote", "br", "caption", "code", "details", "div", "em", "figure", "h1", "h2", "h3",
+    "h4", "h5", "h6", "hr", "i", "img", "li", "mark", "ol", "p", "pre", "small", "span", "strong", "sub",
+    "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+}
+SAFE_ATTRIBUTES = {
+    "*": {"class", "id", "title"}, "a": {"href"}, "img": {"src", "alt", "width", "height"},
+    "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"}, "details": {"open"}, "ol": {"start"},
+}
+
+
+def _local_url(tag: str, attribute: str, value: str) -> str | None:
+    """nh3 attribute filter: keep embedded images and links inside the reports folder only."""
+    if attribute == "src":
+        return value if value.startswith("data:image/") else None
+    if attribute == "href":
+        return None if value.startswith("//") or ":" in value.split("/", 1)[0] else value
+    return value
+
+
+def sanitize(fragment: str) -> str:
+    """An HTML fragment reduced to SAFE_TAGS and SAFE_ATTRIBUTES with local URLs (nh3/ammonia)."""
+    import nh3
+
+    return nh3.clean(fragment, tags=SAFE_TAGS, attributes=SAFE_ATTRIBUTES, attribute_filter=_local_url,
+                     url_schemes={"data"}, link_rel=None)
 
 
 def _environment():
@@ -181,7 +222,7 @@ def render_page(title: str, body: str, manifest: dict, depth: int, is_index: boo
     from bs4 import BeautifulSoup
     from markupsafe import Markup
 
-    soup = BeautifulSoup(body, "html.parser")
+    soup = BeautifulSoup(sanitize(body), "html.parser")
     toc = []
     for number, heading in enumerate(soup.find_all(["h2", "h3"]), start=1):
         heading["id"] = heading.get("id") or f"section-{number}"
