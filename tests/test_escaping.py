@@ -111,3 +111,30 @@ def test_reports_that_is_a_file_is_one_line(project: Paths, capsys: pytest.Captu
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith(f"error: {project.reports}"), err
     assert project.reports.read_text(encoding="utf-8") == "not a folder"
+
+
+def test_cluster_labels_and_term_lists_are_escaped_in_tables(paths: Paths) -> None:
+    """Fields derived from plan text (cluster labels, year-over-year term lists) go through
+    `report.table`, which escapes; a label made of markup stays text."""
+    import pandas as pd
+
+    from analysis.report import ReportData, cluster_mix_vs_others, table
+
+    label = '<img src=x onerror=alert(1)>·</details>'
+    data = ReportData(paths, {}, {
+        "clusters": pd.DataFrame({"doc_id": ["a_2024", "b_2024"], "cluster": [1, 1]}),
+        "cluster_summary": pd.DataFrame({"cluster": [1], "label": [label]}),
+    })
+    shown = table(cluster_mix_vs_others(data, "a_2024", ["a_2024", "b_2024"])).data
+    assert "&lt;img src=x onerror=alert(1)&gt;·&lt;/details&gt;" in shown and "<img" not in shown
+
+
+@pytest.mark.parametrize("name", ["<script>", "x y", "</details>"])
+def test_set_names_with_markup_are_refused_by_check(
+    project: Paths, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    report = project.params / "report.yaml"
+    report.write_text(report.read_text(encoding="utf-8").replace("  y2024:", f"  '{name}':"), encoding="utf-8")
+    assert main(["--root", str(project.root), "check"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"error: {report}: set name {name!r} must be a simple word other than 'default'"]
