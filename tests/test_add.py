@@ -1,4 +1,4 @@
-"""Adding a plan to data/raw: canonical name, inherited metadata, conversion, all-or-nothing."""
+"""Adding a plan to data/raw: canonical name, inherited metadata, original bytes, all-or-nothing."""
 
 from __future__ import annotations
 
@@ -53,22 +53,24 @@ def test_add_new_district_with_all_metadata(project: Paths) -> None:
     assert len(validate(project.raw)) == 6
 
 
-def test_gbk_plan_is_stored_as_utf8(project: Paths) -> None:
+def test_gbk_plan_is_stored_byte_for_byte(project: Paths) -> None:
     plan = add_plan(project.raw, GBK_PLAN, "宝山", 2025, source="区教育局网站")
     text = GBK_PLAN.read_bytes().decode("gbk")
-    assert (project.raw / "baoshan_2025.txt").read_bytes() == text.encode("utf-8")
-    assert plan.source == "区教育局网站 (converted from GB18030)"
+    assert (project.raw / "baoshan_2025.txt").read_bytes() == GBK_PLAN.read_bytes()
+    assert plan.sha256 == hashlib.sha256(GBK_PLAN.read_bytes()).hexdigest()
+    assert plan.source == "区教育局网站 (encoding GB18030)"
     assert plan.title == "2025年宝山区教育工作要点"
     assert load_text(project.raw, plan) == text
     validate(project.raw)
 
 
-def test_utf8_bom_is_dropped_and_noted(project: Paths, tmp_path: Path) -> None:
+def test_utf8_bom_is_kept_and_noted(project: Paths, tmp_path: Path) -> None:
     source = tmp_path / "plan.txt"
     source.write_bytes(b"\xef\xbb\xbf" + YANGPU_2025.read_bytes())
     plan = add_plan(project.raw, source, "杨浦", 2025)
-    assert (project.raw / plan.file).read_bytes() == YANGPU_2025.read_bytes()
-    assert plan.source == "added from plan.txt (converted from UTF-8 with BOM)"
+    assert (project.raw / plan.file).read_bytes() == source.read_bytes()
+    assert plan.source == "added from plan.txt (encoding UTF-8 with BOM)"
+    assert load_text(project.raw, plan) == YANGPU_2025.read_text(encoding="utf-8")
 
 
 def test_file_already_in_raw_can_be_registered(project: Paths) -> None:

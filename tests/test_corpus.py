@@ -102,7 +102,8 @@ def test_duplicate_district_and_year(project: Paths) -> None:
 
 def test_year_not_a_number(project: Paths) -> None:
     edit_manifest(project, set_value("minhang_2017", year="二〇一七"))
-    assert "manifest.csv:3: year '二〇一七' is not a number" in problems(project)
+    message = problems(project)
+    assert "manifest.csv:3: year '二〇一七' is not a four-digit year in ASCII digits 0-9; write e.g. 2025" in message
 
 
 def test_year_out_of_range(project: Paths) -> None:

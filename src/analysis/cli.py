@@ -28,7 +28,8 @@ def cmd_check(paths: Paths, args: argparse.Namespace) -> int:
         accept_checksum(paths.raw, doc_id)
         print(f"accepted the current sha256 of {doc_id}")
     plans = validate(paths.raw)
-    check_params(paths)
+    for warning in check_params(paths):
+        print(f"warning: {warning}")
     print(f"ok: {len(plans)} plans in {paths.manifest}, params in {paths.params} valid")
     return 0
 
@@ -41,10 +42,10 @@ def cmd_run(paths: Paths, args: argparse.Namespace) -> int:
 
 
 def cmd_add(paths: Paths, args: argparse.Namespace) -> int:
-    from analysis.corpus import add_plan
+    from analysis.corpus import add_plan, parse_year
 
     plan = add_plan(
-        paths.raw, Path(args.file), args.district, args.year, title=args.title, source=args.source,
+        paths.raw, Path(args.file), args.district, parse_year(args.year), title=args.title, source=args.source,
         completeness=args.completeness, region=args.region, admin_level=args.admin_level, doc_id=args.doc_id,
     )
     print(f"added {plan.doc_id}: {paths.raw / plan.file} ({plan.district} {plan.year}, {plan.completeness}); "
@@ -79,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     add = sub.add_parser("add", help="add a plan (e.g. next year's) to data/raw and the manifest")
     add.add_argument("file", help="the plan text: UTF-8 (with or without BOM), UTF-16 with BOM, GBK/GB18030, or HTML")
     add.add_argument("--district", required=True, help="Chinese short name used in reports, e.g. 杨浦")
-    add.add_argument("--year", required=True, type=int, help="plan year, e.g. 2025")
+    add.add_argument("--year", required=True, help="plan year, four ASCII digits, e.g. 2025")
     add.add_argument("--title", help="plan title (default: the district's previous title with the new year)")
     add.add_argument("--source", help="where the text came from (URL, document number)")
     add.add_argument("--completeness", default="complete", choices=COMPLETENESS)

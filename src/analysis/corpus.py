@@ -1,25 +1,30 @@
 """The corpus: data/raw/*.txt plus manifest.csv; loading, decoding, validation and `add`.
 
-data/raw is immutable. Only `add_plan` creates a file there (plus its manifest row) and only
-`accept_checksum` changes a row. A plan added in UTF-8 is stored with its original bytes; one in
-another encoding (UTF-8 with BOM, UTF-16 with BOM, GB18030/GBK) is stored as its decoded text in
-UTF-8, and its `source` notes the original encoding, e.g. "(converted from GB18030)".
+data/raw is immutable and holds real files (no symbolic links). Only `add_plan` creates a file
+there (plus its manifest row) and only `accept_checksum` changes a row. A plan is stored byte for
+byte, whatever its encoding, and decoded when read: UTF-8, UTF-8 or UTF-16 with a BOM, or
+GB18030/GBK when the decoded text is confidently Chinese (see `word_pair_share`). Shift-JIS,
+EUC-KR and Big5 files read as GB18030 mojibake, fail that test and are refused: save them as
+UTF-8. (Big5 is not decoded as such: traditional text cannot be checked against jieba's
+simplified dictionary, and the theme lexicons are simplified.)
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
+from importlib import resources
 from pathlib import Path
 
 from charset_normalizer import from_bytes
 
 from analysis.files import write_bytes_atomic
-from analysis.paths import ProjectError
+from analysis.paths import ProjectError, printable
 
 MANIFEST_COLUMNS = [
     "doc_id", "district", "region", "admin_level", "year",
@@ -28,13 +33,21 @@ MANIFEST_COLUMNS = [
 COMPLETENESS = ("complete", "truncated", "partial")
 ADMIN_LEVELS = ("区", "县", "市", "省")
 YEAR_RANGE = (1990, 2100)
-DOC_ID_RE = re.compile(r"^[a-z][a-z0-9]*_\d{4}$")
-DISTRICT_RE = re.compile(r"^[\u4e00-\u9fff]{1,10}$")
+YEAR_TEXT = re.compile(r"[0-9]{4}")  # ASCII only: str.isdigit and \d accept ２０２４ and 202²
+DOC_ID_RE = re.compile(r"[a-z][a-z0-9]*_[0-9]{4}")
+DISTRICT_RE = re.compile(r"[\u4e00-\u9fff]{1,10}")
 BOMS = {b"\xef\xbb\xbf": "utf-8-sig", b"\xff\xfe": "utf-16", b"\xfe\xff": "utf-16"}
 ENCODING_LABELS = {"utf-8-sig": "UTF-8 with BOM", "utf-16": "UTF-16", "gb18030": "GB18030"}
-# Characters of ordinary Chinese plan text: CJK, CJK/full-width punctuation, printable ASCII.
+# Characters of ordinary text (CJK, CJK/full-width punctuation, ASCII): what UTF-16 without a BOM decodes to.
 PLAIN_CHAR = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef\u2010-\u206f\x20-\x7e\s\u00a0]")
 MIN_PLAIN_SHARE = 0.95
+# GB18030 bytes are accepted when the decoded text has at least MIN_CJK_PAIRS adjacent CJK pairs
+# and at least MIN_WORD_PAIR_SHARE of them occur inside jieba dictionary words. Measured: real
+# Chinese plans 0.69-0.71 (single lines of them >= 0.50); Shift-JIS, EUC-KR, CP949 and Big5 read
+# as GB18030 at most 0.02 (0.09 for one short EUC-JP sentence); random GB2312 pairs 0.02.
+MIN_WORD_PAIR_SHARE = 0.35
+MIN_CJK_PAIRS = 8
+CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 
 HTML_START = re.compile(r"^\s*<(?:!doctype\s+html|html)\b", re.IGNORECASE)
 HTML_TAG = re.compile(
@@ -90,13 +103,16 @@ def detect_encoding(data: bytes, name: str | Path) -> str:
     except UnicodeDecodeError:
         pass
     # charset-normalizer spots UTF-16 without a BOM or NULs; it is not trusted to tell GBK apart
-    # (short GBK lines come back as cp949), so GB18030 is accepted when it yields ordinary Chinese.
+    # (short GBK lines come back as cp949), so GB18030 is accepted when it yields Chinese words.
     guess = from_bytes(data).best()
     if guess is not None and guess.encoding.startswith("utf_16"):
         raise ProjectError(_utf16_message(name))
     if _reads_as_chinese(data):
         return "gb18030"
-    raise ProjectError(f"{name}: not UTF-8 and not recognisable Chinese text (GBK/GB18030); save it as UTF-8")
+    raise ProjectError(
+        f"{name}: not UTF-8 and not recognisably Chinese (GB18030/GBK); it may be Japanese, Korean or "
+        "traditional Chinese (Shift-JIS, EUC-KR, Big5) — save it as UTF-8"
+    )
 
 
 def _utf16_message(name: str | Path) -> str:
@@ -118,13 +134,29 @@ def _reads_as_utf16(data: bytes) -> bool:
     return False
 
 
+@functools.cache
+def _dictionary_pairs() -> frozenset[str]:
+    """Every pair of adjacent characters inside a word of jieba's bundled dictionary (~0.3 M)."""
+    text = (resources.files("jieba") / "dict.txt").read_text(encoding="utf-8")
+    words = re.findall(r"^(\S{2,}) ", text, re.MULTILINE)
+    return frozenset(word[i : i + 2] for word in words for i in range(len(word) - 1))
+
+
+def word_pair_share(text: str) -> tuple[float, int]:
+    """How Chinese `text` reads: the share of its adjacent CJK character pairs that occur inside
+    jieba dictionary words, and the number of pairs. Mojibake pairs characters at random."""
+    pairs = [run[i : i + 2] for run in CJK_RUN.findall(text) for i in range(len(run) - 1)]
+    known = _dictionary_pairs()
+    return sum(pair in known for pair in pairs) / max(len(pairs), 1), len(pairs)
+
+
 def _reads_as_chinese(data: bytes) -> bool:
-    """True when the bytes decode as GB18030 to ordinary Chinese text."""
+    """True when the bytes decode as GB18030 to text that is confidently Chinese."""
     try:
-        text = data.decode("gb18030")
+        share, pairs = word_pair_share(data.decode("gb18030"))
     except UnicodeDecodeError:
         return False
-    return _plain_share(text) >= MIN_PLAIN_SHARE and re.search(r"[\u4e00-\u9fff]", text) is not None
+    return pairs >= MIN_CJK_PAIRS and share >= MIN_WORD_PAIR_SHARE
 
 
 def looks_like_html(text: str) -> bool:
@@ -148,16 +180,23 @@ def html_to_text(html: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
 
 
-def decode_plan(data: bytes, name: str | Path) -> str:
-    """Plan bytes as text (see `detect_encoding`); an HTML page is reduced to its visible text."""
-    text = data.decode(detect_encoding(data, name)).lstrip("\ufeff")
+def _decode(data: bytes, name: str | Path) -> tuple[str, str]:
+    """Plan bytes as text (see `detect_encoding`), and their encoding; an HTML page is reduced to
+    its visible text."""
+    encoding = detect_encoding(data, name)
+    text = data.decode(encoding).lstrip("\ufeff")
     if not text.strip():
         raise ProjectError(f"{name}: file is empty; export the plan text again")
     if looks_like_html(text):
         text = html_to_text(text)
         if not text.strip():
             raise ProjectError(f"{name}: HTML page without visible text; save the plan's text instead")
-    return text
+    return text, encoding
+
+
+def decode_plan(data: bytes, name: str | Path) -> str:
+    """Plan bytes as text (see `detect_encoding`); an HTML page is reduced to its visible text."""
+    return _decode(data, name)[0]
 
 
 def load_text(raw_dir: Path, plan: Plan) -> str:
@@ -169,9 +208,35 @@ def load_text(raw_dir: Path, plan: Plan) -> str:
 # --- manifest ---------------------------------------------------------------------------------
 
 
+def year_problem(text: str) -> str | None:
+    """Why `text` is not a year as the manifest and `add --year` write it (four ASCII digits)."""
+    if YEAR_TEXT.fullmatch(text):
+        return None
+    return f"year {text!r} is not a four-digit year in ASCII digits 0-9; write e.g. 2025"
+
+
+def parse_year(text: str) -> int:
+    """A year given as text (e.g. `add --year`): four ASCII digits, else ProjectError."""
+    if (problem := year_problem(text.strip())) is not None:
+        raise ProjectError(problem)
+    return int(text)
+
+
+def symlink_problem(path: Path) -> str | None:
+    """A problem when `path`, in data/raw, is a symbolic link rather than the file itself."""
+    if not path.is_symlink():
+        return None
+    return (
+        f"{path}: is a symbolic link; data/raw holds real, immutable files — "
+        "replace the link with a copy of the file it points to"
+    )
+
+
 def read_manifest(raw_dir: Path) -> list[Plan]:
     """Parse manifest.csv into Plans; structural problems raise ProjectError."""
     path = raw_dir / "manifest.csv"
+    if (link := symlink_problem(path)) is not None:
+        raise ProjectError(link)
     if not path.is_file():
         raise ProjectError(f"{path}: manifest not found; create it or run `python -m analysis add`")
     try:
@@ -189,8 +254,8 @@ def read_manifest(raw_dir: Path) -> list[Plan]:
         if None in row or any(value is None for value in row.values()):
             raise ProjectError(f"{path}:{line}: wrong number of fields; quote values that contain commas")
         year = row["year"].strip()
-        if not year.isdigit():
-            raise ProjectError(f"{path}:{line}: year {year!r} is not a number; write e.g. 2024")
+        if (problem := year_problem(year)) is not None:
+            raise ProjectError(f"{path}:{line}: {problem}")
         plans.append(Plan(**{**{k: v.strip() for k, v in row.items()}, "year": int(year)}))
     return plans
 
@@ -208,7 +273,7 @@ def write_manifest(raw_dir: Path, plans: list[Plan]) -> None:
 
 
 def _check_doc_id(plan: Plan) -> str | None:
-    if not DOC_ID_RE.match(plan.doc_id):
+    if not DOC_ID_RE.fullmatch(plan.doc_id):
         return f"doc_id {plan.doc_id!r} must look like <pinyin>_<year>, e.g. yangpu_2024"
     if not plan.doc_id.endswith(f"_{plan.year}"):
         return f"doc_id {plan.doc_id!r} does not end with its year {plan.year}"
@@ -216,7 +281,7 @@ def _check_doc_id(plan: Plan) -> str | None:
 
 
 def _check_district(plan: Plan) -> str | None:
-    if DISTRICT_RE.match(plan.district):
+    if DISTRICT_RE.fullmatch(plan.district):
         return None
     return f"district {plan.district!r} must be a short Chinese name such as 杨浦 (no /, \\, .., spaces)"
 
@@ -235,8 +300,18 @@ def _check_choice(column: str, allowed: tuple[str, ...]) -> Callable[[Plan], str
     return check
 
 
-def _check_not_empty(column: str) -> Callable[[Plan], str | None]:
-    return lambda plan: None if getattr(plan, column) else f"{column} must not be empty"
+def _check_text(column: str, required: bool = True) -> Callable[[Plan], str | None]:
+    """A free-text column: one line (no newline, tab or escape), and not empty when `required`."""
+
+    def check(plan: Plan) -> str | None:
+        value = getattr(plan, column)
+        if required and not value:
+            return f"{column} must not be empty"
+        if printable(value) != value:
+            return f"{column} {value!r} contains a line break or control character; write it on one line"
+        return None
+
+    return check
 
 
 def _check_file(plan: Plan) -> str | None:
@@ -250,14 +325,15 @@ ROW_CHECKS: dict[str, Callable[[Plan], str | None]] = {
     "completeness": _check_choice("completeness", COMPLETENESS),
     "admin_level": _check_choice("admin_level", ADMIN_LEVELS),
     "file": _check_file,
-    "title": _check_not_empty("title"),
-    "region": _check_not_empty("region"),
+    "title": _check_text("title"),
+    "region": _check_text("region"),
+    "source": _check_text("source", required=False),
 }
 
 
 def _names_safe_file(plan: Plan) -> bool:
     """True when the row's file is `<doc_id>.txt` with a well-formed doc_id: a plain name in data/raw."""
-    return DOC_ID_RE.match(plan.doc_id) is not None and plan.file == f"{plan.doc_id}.txt"
+    return DOC_ID_RE.fullmatch(plan.doc_id) is not None and plan.file == f"{plan.doc_id}.txt"
 
 
 def row_problems(plan: Plan, skip: Collection[str] = ()) -> list[str]:
@@ -284,8 +360,10 @@ def duplicate_problems(plan: Plan, earlier: list[Plan]) -> list[str]:
 
 
 def file_problems(raw_dir: Path, plan: Plan) -> list[str]:
-    """Problems with the file a (well-formed) row points at: missing, checksum drift, undecodable."""
+    """Problems with the file a (well-formed) row points at: a link, missing, checksum drift, undecodable."""
     path = raw_dir / plan.file
+    if (link := symlink_problem(path)) is not None:
+        return [link]
     if not path.is_file():
         return [f"{path}: file missing for manifest row {plan.doc_id}; restore it or delete the row"]
     if (actual := sha256_of(path)) != plan.sha256:
@@ -329,8 +407,10 @@ def accept_checksum(raw_dir: Path, doc_id: str) -> None:
     if not matches:
         raise ProjectError(f"{manifest}: no row with doc_id {doc_id!r}; see the doc_id column for the names")
     path = raw_dir / matches[0].file
-    if not _names_safe_file(matches[0]) or not path.is_file():
+    if not _names_safe_file(matches[0]) or not (path.is_file() or path.is_symlink()):
         raise ProjectError(f"{manifest} ({doc_id}): file {path} is missing; restore it before accepting")
+    if (link := symlink_problem(path)) is not None:
+        raise ProjectError(link)
     checksum = sha256_of(path)
     write_manifest(raw_dir, [replace(p, sha256=checksum) if p.doc_id == doc_id else p for p in plans])
 
@@ -342,6 +422,13 @@ FLAG_EXAMPLES = {
     "region": "e.g. 上海市",
     "admin_level": f"one of {', '.join(ADMIN_LEVELS)}",
     "title": "e.g. 2025年杨浦区教育局工作要点",
+}
+# What each identity value of a new plan is derived from when it is not given.
+DERIVED_FROM = {
+    "doc_id": ("district", "year"),
+    "region": ("district",),
+    "admin_level": ("district",),
+    "title": ("district", "year"),
 }
 
 
@@ -357,9 +444,9 @@ def _previous_title(previous: Plan, year: int) -> str | None:
 
 def _identity(
     plans: list[Plan], district: str, year: int, given: dict[str, str | None]
-) -> tuple[dict[str, str], list[str]]:
+) -> tuple[dict[str, str], str]:
     """doc_id, region, admin_level and title of a new plan: as given, else from the district's
-    latest plan in the manifest. Returns the values and one problem per value still unknown."""
+    latest plan in the manifest, else "". Also returns why a missing value cannot be derived."""
     earlier = [p for p in plans if p.district == district]
     latest = max(earlier, key=lambda p: p.year) if earlier else None
     inherited = {
@@ -368,14 +455,24 @@ def _identity(
         "admin_level": latest.admin_level if latest else None,
         "title": _previous_title(latest, year) if latest else None,
     }
-    values = {key: (given[key] or inherited[key] or "").strip() for key in inherited}
+    values = {key: (given[key] or inherited[key] or "").strip() for key in DERIVED_FROM}
     why = f"cannot derive it from {latest.doc_id}" if latest else f"no earlier plan of {district!r}"
-    problems = [
+    return values, why
+
+
+def _new_row_problems(plan: Plan, given: dict[str, str | None], why: str) -> list[str]:
+    """Problems with a new plan's row values. A value derived from an invalid district or year is
+    neither checked nor asked for: the district's or year's own problem is the one to fix."""
+    invalid = {column for column in ("district", "year") if ROW_CHECKS[column](plan) is not None}
+    moot = {key for key, basis in DERIVED_FROM.items() if not given[key] and invalid.intersection(basis)}
+    unknown = {key for key in DERIVED_FROM if not getattr(plan, key)}
+    hints = [
         f"{key} unknown ({why}); pass --{key.replace('_', '-')} ({FLAG_EXAMPLES[key]})"
-        for key, value in values.items()
-        if not value
+        for key in DERIVED_FROM
+        if key in unknown - moot
     ]
-    return values, problems
+    skip = unknown | moot | ({"file"} if "doc_id" in unknown | moot else set())
+    return hints + row_problems(plan, skip=skip)
 
 
 def _prefix_problems(plans: list[Plan], plan: Plan) -> list[str]:
@@ -390,19 +487,28 @@ def _prefix_problems(plans: list[Plan], plan: Plan) -> list[str]:
     return []
 
 
+def _source_problem(path: Path) -> str | None:
+    """Why `path` is not a plan file to add; decided without opening it (a FIFO would block)."""
+    if path.is_symlink():  # before is_file and is_dir, which follow links
+        return f"{path}: is a symbolic link; give the file itself"
+    if path.is_dir():
+        return f"{path}: is a folder; give the plan's file"
+    if not path.exists():
+        return f"{path}: no such file; give the path of the plan's text file"
+    if not path.is_file():
+        return f"{path}: is not a regular file (a pipe, socket or device); give the plan's text file"
+    return None
+
+
 def _read_source(source_file: Path) -> tuple[bytes, str, list[str]]:
-    """The bytes to store for the file to add (UTF-8), its original encoding, and any problems."""
-    if not source_file.is_file():
-        return b"", "", [f"{source_file}: no such file; give the path of the plan's text file"]
+    """The original bytes of the file to add, their encoding, and any problems."""
+    if (problem := _source_problem(source_file)) is not None:
+        return b"", "", [problem]
     data = source_file.read_bytes()
     try:
-        encoding = detect_encoding(data, source_file)
-        decode_plan(data, source_file)
+        return data, _decode(data, source_file)[1], []
     except ProjectError as exc:
-        return b"", "", [str(exc)]
-    if encoding == "utf-8":
-        return data, encoding, []
-    return data.decode(encoding).lstrip("\ufeff").encode("utf-8"), encoding, []
+        return b"", "", exc.problems
 
 
 def add_plan(
@@ -421,35 +527,35 @@ def add_plan(
     """Copy a plan into data/raw as `<doc_id>.txt`, append its manifest row, and return the row.
 
     doc_id, region, admin_level and title default to those of the district's latest plan (the
-    title with its year replaced); a new district must give them. UTF-8 is stored byte for byte,
-    other encodings as UTF-8 with "(converted from …)" added to `source`. All problems are
-    reported at once as a ProjectError, and then nothing is written.
+    title with its year replaced); a new district must give them. The file's bytes are stored
+    as they are, whatever the encoding; a non-UTF-8 one is noted in `source`, e.g. "(encoding
+    GB18030)". All problems are reported at once as a ProjectError, and then nothing is written.
     """
     source_file, district = Path(source_file), district.strip()
     plans = read_manifest(raw_dir)
     given = {"doc_id": doc_id, "region": region, "admin_level": admin_level, "title": title}
-    values, problems = _identity(plans, district, year, given)
-    stored, encoding, read_problems = _read_source(source_file)
-    note = f" (converted from {ENCODING_LABELS[encoding]})" if encoding in ENCODING_LABELS else ""
+    values, why = _identity(plans, district, year, given)
+    data, encoding, read_problems = _read_source(source_file)
+    note = f" (encoding {ENCODING_LABELS[encoding]})" if encoding in ENCODING_LABELS else ""
     plan = Plan(
         **values, district=district, year=year, completeness=completeness.strip(),
-        source=(source or f"added from {source_file.name}").strip() + note,
-        file=f"{values['doc_id']}.txt", sha256=hashlib.sha256(stored).hexdigest(),
+        source=(source or f"added from {printable(source_file.name)}").strip() + note,
+        file=f"{values['doc_id']}.txt", sha256=hashlib.sha256(data).hexdigest(),
     )
-    unknown = {key for key, value in values.items() if not value}
-    problems += row_problems(plan, skip=unknown | ({"file"} if "doc_id" in unknown else set()))
-    problems += duplicate_problems(plan, plans)
-    if "doc_id" not in unknown:
+    problems = _new_row_problems(plan, given, why) + duplicate_problems(plan, plans)
+    if plan.doc_id:
         problems += _prefix_problems(plans, plan)
     where = f"{raw_dir / 'manifest.csv'} (new row {district} {year})"
     problems = [f"{where}: {p}" for p in problems] + read_problems
     target = raw_dir / plan.file
-    if _names_safe_file(plan) and target.exists() and target.resolve() != source_file.resolve():
+    if _names_safe_file(plan) and (
+        target.is_symlink() or (target.exists() and target.resolve() != source_file.resolve())
+    ):
         problems.append(f"{target}: exists without a manifest row; remove it, or add that file itself")
     if problems:
         raise ProjectError(*problems)
     created = not target.exists()
-    write_bytes_atomic(target, stored)
+    write_bytes_atomic(target, data)
     try:
         write_manifest(raw_dir, [*plans, plan])
     except BaseException:
