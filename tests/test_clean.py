@@ -98,3 +98,19 @@ def test_pdf_space_repair_keeps_separators():
 def test_pdf_space_repair_skips_clean_text():
     text = "“学习新思想 做好接班人”" + "主题教育活动持续开展。" * 100
     assert repair_spaces(text, min_per_1k=2.0) == (text, 0)
+
+
+def test_inline_pdf_text_with_hundreds_of_sections_keeps_every_marker(clean_rules, structure_rules):
+    """PDF text runs inline with word-break spaces; the space repair must not glue section 一百
+    (or item 1000) onto the text before it, whatever the size of the number."""
+    from analysis.structure import chinese_numeral, parse_plan
+
+    sections = " ".join(
+        f"{chinese_numeral(s)}、第{s}部分 {2 * s - 1}. 推 进第{s}项工作。 {2 * s}. 完善机制。"
+        for s in range(1, 121)
+    )
+    cleaned = clean_plan(f"2025年某区教育工作要点\n{sections}\n", clean_rules).text
+    structure = parse_plan(cleaned, structure_rules)
+    assert len(structure.sections) == 120 and len(structure.items) == 240
+    assert structure.sections[99] == (100, "第100部分")
+    assert "推进第120项工作" in structure.items[-2].text

@@ -73,7 +73,7 @@ def test_items_csv_columns(corpus):
     ("numeral", "value"), [("一", 1), ("九", 9), ("十", 10), ("十二", 12), ("二十", 20), ("二十三", 23)]
 )
 def test_chinese_numerals(numeral, value):
-    assert chinese_numeral(numeral) == value
+    assert chinese_numeral(value) == numeral
 
 
 def test_inline_plan_with_paren_items(structure_rules):

@@ -20,7 +20,7 @@ TO_FULL = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", "(": "（
 ASCII_PUNCT_NEAR_CJK = re.compile(
     rf"(?<=[{CJK}{CJK_PUNCT}])[,;:?!]|[,;:?!](?=[{CJK}{CJK_PUNCT}])|[()]"
 )
-MARKER_AHEAD = r"(?![一二三四五六七八九十]{1,3}、|\d{1,3}\s*[.、](?!\d)|（\d{1,3}）)"
+MARKER_AHEAD = r"(?![零〇一二三四五六七八九十百千万亿]+、|\d+\s*[.、](?!\d)|（\d+）)"  # any size: no silent cap
 # A gap between two Chinese characters/digits, but not digit-digit ("2017 2018") or before a marker.
 INNER_SPACE = re.compile(
     rf"(?:(?<=[{CJK}{CJK_PUNCT}]) +{MARKER_AHEAD}(?=[{CJK}{CJK_PUNCT}\d])|(?<=\d) +(?=[{CJK}{CJK_PUNCT}]))"

@@ -11,6 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 CSV_ENCODING = "utf-8-sig"  # BOM so Excel opens Chinese text correctly
+# Always text, even when every value looks like a number (a theme named 2024年 is fine, 1e5 is refused).
+TEXT_COLUMNS = {"doc_id": str, "theme": str, "term": str, "label": str, "cluster_label": str, "item_no": str}
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -57,8 +59,16 @@ def is_current(path: Path, frame: pd.DataFrame) -> bool:
 
 
 def read_csv(path: Path) -> pd.DataFrame:
-    """Read a CSV written by `write_csv_atomic` (or a plain UTF-8 one)."""
-    return pd.read_csv(path, encoding=CSV_ENCODING, dtype={"doc_id": str}, keep_default_na=False)
+    """Read a CSV written by `write_csv_atomic` (or a plain UTF-8 one). Empty text stays "", but a
+    column of numbers with empty cells (an interval that does not apply) is numeric with NaN."""
+    frame = pd.read_csv(path, encoding=CSV_ENCODING, dtype=TEXT_COLUMNS, keep_default_na=False)
+    for column in frame.columns.difference(list(TEXT_COLUMNS)):
+        if pd.api.types.is_string_dtype(frame[column]) and (frame[column] == "").any():
+            numbers = pd.to_numeric(frame[column].replace("", None), errors="coerce")
+            if numbers.notna().sum() == (frame[column] != "").sum():
+                whole = numbers.dropna().mod(1).eq(0).all()
+                frame[column] = numbers.astype("Int64") if whole else numbers
+    return frame
 
 
 JOURNAL = ".publish.json"

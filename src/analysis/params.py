@@ -10,11 +10,52 @@ import yaml
 
 from analysis.paths import ProjectError
 
+MERGE_TAG = "tag:yaml.org,2002:merge"  # `<<: *anchor`; its keys may be overridden
+
+
+class StrictLoader(yaml.SafeLoader):
+    """`yaml.SafeLoader` that records, instead of silently accepting, a key repeated in one
+    mapping (the last one would win) and a key that is not text (`null:`, `yes:`, `2024:`).
+
+    `problems` holds (line, message) pairs. Merge keys (`<<: *anchor`) keep their meaning; a list
+    or mapping as a key is refused by SafeLoader itself (unhashable key)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.problems: list[tuple[int, str]] = []
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        first: dict[str, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == MERGE_TAG or not isinstance(key_node, yaml.ScalarNode):
+                continue
+            line, key = key_node.start_mark.line + 1, self.construct_object(key_node)
+            if not isinstance(key, str):
+                self.problems.append((line, (
+                    f"key {key_node.value} is not text (YAML reads it as {key!r}); "
+                    f"quote the key (\"{key_node.value}\") or rename it"
+                )))
+            elif key in first:
+                self.problems.append((line, f"key {key} repeated (first at line {first[key]}); keep one"))
+            else:
+                first[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def parse_yaml(text: str) -> tuple[Any, list[str]]:
+    """The document in `text` as `yaml.safe_load` reads it, and the key problems found, by line."""
+    loader = StrictLoader(text)
+    try:
+        return loader.get_single_data(), [f"line {line}: {message}" for line, message in sorted(loader.problems)]
+    finally:
+        loader.dispose()
+
 
 def load_yaml(path: Path, required: Iterable[str] = (), optional: Iterable[str] = ()) -> dict[str, Any]:
-    """Read a YAML mapping; error (naming the file) on syntax errors, missing or unknown keys."""
+    """Read a YAML mapping; error (naming the file) on syntax errors, repeated or non-text keys,
+    missing or unknown keys."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data, problems = parse_yaml(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ProjectError(f"{path}: parameter file not found; restore it from git") from None
     except UnicodeDecodeError as exc:
@@ -23,6 +64,8 @@ def load_yaml(path: Path, required: Iterable[str] = (), optional: Iterable[str] 
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise ProjectError(f"{path}:{where} is not valid YAML ({exc.__class__.__name__}); fix the syntax") from None
+    if problems:
+        raise ProjectError(*(f"{path}: {problem}" for problem in problems))
     if not isinstance(data, dict):
         raise ProjectError(f"{path}: expected a mapping of keys to values at the top level")
     required, allowed = set(required), set(required) | set(optional)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from analysis.params import load_yaml
 
-CHINESE_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}
+CHINESE_DIGITS = "零一二三四五六七八九"
+SMALL_UNITS = ((1000, "千"), (100, "百"), (10, "十"), (1, ""))
+LARGE_UNITS = ((10**8, "亿"), (10**4, "万"))
 BOUNDARY = r"(?:(?<=^)|(?<=\s))"
 
 
@@ -47,6 +50,15 @@ class PlanStructure:
     items: list[Item]
     numbering: str  # "continuous", "per-section" or "none"
     warnings: list[str] = field(default_factory=list)
+    body_start: int = 0  # offset just after the title line (0 without a title)
+    section_starts: list[int] = field(default_factory=list)  # offset of each section heading's marker
+
+    def locate(self, offset: int) -> tuple[str, int | None]:
+        """Where text outside the items lies: ("title", None), ("preamble", None) or ("heading", section_no)."""
+        if self.title is not None and offset < self.body_start:
+            return "title", None
+        section = bisect_right(self.section_starts, offset)
+        return ("heading", section) if section else ("preamble", None)
 
     @property
     def n_sections(self) -> int:
@@ -54,25 +66,50 @@ class PlanStructure:
         return sum(1 for _, title in self.sections if title)
 
 
-def chinese_numeral(text: str) -> int:
-    """一 → 1, 十 → 10, 十二 → 12, 二十三 → 23 (up to 99)."""
-    if "十" not in text:
-        return CHINESE_DIGITS[text] if len(text) == 1 else -1
-    tens, _, ones = text.partition("十")
-    return (CHINESE_DIGITS.get(tens, -1) if tens else 1) * 10 + (CHINESE_DIGITS.get(ones, -1) if ones else 0)
+def chinese_numeral(number: int) -> str:
+    """A whole number ≥ 1 in standard Chinese numerals: 1 → 一, 10 → 十, 12 → 十二, 110 → 一百一十,
+    105 → 一百零五, 1001 → 一千零一, 20000 → 二万; no upper limit."""
+    text = _chinese(number)
+    return text[1:] if text.startswith("一十") else text
 
 
-def _in_sequence(matches: list[re.Match], value, restart_at: list[int]) -> list[re.Match]:
+def _chinese(number: int) -> str:
+    """`chinese_numeral` with 10–19 written 一十…, as they are inside a longer numeral (一百一十)."""
+    for value, unit in LARGE_UNITS:
+        if number >= value:
+            high, low = divmod(number, value)
+            zero = "零" if 0 < low < value // 10 else ""
+            return _chinese(high) + unit + zero + (_chinese(low) if low else "")
+    text, zero = "", False
+    for value, unit in SMALL_UNITS:
+        digit, number = divmod(number, value)
+        if digit:
+            text += ("零" if zero else "") + CHINESE_DIGITS[digit] + unit
+        zero = bool(text) and not digit
+    return text
+
+
+def _reads_as(printed: str, number: int) -> bool:
+    """Whether a marker's printed number is `number`: Arabic (7, 07) or Chinese (七; 一十二, 一百〇五
+    as variants of 十二, 一百零五). Numbers are compared as written, so there is no size limit."""
+    text = printed.lstrip("0").replace("〇", "零")
+    return text in (str(number), chinese_numeral(number), _chinese(number))
+
+
+def _in_sequence(matches: list[re.Match], restart_at: list[int]) -> list[re.Match]:
     """Keep markers whose number continues the sequence; after a position in `restart_at` the
     count may also restart at 1."""
     kept: list[re.Match] = []
     last = 0
     for match in matches:
-        number = value(match.group(1))
         restarted = any(kept and kept[-1].start() < pos <= match.start() for pos in restart_at)
-        if number == last + 1 or (number == 1 and (restarted or not kept)):
-            kept.append(match)
-            last = number
+        if _reads_as(match.group(1), last + 1):
+            last += 1
+        elif restarted and _reads_as(match.group(1), 1):
+            last = 1
+        else:
+            continue
+        kept.append(match)
     return kept
 
 
@@ -83,13 +120,11 @@ def parse_plan(text: str, rules: StructureRules) -> PlanStructure:
     title = first_line if has_title else None
     body_start = len(text.split("\n", 1)[0]) + 1 if has_title else 0
 
-    sections = _in_sequence(
-        [m for m in rules.section_marker.finditer(text, body_start)], chinese_numeral, []
-    )
+    sections = _in_sequence(list(rules.section_marker.finditer(text, body_start)), [])
     section_starts = [m.start() for m in sections]
     items: list[re.Match] = []
     for pattern in rules.item_markers:
-        items = _in_sequence([m for m in pattern.finditer(text, body_start)], int, section_starts)
+        items = _in_sequence(list(pattern.finditer(text, body_start)), section_starts)
         if items:
             break
 
@@ -124,13 +159,15 @@ def parse_plan(text: str, rules: StructureRules) -> PlanStructure:
     ]
     if not sections and not items:
         parsed = [Item(1, "", "", 1, _flat(text[body_start:]), body_start, len(text))]
-    return PlanStructure(title, preamble, section_list, parsed, _numbering(parsed), warnings)
+    return PlanStructure(
+        title, preamble, section_list, parsed, _numbering(parsed), warnings, body_start, section_starts
+    )
 
 
 def _numbering(items: list[Item]) -> str:
     if not items or not items[0].item_no:
         return "none"
-    return "continuous" if [int(i.item_no) for i in items] == list(range(1, len(items) + 1)) else "per-section"
+    return "continuous" if all(_reads_as(i.item_no, i.item_seq) for i in items) else "per-section"
 
 
 def _flat(text: str) -> str:
