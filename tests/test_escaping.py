@@ -123,7 +123,7 @@ def test_cluster_labels_and_term_lists_are_escaped_in_tables(paths: Paths) -> No
     label = '<img src=x onerror=alert(1)>·</details>'
     data = ReportData(paths, {}, {
         "clusters": pd.DataFrame({"doc_id": ["a_2024", "b_2024"], "cluster": [1, 1]}),
-        "cluster_summary": pd.DataFrame({"cluster": [1], "label": [label]}),
+        "cluster_summary": pd.DataFrame({"cluster": [1], "label": [label], "stable": [False]}),
     })
     shown = table(cluster_mix_vs_others(data, "a_2024", ["a_2024", "b_2024"])).data
     assert "&lt;img src=x onerror=alert(1)&gt;·&lt;/details&gt;" in shown and "<img" not in shown

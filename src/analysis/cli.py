@@ -23,12 +23,15 @@ OS_HINTS = {
 def cmd_check(paths: Paths, args: argparse.Namespace) -> int:
     from analysis.corpus import accept_checksum, validate
     from analysis.pipeline import check_params
+    from analysis.report import check_notebooks
 
     for doc_id in args.accept or []:
         accept_checksum(paths.raw, doc_id)
         print(f"accepted the current sha256 of {doc_id}")
     plans = validate(paths.raw)
-    for warning in check_params(paths):
+    warnings = check_params(paths)
+    check_notebooks(paths)
+    for warning in warnings:
         print(f"warning: {warning}")
     print(f"ok: {len(plans)} plans in {paths.manifest}, params in {paths.params} valid")
     return 0

@@ -6,14 +6,17 @@ code, upstream keys). A stage or report whose key is unchanged is skipped; `forc
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 import zmq
@@ -29,9 +32,12 @@ from analysis.files import STAGING_PREFIX, publish, recover, write_text_atomic
 from analysis.paths import Paths, ProjectError
 from analysis.structure import StructureRules
 from analysis.themes import THEME_TABLE_NAMES, sync_userdict
+from analysis.validation import VALIDATION_FILES, run_validation
 
 PACKAGE_DIR = Path(__file__).parent
 STAMPS = ".stamps.json"
+RUN_TIMES = ("start_time", "end_time", "duration")  # papermill metadata that differs between runs
+logging.getLogger("papermill").addHandler(logging.NullHandler())  # a failure is one ProjectError line
 
 
 def digest(*parts: bytes | str) -> str:
@@ -56,19 +62,23 @@ def code_version() -> str:
     return files_digest(sorted(PACKAGE_DIR.glob("*.py")))
 
 
-def check_params(paths: Paths) -> None:
-    """Load every params file the pipeline uses, so a mistake is reported before any work."""
+def check_params(paths: Paths) -> list[str]:
+    """Load every params file the pipeline uses, so a mistake is reported before any work;
+    return the warnings (legal but doubtful settings), one line each, naming the file."""
     from analysis.clusters import ClusterParams
     from analysis.report import load_report_params
-    from analysis.themes import load_lexicon
+    from analysis.stats import StatisticsParams
+    from analysis.themes import lexicon_warnings, load_lexicon
     from analysis.tokenize import read_word_list
 
     CleanRules.from_yaml(paths.params / "clean.yaml")
     StructureRules.from_yaml(paths.params / "structure.yaml")
-    load_lexicon(paths.params / "themes.yaml")
+    lexicon = load_lexicon(paths.params / "themes.yaml")
     ClusterParams.from_yaml(paths.params / "clusters.yaml")
     load_report_params(paths.params / "report.yaml")
     read_word_list(paths.params / "stopwords.txt")
+    StatisticsParams.from_yaml(paths.params / "statistics.yaml")
+    return lexicon_warnings(lexicon, paths.params / "themes.yaml")
 
 
 @dataclass
@@ -78,6 +88,7 @@ class Stage:
     outputs: list[str]  # files under data/processed/ it writes
     run: Callable[[CorpusTables, Paths, Path], list[str]]  # (tables, paths, output folder) → warnings
     upstream: list[str] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)  # Paths properties naming other files it reads
 
 
 def _run_dataset(tables: CorpusTables, paths: Paths, out: Path) -> list[str]:
@@ -104,10 +115,11 @@ TOKENS = ["userdict.txt", "stopwords.txt"]
 STAGES = [
     Stage("dataset", ["clean.yaml", "structure.yaml"], [f"{name}.csv" for name in TABLE_NAMES],
           _run_dataset),
-    Stage("themes", ["themes.yaml", *TOKENS], [f"{name}.csv" for name in THEME_TABLE_NAMES],
+    Stage("themes", ["themes.yaml", "statistics.yaml", *TOKENS], [f"{name}.csv" for name in THEME_TABLE_NAMES],
           _run_themes, ["dataset"]),
     Stage("clusters", ["clusters.yaml", "themes.yaml", *TOKENS], list(CLUSTER_FILES.values()),
           _run_clusters, ["dataset"]),
+    Stage("validation", ["themes.yaml"], VALIDATION_FILES, run_validation, ["dataset"], ["annotations"]),
 ]
 
 
@@ -117,7 +129,8 @@ def stage_keys(paths: Paths) -> dict[str, str]:
     base = digest(code_version(), files_digest([paths.raw]))
     for stage in STAGES:
         keys[stage.name] = digest(
-            base, files_digest([paths.params / p for p in stage.params]), *(keys[u] for u in stage.upstream)
+            base, files_digest([*(paths.params / p for p in stage.params), *(getattr(paths, i) for i in stage.inputs)]),
+            *(keys[u] for u in stage.upstream),
         )
     return keys
 
@@ -137,7 +150,8 @@ def ensure_processed(paths: Paths, force: bool = False, log: Callable[[str], Non
     paths.processed.mkdir(parents=True, exist_ok=True)
     with FileLock(paths.processed / ".lock"):
         recover(paths.processed)
-        check_params(paths)
+        for warning in check_params(paths):
+            log(f"warning: {warning}")
         validate(paths.raw)  # before anything is written, userdict.txt included
         if sync_userdict(paths.params):
             log(f"wrote {paths.params / 'userdict.txt'} from themes.yaml")
@@ -190,27 +204,72 @@ class EncryptedKernelManager(AsyncKernelManager):
     transport_encryption = "auto" if zmq.has("curve") else "disabled"
 
 
-def execute_notebook(paths: Paths, job: Job, staging: Path) -> Path:
-    """Run one notebook with papermill into `staging`; a failure names notebook, cell and error."""
+def execute_notebook(paths: Paths, job: Job, staging: Path, timeout: int) -> Path:
+    """Run one notebook with papermill into `staging`, each cell for at most `timeout` seconds.
+
+    A cell that raises, hangs or kills the kernel ends the run with one line naming notebook, cell
+    and what happened; the kernel is killed and the executed notebook kept under reports/failed/.
+    """
     import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     out = staging / job.executed
     out.parent.mkdir(parents=True, exist_ok=True)
+    started: list[int] = []  # index of each code cell sent to the kernel: len() is its execution count
     try:
         papermill.execute_notebook(
             str(paths.notebooks / job.notebook), str(out), parameters=job.parameters,
             cwd=str(paths.notebooks), progress_bar=False, kernel_name="python3",
-            kernel_manager_class=EncryptedKernelManager,
+            kernel_manager_class=EncryptedKernelManager, execution_timeout=timeout, record_timing=False,
+            shutdown_kernel="immediate", on_cell_execute=lambda cell, cell_index: started.append(cell_index),
         )
     except papermill.PapermillExecutionError as exc:
-        failed = paths.reports / "failed" / Path(job.executed).name
-        failed.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(out, failed)
-        raise ProjectError(
-            f"{paths.notebooks / job.notebook} ({job.page}): cell {exc.exec_count} raised "
-            f"{exc.ename}: {exc.evalue.splitlines()[0] if exc.evalue else ''}; executed notebook kept at {failed}"
-        ) from None
+        what = f"cell {exc.exec_count} raised {exc.ename}: {exc.evalue.splitlines()[0] if exc.evalue else ''}"
+        raise _failure(paths, job, out, what) from None
+    except CellTimeoutError:
+        _cancel_pending_tasks()
+        what = f"cell {len(started)} timed out after {timeout} s (cell_timeout in params/report.yaml)"
+        raise _failure(paths, job, out, what) from None
+    except DeadKernelError:
+        raise _failure(paths, job, out, f"cell {len(started)}: kernel died (crashed or ran out of memory)") from None
+    _make_reproducible(out, paths.reports / job.executed)
     return out
+
+
+def _cancel_pending_tasks() -> None:
+    """Cancel what is left in this thread's event loop (the one nbclient runs in): after a cell
+    timeout nbclient leaves its output reader pending, which asyncio reports at exit ("Task was
+    destroyed but it is pending!")."""
+    from jupyter_core.utils import ensure_event_loop
+
+    loop = ensure_event_loop()
+    tasks = asyncio.all_tasks(loop)
+    for task in tasks:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+
+
+def _failure(paths: Paths, job: Job, executed: Path, what: str) -> ProjectError:
+    """Keep the executed notebook under reports/failed/ and say what went wrong, on one line."""
+    failed = paths.reports / "failed" / Path(job.executed).name
+    failed.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(executed, failed)
+    return ProjectError(f"{paths.notebooks / job.notebook} ({job.page}): {what}; executed notebook kept at {failed}")
+
+
+def _make_reproducible(executed: Path, published: Path) -> None:
+    """Drop what differs between runs of the same inputs from an executed notebook: papermill's
+    timings, the staging path and random cell ids (papermill's parameters cell gets a new one)."""
+    import nbformat
+
+    notebook = nbformat.read(executed, as_version=4)
+    notebook.metadata.papermill.output_path = str(published)
+    for number, cell in enumerate(notebook.cells):
+        cell.id = f"cell-{number}"
+    for metadata in (notebook.metadata, *(cell.metadata for cell in notebook.cells)):
+        for key in RUN_TIMES:
+            metadata.get("papermill", {}).pop(key, None)
+    nbformat.write(notebook, executed)
 
 
 def run_pipeline(paths: Paths, force: bool = False, jobs: int | None = None) -> list[str]:
@@ -219,13 +278,16 @@ def run_pipeline(paths: Paths, force: bool = False, jobs: int | None = None) -> 
     Returns the pages that were (re)built. Published reports are only replaced once every report
     of this run succeeded.
     """
+    from analysis.report import check_notebooks
+
     paths.reports.mkdir(parents=True, exist_ok=True)
     with FileLock(paths.reports / ".lock"):
+        check_notebooks(paths)  # a broken notebook stops the run before any stage
         return _run_reports(paths, ensure_processed(paths, force=force), force, jobs)
 
 
 def _run_reports(paths: Paths, keys: dict[str, str], force: bool, jobs: int | None) -> list[str]:
-    from analysis.report import build_jobs, page_html, render_index, run_manifest
+    from analysis.report import build_jobs, load_report_params, page_html, render_index, run_manifest
 
     recover(paths.reports)
     data_key = digest(*keys.values(), files_digest([paths.params / "report.yaml"]))
@@ -245,9 +307,10 @@ def _run_reports(paths: Paths, keys: dict[str, str], force: bool, jobs: int | No
         print(f"reports up to date: {paths.reports / 'index.html'}")
         return []
     manifest = run_manifest(paths, keys)
+    timeout = load_report_params(paths.params / "report.yaml")["cell_timeout"]
     with tempfile.TemporaryDirectory(dir=paths.reports, prefix=STAGING_PREFIX) as tmp:
         staging = Path(tmp)
-        _execute_all(paths, todo, staging, jobs or os.cpu_count() or 1)
+        _execute_all(paths, todo, staging, jobs or os.cpu_count() or 1, timeout)
         for job in todo:
             page = page_html(staging / job.executed, job, manifest)
             (staging / job.page).parent.mkdir(parents=True, exist_ok=True)
@@ -271,19 +334,24 @@ def _remove_orphans(reports: Path, current: set[str]) -> None:
                 page.unlink()
 
 
-def _execute_all(paths: Paths, todo: list[Job], staging: Path, workers: int) -> None:
+def _execute_all(paths: Paths, todo: list[Job], staging: Path, workers: int, timeout: int) -> None:
+    """Execute the notebooks, `workers` at a time. After a failure no notebook starts; those still
+    running finish, then the failure is raised."""
     if not todo:
         return
+    queue = iter(todo)
     with ThreadPoolExecutor(max_workers=workers) as pool, tqdm(total=len(todo), unit="report") as bar:
-        futures = {pool.submit(execute_notebook, paths, job, staging): job for job in todo}
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+
+        def start(count: int) -> dict[Future, Job]:
+            return {pool.submit(execute_notebook, paths, job, staging, timeout): job for job in islice(queue, count)}
+
+        running = start(workers)
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
-                if future.exception():
-                    for other in pending:
-                        other.cancel()
-                    raise future.exception()
-                bar.set_postfix_str(futures[future].page)
+                page = running.pop(future).page
+                future.result()
+                bar.set_postfix_str(page)
                 bar.update()
+            running |= start(len(done))
 
