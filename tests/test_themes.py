@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import shutil
 import warnings
+from dataclasses import replace
 from math import log, log2
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from analysis.corpus import Plan, sha256_of, write_manifest
 from analysis.dataset import structure_corpus
 from analysis.files import is_current
 from analysis.paths import ProjectError
-from analysis.plots import plot_theme_bars, plot_theme_heatmap, use_cjk_font
+from analysis.plots import plot_theme_bars, plot_theme_heatmap, plot_theme_intervals, use_cjk_font
+from analysis.stats import TEST_COLUMNS
 from analysis.themes import (
     KEYNESS_COLUMNS,
     THEME_TABLE_NAMES,
@@ -28,17 +30,19 @@ from analysis.themes import (
     stat_keyness,
     sync_userdict,
     theme_hits,
+    theme_overview,
     userdict_text,
     write_themes,
 )
+from analysis.tokenize import load_segmenter
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SEED_MENTIONS = {  # doc_id: mentions of 思政, 双减, 数字化, 心理健康
-    "baoshan_2023": [7, 5, 20, 0],
-    "chengzhong_2024": [15, 5, 12, 2],
-    "minhang_2017": [1, 5, 18, 0],
-    "yangpu_2024": [6, 12, 10, 11],
-    "zhoushan_2024": [10, 14, 10, 8],
+SEED_MENTIONS = {  # doc_id: mentions of 思政, 双减, 数字化, 心理健康 (lexicon v2)
+    "baoshan_2023": [6, 6, 30, 0],
+    "chengzhong_2024": [20, 8, 15, 2],
+    "minhang_2017": [10, 9, 23, 2],  # 心理健康: PATHS ×2
+    "yangpu_2024": [13, 14, 12, 11],
+    "zhoushan_2024": [7, 17, 13, 8],
 }
 
 
@@ -90,6 +94,10 @@ def _write_lexicon(tmp_path: Path, paths, change) -> Path:
     (lambda raw: raw["themes"]["双减"]["terms"].append("课后 服务"), "a term is a word without spaces"),
     (lambda raw: raw["themes"]["双减"].update(exclude=["核心理念"]), "exclude 核心理念 contains none of its terms"),
     (lambda raw: raw["keyness"].update(min_count=0), "keyness.min_count must be a whole number"),
+    (lambda raw: raw["themes"]["双减"].update(since="2021"), "theme 双减 since must be a year between 1990 and 2100"),
+    (lambda raw: raw["themes"]["思政"].update(until=24), "theme 思政 until must be a year"),
+    (lambda raw: raw["themes"]["思政"].update(since=True), "theme 思政 since must be a year"),
+    (lambda raw: raw["themes"]["双减"].update(until=2020), "theme 双减 since 2021 is after until 2020"),
 ])
 def test_lexicon_mistakes_are_one_line_errors_naming_the_file(tmp_path, paths, change, message):
     path = _write_lexicon(tmp_path, paths, change)
@@ -102,6 +110,18 @@ def test_lexicon_mistakes_are_one_line_errors_naming_the_file(tmp_path, paths, c
 def test_committed_userdict_is_generated_from_the_lexicon(paths, lexicon):
     assert (paths.params / "userdict.txt").read_text(encoding="utf-8") == userdict_text(lexicon)
     assert not any(line.startswith("#") for line in userdict_text(lexicon).splitlines())
+
+
+def test_userdict_keeps_plan_periods_and_platform_names_whole(paths):
+    tokens = load_segmenter(paths.params).tokens("落实“十三五”规划，编制“十四五”规划，升级“三个助手”平台")
+    assert {"十三五", "十四五", "三个助手"} <= set(tokens)  # not 十三 / 三个 / 助手
+
+
+def test_since_and_until_name_the_years_a_theme_applies_to(lexicon):
+    assert lexicon.years == {"双减": (2021, None)}
+    assert not lexicon.applies("双减", 2020) and lexicon.applies("双减", 2021) and lexicon.applies("思政", 1990)
+    bounded = replace(lexicon, years={"思政": (None, 2020)})
+    assert bounded.applies("思政", 2020) and not bounded.applies("思政", 2021)
 
 
 def test_a_fifth_theme_needs_only_a_yaml_edit(project, corpus):
@@ -132,14 +152,14 @@ def test_exact_counts_on_fixtures(fixture_themes):
     table = fixture_themes.theme_counts.set_index(["doc_id", "theme"])
     columns = ["mentions", "items_with_theme", "n_items", "item_share", "first_section"]
     assert table.loc["jia_2024", columns].astype(object).values.tolist() == [
-        [8, 1, 4, 0.25, 1],  # 思政: 3 in the preamble, 1 in heading 一, 4 in item 1 (synonyms, overlaps)
+        [6, 1, 4, 0.25, 1],  # 思政: 2 in the preamble, 4 in item 1 (synonyms, overlaps); 立德树人 is a slogan
         [5, 1, 4, 0.25, 1],  # 双减: item 2; 校外培训机构 counted once
         [5, 1, 4, 0.25, 2],  # 数字化: heading 二 and item 3
         [3, 1, 4, 0.25, 2],  # 心理健康: item 4; 核心理念 in the preamble excluded
     ]
     # 乙 is PDF text: 思想政 治, 课程思 政, 大思政 课, 课后服 务, 数字化 转型 are repaired, then counted
     assert table.loc["yi_2024", columns].astype(object).values.tolist() == [
-        [4, 1, 2, 0.5, 1], [1, 1, 2, 0.5, 1], [1, 1, 2, 0.5, 1], [0, 0, 2, 0.0, pd.NA],
+        [3, 1, 2, 0.5, 1], [1, 1, 2, 0.5, 1], [1, 1, 2, 0.5, 1], [0, 0, 2, 0.0, pd.NA],
     ]
     n_chars = {"jia_2024": 208, "yi_2024": 87}
     for (doc_id, _), row in table.iterrows():
@@ -160,6 +180,20 @@ def test_baoshan_思想政治_is_found_after_word_break_repair(seed):
     kwic = seed.kwic.query("doc_id == 'baoshan_2023' and term == '思想政治'")
     assert kwic[["item_seq", "section_no"]].values.tolist() == [[2, 1]]
     assert kwic["right"].iloc[0].startswith("理论课程改革创新实施方案")
+
+
+def test_a_2017_plan_has_no_双减_but_keeps_its_evidence(seed):
+    """双减 applies since 2021: 闵行 2017's 双减 is n/a — counted and cited, but no interval or test."""
+    counts = seed.theme_counts.set_index(["doc_id", "theme"])
+    assert counts["applicable"].sum() == 19 and not counts.loc[("minhang_2017", "双减"), "applicable"]
+    row = counts.loc[("minhang_2017", "双减")]
+    assert (row["mentions"], row["items_with_theme"]) == (9, 3)  # 减负 precursors, still in kwic.csv
+    assert row[["per_10k_low", "per_10k_high", "item_share_low", "item_share_high"]].isna().all()
+    assert len(seed.kwic.query("doc_id == 'minhang_2017' and theme == '双减'")) == 9
+    assert not seed.term_counts.query("doc_id == 'minhang_2017' and theme == '双减'")["applicable"].any()
+    overview = theme_overview(seed.theme_counts)
+    assert overview.loc[("闵行", 2017), ("per_10k_chars [interval]", "双减")] == "n/a"
+    assert overview.loc[("闵行", 2017), ("mentions", "双减")] == 9
 
 
 # --- KWIC ----------------------------------------------------------------------------------------
@@ -216,12 +250,9 @@ def test_keyness_min_count_and_single_plan():
 
 
 def test_seed_keyness_tables(seed, lexicon):
-    keyness = seed.keyness
-    tokens = keyness.query("kind == 'token'")
+    tokens = seed.keyness  # themes are tested by item (theme_tests, tests/test_stats.py), not by character
+    assert (tokens["kind"] == "token").all()
     assert (tokens["count"] + tokens["count_other"] >= lexicon.min_count).all()
-    themes = keyness.query("kind == 'theme'").set_index(["doc_id", "theme"])
-    assert themes.loc["minhang_2017", "思政"]["log_ratio"] < 0 and themes.loc["minhang_2017", "思政"]["q"] < 0.01
-    assert themes.loc["yangpu_2024", "心理健康"]["log_ratio"] > 0 and themes.loc["yangpu_2024", "心理健康"]["p"] < 0.01
     top = tokens.query("doc_id == 'minhang_2017'").iloc[0]
     assert top["term"] == "闵行区"
 
@@ -243,10 +274,42 @@ def _glyph_warnings(draw) -> list[str]:
     return [str(w.message) for w in caught if "Glyph" in str(w.message)]
 
 
-def test_chinese_labels_render_without_missing_glyphs(seed):
+def test_chinese_labels_render_without_missing_glyphs(seed, corpus):
     use_cjk_font()
     assert _glyph_warnings(lambda: plot_theme_heatmap(seed.theme_counts)) == []
+    assert _glyph_warnings(lambda: plot_theme_heatmap(seed.theme_counts, documents=corpus.documents)) == []
     assert _glyph_warnings(lambda: plot_theme_bars(seed.theme_counts, "item_share")) == []
+    for value in ("per_10k_chars", "item_share"):
+        assert _glyph_warnings(lambda v=value: plot_theme_intervals(seed.theme_counts, corpus.documents, v)) == []
+
+
+def test_heatmap_colour_scale_comes_from_complete_plans(seed, corpus):
+    fig = plot_theme_heatmap(seed.theme_counts, "per_10k_chars", documents=corpus.documents)
+    ax = fig.axes[0]
+    shown = seed.theme_counts[seed.theme_counts["applicable"]]  # 闵行 2017 × 双减 is n/a
+    complete = shown[shown["doc_id"] != "baoshan_2023"]["per_10k_chars"]
+    norm = ax.collections[0].norm
+    assert (norm.vmin, norm.vmax) == (complete.min(), complete.max())  # 宝山 2023（截断）: 61.18 is clipped
+    assert "宝山 2023（截断）" in [label.get_text() for label in ax.get_yticklabels()]
+    assert sum(bool(patch.get_hatch()) for patch in ax.patches) == 1
+    assert ax.collections[0].colorbar.extend == "both"  # 61.18 above, 心理健康 0 below the complete range
+
+
+def test_figures_draw_a_theme_that_does_not_apply_as_na(seed, corpus):
+    ax = plot_theme_heatmap(seed.theme_counts, "item_share", documents=corpus.documents).axes[0]
+    assert [(text.get_position(), text.get_text()) for text in ax.texts if text.get_text() == "n/a"] == [
+        ((1.5, 2.5), "n/a")]  # column 双减, row 闵行 2017
+    assert ax.collections[0].get_array().count() == 19  # the n/a cell has no colour
+    panel = plot_theme_intervals(seed.theme_counts, corpus.documents, "item_share").axes[1]  # 双减
+    assert [(text.get_text(), text.get_position()[1]) for text in panel.texts] == [("n/a", 1)]  # 闵行 2017
+    assert sorted(y for line in panel.lines if line.get_marker() == "o" for y in line.get_ydata()) == [0, 2, 3, 4]
+
+
+def test_interval_figure_puts_incomplete_plans_last_and_hollow(seed, corpus):
+    ax = plot_theme_intervals(seed.theme_counts, corpus.documents).axes[0]
+    assert [label.get_text() for label in ax.get_yticklabels()][-1] == "宝山 2023（截断）"
+    dots = {line.get_markerfacecolor(): list(line.get_ydata()) for line in ax.lines if line.get_marker() == "o"}
+    assert dots == {"#4c72b0": [0, 1, 2, 3], "white": [4]}  # filled: complete; hollow: 宝山 2023
 
 
 def test_glyph_check_would_catch_a_font_without_chinese():
@@ -263,3 +326,4 @@ def test_one_plan_has_counts_but_no_keyness(paths):
     themes = build_themes(structure_corpus(paths.raw, paths.params, ["baoshan_2023"]), paths.params)
     assert themes.theme_counts["mentions"].tolist() == SEED_MENTIONS["baoshan_2023"]
     assert themes.keyness.empty and list(themes.keyness.columns) == KEYNESS_COLUMNS
+    assert themes.theme_tests.empty and list(themes.theme_tests.columns) == TEST_COLUMNS

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT_MARKER = "pyproject.toml"
-INPUTS = (ROOT_MARKER, "params", "notebooks", "data/raw")  # what makes a project; the rest is derived
+INPUTS = (ROOT_MARKER, "params", "notebooks", "data/raw", "data/annotations")  # the rest is derived
 
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -69,13 +69,14 @@ class Paths:
         return cls(folder)
 
     def copy_inputs(self, target: Path) -> Paths:
-        """A new project at `target` holding this one's inputs and nothing derived (tests, benchmarks)."""
+        """A new project at `target` holding this one's inputs (those it has: data/annotations is
+        optional) and nothing derived (tests, benchmarks)."""
         target.mkdir(parents=True, exist_ok=True)
         for name in INPUTS:
             source = self.root / name
             if source.is_dir():
                 shutil.copytree(source, target / name)
-            else:
+            elif source.is_file():
                 shutil.copy(source, target / name)
         copy = Paths(target)
         copy.processed.mkdir(parents=True)
@@ -89,6 +90,11 @@ class Paths:
     @property
     def manifest(self) -> Path:
         return self.raw / "manifest.csv"
+
+    @property
+    def annotations(self) -> Path:
+        """The hand coding of items × themes that the lexicon is validated against (optional)."""
+        return self.root / "data" / "annotations" / "item_themes.csv"
 
     @property
     def processed(self) -> Path:

@@ -4,7 +4,8 @@ Counting matches the terms of `params/themes.yaml` as substrings of each cleaned
 term first and without overlap, so counts do not depend on word segmentation. The whole cleaned
 text counts (title, preamble, section headings, items): `mentions` and `per_10k_chars` use it,
 `items_with_theme` counts numbered items only, and a KWIC row outside any item has empty
-`item_seq` and `section_no`. Keyness compares segmented tokens (stopwords removed) of each plan
+`item_seq` and `section_no`. Intervals and tests of the theme figures take the numbered item as
+the unit (`analysis.stats`). Keyness compares segmented tokens (stopwords removed) of each plan
 with all other plans pooled.
 """
 
@@ -22,21 +23,45 @@ import numpy as np
 import pandas as pd
 from scipy.stats import false_discovery_control, power_divergence
 
+from analysis.corpus import YEAR_RANGE
 from analysis.dataset import CorpusTables, StructuredPlan, plan_labels
 from analysis.files import write_tables, write_text_atomic
 from analysis.params import load_yaml
 from analysis.paths import ProjectError
+from analysis.stats import (
+    INTERVAL_COLUMNS,
+    NOT_APPLICABLE,
+    StatisticsParams,
+    item_intervals,
+    item_presence_tests,
+    significant,
+)
 from analysis.structure import Item
 from analysis.tokenize import Segmenter, load_segmenter, stat_segmentation
 
 PLAN_COLUMNS = ["doc_id", "district", "year"]
-KWIC_COLUMNS = [*PLAN_COLUMNS, "theme", "term", "item_seq", "section_no", "left", "match", "right", "start"]
+KWIC_COLUMNS = [*PLAN_COLUMNS, "theme", "term", "where", "item_seq", "section_no", "left", "match", "right", "start"]
 COUNT_COLUMNS = ["mentions", "per_10k_chars", "items_with_theme", "n_items", "item_share", "first_section"]
 KEYNESS_COLUMNS = [
     *PLAN_COLUMNS, "kind", "theme", "term", "count", "expected", "count_other", "total", "total_other",
     "g2", "p", "q", "log_ratio",
 ]
 ZERO_SMOOTHING = 0.5  # added in place of a zero count in the log ratio (Hardie 2014)
+
+# What a theme name and a term may contain (documented in params/themes.yaml). A theme name becomes
+# a table column, a plot label (matplotlib reads $…$ as math) and a report heading; a term is
+# matched as a substring of cleaned text, where cleaning has made letters and digits half-width.
+CJK = "\u3400-\u9fff"
+THEME_NAME = re.compile(rf"[{CJK}A-Za-z0-9_·-]{{1,20}}")
+THEME_NAME_RULE = (
+    "1–20 characters: Chinese characters, ASCII letters and digits, _ - ·, at least one Chinese character "
+    "or letter, not a number (no spaces, quotes, $ ; < > & / \\)"
+)
+TERM = re.compile(rf"[{CJK}A-Za-z0-9+·-]*[{CJK}A-Za-z0-9][{CJK}A-Za-z0-9+·-]*")
+TERM_RULE = (
+    "a word without spaces: Chinese characters, half-width ASCII letters and digits, and + - · inside a "
+    "word (互联网+, 5G)"
+)
 
 
 @dataclass(frozen=True)
@@ -50,6 +75,12 @@ class Lexicon:
     userdict_freq: int
     extra_terms: tuple[str, ...]  # userdict words that belong to no theme
     exclude: dict[str, tuple[str, ...]] = field(default_factory=dict)  # theme → phrases never counted
+    years: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)  # theme → (since, until)
+
+    def applies(self, theme: str, year: int) -> bool:
+        """Whether `theme` applies to a plan of `year`: within its `since`/`until` years (inclusive)."""
+        since, until = self.years.get(theme, (None, None))
+        return (since is None or year >= since) and (until is None or year <= until)
 
     @cached_property
     def theme_of(self) -> dict[str, str]:
@@ -82,45 +113,98 @@ def _positive_int(path: Path, where: str, value: Any) -> int:
     return value
 
 
+def _year(path: Path, where: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not YEAR_RANGE[0] <= value <= YEAR_RANGE[1]:
+        raise ProjectError(
+            f"{path}: {where} must be a year between {YEAR_RANGE[0]} and {YEAR_RANGE[1]}, written as a number "
+            f"without quotes (since: 2021), not {value!r}"
+        )
+    return value
+
+
+def _years(path: Path, theme: str, entry: dict) -> tuple[int | None, int | None]:
+    """A theme's optional `since` and `until` years, checked and in order."""
+    since, until = (_year(path, f"theme {theme} {key}", entry[key]) if key in entry else None
+                    for key in ("since", "until"))
+    if since is not None and until is not None and since > until:
+        raise ProjectError(f"{path}: theme {theme} since {since} is after until {until}; swap or fix them")
+    return since, until
+
+
+def _is_theme_name(name: str) -> bool:
+    """Whether `name` follows THEME_NAME_RULE."""
+    return bool(THEME_NAME.fullmatch(name) and re.search(f"[{CJK}A-Za-z]", name)) and not _is_number(name)
+
+
+def _is_number(text: str) -> bool:
+    """Whether Python (and so pandas) reads `text` as a number: 2024, 1e5, nan, inf."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _term_problem(term: Any) -> str | None:
+    """Why `term` cannot be a term (or an excluded phrase), or None."""
+    if not isinstance(term, str):
+        return f"{term!r} is not text (YAML reads unquoted numbers, yes/no and null as such); quote it"
+    if not TERM.fullmatch(term):
+        return f"{term!r} is not a term; a term is {TERM_RULE}"
+    return None
+
+
 def _terms(path: Path, where: str, value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not value:
         raise ProjectError(f"{path}: {where} must be a non-empty list of terms")
-    bad = [t for t in value if not isinstance(t, str) or not t.strip() or any(c.isspace() for c in t)]
-    if bad:
-        raise ProjectError(f"{path}: {where} has invalid term(s) {bad!r}; a term is a word without spaces")
+    if bad := [f"{path}: {where}: {problem}" for term in value if (problem := _term_problem(term))]:
+        raise ProjectError(*bad)
     if repeated := sorted(t for t, n in Counter(value).items() if n > 1):
         raise ProjectError(f"{path}: {where} lists {', '.join(repeated)} twice; keep one")
     return tuple(value)
 
 
 def load_lexicon(path: Path) -> Lexicon:
-    """Read and validate a theme lexicon; every mistake is one ProjectError naming the file."""
+    """Read and validate a theme lexicon; every mistake is one ProjectError naming the file.
+
+    Theme names and terms are checked against THEME_NAME_RULE and TERM_RULE; one-character terms
+    are allowed (see `lexicon_warnings`). A theme's optional `since`/`until` are years (inclusive)
+    outside which the theme does not apply: such plan × theme pairs are counted but marked not
+    `applicable`, and left out of intervals, tests, rankings and validation."""
     path = Path(path)
     raw = load_yaml(path, required=("themes", "keyness", "kwic", "userdict"))
     if not isinstance(raw["themes"], dict) or not raw["themes"]:
         raise ProjectError(f"{path}: themes must map each theme name to its description and terms")
+    if bad := [theme for theme in raw["themes"] if not _is_theme_name(theme)]:
+        raise ProjectError(*(
+            f"{path}: theme name {theme!r} is not allowed; a theme name is {THEME_NAME_RULE}; rename it"
+            for theme in bad
+        ))
     terms: dict[str, tuple[str, ...]] = {}
     descriptions: dict[str, str] = {}
     exclude: dict[str, tuple[str, ...]] = {}
+    years: dict[str, tuple[int | None, int | None]] = {}
     seen: dict[str, str] = {}
     for theme, entry in raw["themes"].items():
-        entry = _keys(path, f"theme {theme}", entry, ("description", "terms"), ("exclude",))
-        terms[str(theme)] = _terms(path, f"theme {theme} terms", entry["terms"])
-        descriptions[str(theme)] = str(entry["description"] or "")
-        for term in terms[str(theme)]:
+        entry = _keys(path, f"theme {theme}", entry, ("description", "terms"), ("exclude", "since", "until"))
+        terms[theme] = _terms(path, f"theme {theme} terms", entry["terms"])
+        descriptions[theme] = str(entry["description"] or "")
+        for term in terms[theme]:
             if term in seen:
                 raise ProjectError(
                     f"{path}: term {term} is in themes {seen[term]} and {theme}; keep it in one theme"
                 )
-            seen[term] = str(theme)
+            seen[term] = theme
         if "exclude" in entry:
             phrases = _terms(path, f"theme {theme} exclude", entry["exclude"])
-            if useless := [p for p in phrases if not any(t in p and t != p for t in terms[str(theme)])]:
+            if useless := [p for p in phrases if not any(t in p and t != p for t in terms[theme])]:
                 raise ProjectError(
                     f"{path}: theme {theme} exclude {', '.join(useless)} contains none of its terms "
                     "(or equals one); an excluded phrase must be longer than a term it contains"
                 )
-            exclude[str(theme)] = phrases
+            exclude[theme] = phrases
+        if {"since", "until"} & set(entry):
+            years[theme] = _years(path, theme, entry)
     keyness = _keys(path, "keyness", raw["keyness"], ("min_count",))
     kwic = _keys(path, "kwic", raw["kwic"], ("width",))
     userdict = _keys(path, "userdict", raw["userdict"], ("freq", "extra_terms"))
@@ -132,15 +216,29 @@ def load_lexicon(path: Path) -> Lexicon:
         userdict_freq=_positive_int(path, "userdict.freq", userdict["freq"]),
         extra_terms=_terms(path, "userdict.extra_terms", userdict["extra_terms"]),
         exclude=exclude,
+        years=years,
     )
 
 
+def lexicon_warnings(lexicon: Lexicon, path: Path) -> list[str]:
+    """One line per one-character term: allowed, but it matches inside unrelated words."""
+    return [
+        f"{path}: theme {theme} term {term} is one character long; it will match inside unrelated words "
+        "— use a longer term"
+        for theme, terms in lexicon.terms.items() for term in terms if len(term) == 1
+    ]
+
+
 def lexicon_table(lexicon: Lexicon) -> pd.DataFrame:
-    """One row per theme: description, terms and excluded phrases, for display."""
+    """One row per theme: description, years it applies to ("2021–"; empty: always), terms and
+    excluded phrases, for display."""
     return pd.DataFrame(
-        [{"theme": theme, "description": lexicon.descriptions[theme], "terms": "、".join(terms),
-          "exclude": "、".join(lexicon.exclude.get(theme, ()))} for theme, terms in lexicon.terms.items()],
-        columns=["theme", "description", "terms", "exclude"],
+        [{"theme": theme, "description": lexicon.descriptions[theme],
+          "years": "–".join("" if year is None else str(year) for year in lexicon.years[theme])
+          if theme in lexicon.years else "",
+          "terms": "、".join(terms), "exclude": "、".join(lexicon.exclude.get(theme, ()))}
+         for theme, terms in lexicon.terms.items()],
+        columns=["theme", "description", "years", "terms", "exclude"],
     )
 
 
@@ -195,15 +293,18 @@ def _context(text: str, start: int, end: int) -> str:
 
 
 def plan_kwic(done: StructuredPlan, lexicon: Lexicon) -> pd.DataFrame:
-    """One row per mention in one plan, with ±`kwic_width` characters of cleaned text."""
+    """One row per mention in one plan, with ±`kwic_width` characters of cleaned text and where it
+    stands: in an item (`item_seq`, `section_no`), the title, the preamble or a section heading
+    (`section_no` of that heading, no `item_seq`)."""
     text, width = done.cleaned.text, lexicon.kwic_width
     rows = []
     for start, term in find_mentions(text, lexicon):
         item = _item_at(done.structure.items, start)
+        where, section = ("item", item.section_no) if item else done.structure.locate(start)
         rows.append({
             "doc_id": done.plan.doc_id, "district": done.plan.district, "year": done.plan.year,
-            "theme": lexicon.theme_of[term], "term": term,
-            "item_seq": item.item_seq if item else None, "section_no": item.section_no if item else None,
+            "theme": lexicon.theme_of[term], "term": term, "where": where,
+            "item_seq": item.item_seq if item else None, "section_no": section,
             "left": _context(text, start - width, start), "match": term,
             "right": _context(text, start + len(term), start + len(term) + width), "start": start,
         })
@@ -223,13 +324,15 @@ def stat_kwic(tables: CorpusTables, lexicon: Lexicon) -> pd.DataFrame:
 def stat_counts(kwic: pd.DataFrame, documents: pd.DataFrame, lexicon: Lexicon, by: str = "theme") -> pd.DataFrame:
     """Per plan × theme (`by="theme"`) or × term (`by="term"`): mentions, mentions per 10,000
     characters, items mentioning it, their share of the plan's items, and the section of the
-    first such item. Every combination is listed, zeros included."""
+    first such item. Every combination is listed, zeros included; `applicable` is False where the
+    plan's year is outside the theme's since/until (its counts are kept as evidence)."""
     keys = ["theme"] if by == "theme" else ["theme", "term"]
     entries = (
         [{"theme": theme} for theme in lexicon.terms] if by == "theme"
         else [{"theme": theme, "term": term} for theme, terms in lexicon.terms.items() for term in terms]
     )
     grid = documents[[*PLAN_COLUMNS, "n_chars", "n_items"]].merge(pd.DataFrame(entries), how="cross")
+    grid["applicable"] = [lexicon.applies(theme, year) for theme, year in zip(grid["theme"], grid["year"], strict=True)]
     in_items = kwic.dropna(subset=["item_seq"]).sort_values(["doc_id", "item_seq"])
     grouped = in_items.groupby(["doc_id", *keys])
     found = pd.concat([
@@ -242,19 +345,32 @@ def stat_counts(kwic: pd.DataFrame, documents: pd.DataFrame, lexicon: Lexicon, b
     frame["first_section"] = frame["first_section"].astype("Int64")
     frame["per_10k_chars"] = (frame["mentions"] * 10_000 / frame["n_chars"]).round(2)
     frame["item_share"] = (frame["items_with_theme"] / frame["n_items"]).round(4)
-    columns = [*PLAN_COLUMNS, *keys, *COUNT_COLUMNS]
+    columns = [*PLAN_COLUMNS, *keys, "applicable", *COUNT_COLUMNS]
     if by == "term":
         frame = frame.rename(columns={"items_with_theme": "items_with_term"})
         columns[columns.index("items_with_theme")] = "items_with_term"
     return frame.sort_values("doc_id", kind="stable")[columns].reset_index(drop=True)
 
 
+def _with_interval(theme_counts: pd.DataFrame, measure: str, fmt: str) -> pd.Series:
+    """`measure` and its interval as text: "19.27 [0.00, 58.66]"; "n/a" where not applicable."""
+    low, high = (theme_counts[column].map(fmt.format) for column in INTERVAL_COLUMNS[measure])
+    shown = theme_counts[measure].map(fmt.format) + " [" + low + ", " + high + "]"
+    return shown.where(theme_counts["applicable"], NOT_APPLICABLE)
+
+
 def theme_overview(theme_counts: pd.DataFrame) -> pd.DataFrame:
-    """District × theme: mentions, per 10,000 characters and item share side by side (lexicon order)."""
+    """District × theme: mentions, then per 10,000 characters and item share each with its
+    bootstrap interval ("19.27 [0.00, 58.66]", "3% [0%, 10%]"; "n/a" for a theme that does not
+    apply to the plan's year), side by side (lexicon order)."""
     order = pd.unique(theme_counts["theme"])
+    formats = {"per_10k_chars": "{:.2f}", "item_share": "{:.0%}"}
+    shown = theme_counts.assign(**{
+        f"{measure} [interval]": _with_interval(theme_counts, measure, fmt) for measure, fmt in formats.items()
+    })
     return pd.concat({
-        measure: theme_counts.pivot(index=["district", "year"], columns="theme", values=measure)[order]
-        for measure in ("mentions", "per_10k_chars", "item_share")
+        measure: shown.pivot(index=["district", "year"], columns="theme", values=measure)[order]
+        for measure in ("mentions", *(f"{m} [interval]" for m in formats))
     }, axis=1)
 
 
@@ -264,12 +380,6 @@ def term_matrix(term_counts: pd.DataFrame) -> pd.DataFrame:
         index=["theme", "term"], columns="plan", values="mentions"
     )
     return matrix[matrix.sum(axis=1) > 0]
-
-
-def theme_keyness_matrix(keyness: pd.DataFrame) -> pd.DataFrame:
-    """Plan × theme log ratio and q of the theme-level keyness rows."""
-    rows = keyness[keyness["kind"] == "theme"]
-    return rows.assign(plan=plan_labels(rows)).pivot(index="plan", columns="theme", values=["log_ratio", "q"]).round(3)
 
 
 def split_term_warnings(segmentation: pd.DataFrame, lexicon_path: Path) -> list[str]:
@@ -289,8 +399,8 @@ def stat_keyness(counts: pd.DataFrame, totals: pd.Series, min_count: int = 1) ->
     """Each document against all others pooled, for every term with at least `min_count`
     occurrences overall.
 
-    `counts`: long table doc_id, term, count; `totals`: doc_id → size of that document (tokens,
-    or characters for themes). Per row: observed `count` and its `expected` value under equal
+    `counts`: long table doc_id, term, count; `totals`: doc_id → size of that document in
+    tokens. Per row: observed `count` and its `expected` value under equal
     rates, the other documents' `count_other`, both `total`s; G² (log-likelihood, 2×2 table, 1 dof)
     with its p; the Benjamini–Hochberg q over the terms of that document; and the log ratio
     log2((count/total)/(count_other/total_other)), a zero count replaced by 0.5.
@@ -309,23 +419,18 @@ def stat_keyness(counts: pd.DataFrame, totals: pd.Series, min_count: int = 1) ->
     size_b = float(totals.sum()) - size_a
     n = size_a + size_b
     observed = np.column_stack([a, b, size_a - a, size_b - b])
-    term_total, rest = a + b, n - a - b  # the term; every other token (or character)
+    term_total, rest = a + b, n - a - b  # the term; every other token
     expected = np.column_stack([size_a * term_total, size_b * term_total, size_a * rest, size_b * rest]) / n[:, None]
     g2, p = power_divergence(observed, expected, ddof=2, axis=1, lambda_="log-likelihood")
     frame = frame.assign(
         expected=expected[:, 0].round(3), count_other=b.astype(int), total=size_a.astype(int),
-        total_other=size_b.astype(int), g2=g2.round(4), p=_significant(p),
+        total_other=size_b.astype(int), g2=g2.round(4), p=significant(p),
         log_ratio=np.log2((np.where(a > 0, a, ZERO_SMOOTHING) / size_a)
                           / (np.where(b > 0, b, ZERO_SMOOTHING) / size_b)).round(4),
     )
-    frame["q"] = _significant(frame.groupby("doc_id")["p"].transform(
+    frame["q"] = significant(frame.groupby("doc_id")["p"].transform(
         lambda ps: false_discovery_control(ps.to_numpy(), method="bh")).to_numpy())
     return frame[columns]
-
-
-def _significant(values: np.ndarray, digits: int = 6) -> np.ndarray:
-    """Round to `digits` significant digits (p-values span many orders of magnitude)."""
-    return np.array([float(f"{v:.{digits}g}") for v in values])
 
 
 def token_counts(tables: CorpusTables, segmenter: Segmenter) -> pd.DataFrame:
@@ -338,20 +443,18 @@ def token_counts(tables: CorpusTables, segmenter: Segmenter) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["doc_id", "term", "count"])
 
 
-def keyness_table(tables: CorpusTables, kwic: pd.DataFrame, lexicon: Lexicon, segmenter: Segmenter) -> pd.DataFrame:
-    """Keyness of themes (mentions per characters, every theme) and of tokens (per tokens, those
-    with at least `min_count` occurrences), each plan against the others; q per plan and kind."""
+def keyness_table(tables: CorpusTables, lexicon: Lexicon, segmenter: Segmenter) -> pd.DataFrame:
+    """Keyness of tokens (those with at least `min_count` occurrences), each plan against the
+    others, q per plan; `kind` is always "token" (themes are tested by item: `theme_tests`)."""
     documents = tables.documents.set_index("doc_id")
-    themes = kwic.groupby(["doc_id", "theme"]).size().rename("count").reset_index()
     tokens = token_counts(tables, segmenter)
     token_totals = tokens.groupby("doc_id")["count"].sum().reindex(documents.index, fill_value=0)
-    frame = pd.concat([
-        stat_keyness(themes.rename(columns={"theme": "term"}), documents["n_chars"], 1)
-        .assign(kind="theme", theme=lambda f: f["term"], term=""),
+    frame = (
         stat_keyness(tokens, token_totals, lexicon.min_count)
-        .assign(kind="token", theme=lambda f: f["term"].map(lexicon.theme_of).fillna("")),
-    ], ignore_index=True).join(documents[["district", "year"]], on="doc_id")
-    return frame.sort_values(["doc_id", "kind", "g2", "theme", "term"], ascending=[True, True, False, True, True])[
+        .assign(kind="token", theme=lambda f: f["term"].map(lexicon.theme_of).fillna(""))
+        .join(documents[["district", "year"]], on="doc_id")
+    )
+    return frame.sort_values(["doc_id", "g2", "theme", "term"], ascending=[True, False, True, True])[
         KEYNESS_COLUMNS].reset_index(drop=True)
 
 
@@ -366,6 +469,7 @@ class ThemeTables:
     term_counts: pd.DataFrame
     kwic: pd.DataFrame
     keyness: pd.DataFrame
+    theme_tests: pd.DataFrame
     segmentation: pd.DataFrame
 
 
@@ -373,21 +477,32 @@ THEME_TABLE_NAMES = tuple(f.name for f in fields(ThemeTables))
 
 
 def build_themes(tables: CorpusTables, params_dir: Path, lexicon_path: Path | None = None) -> ThemeTables:
-    """Count, locate and test the lexicon's themes in the structured plans."""
+    """Count, locate and test the lexicon's themes in the structured plans: theme_counts with
+    item-bootstrap intervals, and theme_tests (every plan against the other complete ones). A plan ×
+    theme outside the theme's since/until years keeps its counts but gets no interval or test."""
     lexicon = load_lexicon(Path(lexicon_path) if lexicon_path else Path(params_dir) / "themes.yaml")
+    statistics = StatisticsParams.from_yaml(Path(params_dir) / "statistics.yaml")
     segmenter = load_segmenter(params_dir)
     kwic = stat_kwic(tables, lexicon)
     segmentation = stat_segmentation([d.cleaned.text for d in tables.plans], lexicon.theme_of, segmenter)
     segmentation.insert(0, "theme", segmentation["term"].map(lexicon.theme_of))
+    theme_counts = stat_counts(kwic, tables.documents, lexicon, by="theme").merge(
+        item_intervals(kwic, tables.items, tables.documents, list(lexicon.terms), statistics), on=["doc_id", "theme"]
+    )
+    intervals = [column for pair in INTERVAL_COLUMNS.values() for column in pair]
+    theme_counts[intervals] = theme_counts[intervals].where(theme_counts["applicable"])  # n/a: no interval
     return ThemeTables(
-        theme_counts=stat_counts(kwic, tables.documents, lexicon, by="theme"),
+        theme_counts=theme_counts,
         term_counts=stat_counts(kwic, tables.documents, lexicon, by="term"),
         kwic=kwic,
-        keyness=keyness_table(tables, kwic, lexicon, segmenter),
+        keyness=keyness_table(tables, lexicon, segmenter),
+        theme_tests=item_presence_tests(
+            theme_counts, tables.documents, tables.documents["doc_id"], max_q=statistics.max_q
+        ),
         segmentation=segmentation,
     )
 
 
 def write_themes(tables: ThemeTables, processed_dir: Path) -> list[Path]:
-    """Write the five theme tables as CSV under `processed_dir`, each atomically."""
+    """Write the six theme tables as CSV under `processed_dir`, each atomically."""
     return write_tables(processed_dir, {f"{name}.csv": getattr(tables, name) for name in THEME_TABLE_NAMES})
