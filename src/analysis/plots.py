@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from functools import cache
 from importlib.util import find_spec
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import pandas as pd
 from matplotlib import font_manager
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import PercentFormatter
 
 from analysis.dataset import plan_labels
+from analysis.stats import INTERVAL_COLUMNS, NOT_APPLICABLE
 
 FONT_FILE = "NotoSansCJKsc-Regular.otf"
+NOT_APPLICABLE_GREY = "#eeeeee"  # background of an n/a cell
 
 
 @cache
@@ -52,14 +58,34 @@ def plot_item_lengths(items: pd.DataFrame) -> Figure:
     return fig
 
 
-def plot_heatmap(matrix: pd.DataFrame, title: str, fmt: str = ".1f", cmap: str = "YlOrRd") -> Figure:
-    """Annotated heatmap of a labelled matrix (rows and columns as given)."""
+def plot_heatmap(
+    matrix: pd.DataFrame, title: str, fmt: str = ".1f", cmap: str = "YlOrRd", incomplete: Collection[str] = (),
+) -> Figure:
+    """Annotated heatmap of a labelled matrix (rows and columns as given).
+
+    Rows named in `incomplete` (plans that are not complete) are hatched and left out of the colour
+    scale: their colours are clipped to the other rows' range, their annotations keep the values.
+    Empty cells (NaN: a theme that does not apply to the plan's year) are grey and read "n/a"."""
     import seaborn as sns
 
     use_cjk_font()
+    values = matrix.astype(float)
+    hatched = [at for at, label in enumerate(values.index) if label in incomplete]
+    scale = values.drop(index=values.index[hatched]) if len(hatched) < len(values) else values
+    vmin, vmax = np.nanmin(scale.to_numpy()), np.nanmax(scale.to_numpy())
+    below, above = bool((values < vmin).any(axis=None)), bool((values > vmax).any(axis=None))
+    extend = {(False, False): "neither", (True, False): "min", (False, True): "max", (True, True): "both"}
     fig = Figure(figsize=(1.1 * matrix.shape[1] + 2.5, 0.55 * matrix.shape[0] + 1.5), layout="constrained")
     ax = fig.subplots()
-    sns.heatmap(matrix.astype(float), annot=True, fmt=fmt, cmap=cmap, linewidths=0.5, ax=ax, cbar=True)
+    sns.heatmap(values, annot=True, fmt=fmt, cmap=cmap, linewidths=0.5, ax=ax, cbar=True, vmin=vmin, vmax=vmax,
+                cbar_kws={"extend": extend[below, above]})
+    for at in hatched:
+        ax.add_patch(Rectangle((0, at), values.shape[1], 1, fill=False, hatch="///", edgecolor="#777777", linewidth=0))
+    for row, column in zip(*np.nonzero(values.isna().to_numpy()), strict=True):
+        ax.add_patch(Rectangle((column, row), 1, 1, facecolor=NOT_APPLICABLE_GREY, edgecolor="white", linewidth=0.5))
+        ax.text(column + 0.5, row + 0.5, NOT_APPLICABLE, ha="center", va="center", color="#555555")
+    if hatched:
+        title += "\n斜线：不完整计划，不参与色标 hatched: incomplete plan, outside the colour scale"
     ax.set_title(title)
     ax.set_xlabel("")
     ax.set_ylabel("")
@@ -75,20 +101,71 @@ THEME_VALUES = {  # theme_counts column → (axis label, annotation format)
 }
 
 
-def plot_theme_heatmap(theme_counts: pd.DataFrame, value: str = "per_10k_chars") -> Figure:
-    """Plan × theme heatmap of one column of theme_counts (themes in table order)."""
-    frame = theme_counts.assign(plan=plan_labels(theme_counts))
-    matrix = frame.pivot(index="plan", columns="theme", values=value)
+def _plan_frame(theme_counts: pd.DataFrame, documents: pd.DataFrame | None) -> pd.DataFrame:
+    """theme_counts with each plan's completeness (from `documents`, when given) and label."""
+    frame = theme_counts if documents is None else theme_counts.merge(
+        documents[["doc_id", "completeness"]], on="doc_id", how="left"
+    )
+    return frame.assign(plan=plan_labels(frame), complete=frame.get("completeness", "complete") == "complete")
+
+
+def plot_theme_heatmap(
+    theme_counts: pd.DataFrame, value: str = "per_10k_chars", documents: pd.DataFrame | None = None,
+) -> Figure:
+    """Plan × theme heatmap of one column of theme_counts (themes in table order). With `documents`,
+    incomplete plans are labelled, hatched and kept out of the colour scale. A theme that does not
+    apply to the plan's year (not `applicable`) is an "n/a" cell, outside the colour scale."""
+    frame = _plan_frame(theme_counts, documents)
+    matrix = frame.assign(**{value: frame[value].where(frame["applicable"])}).pivot(
+        index="plan", columns="theme", values=value)
     label, fmt = THEME_VALUES[value]
-    return plot_heatmap(matrix.loc[pd.unique(frame["plan"]), pd.unique(frame["theme"])], label, fmt=fmt)
+    return plot_heatmap(matrix.loc[pd.unique(frame["plan"]), pd.unique(frame["theme"])], label, fmt=fmt,
+                        incomplete=set(frame.loc[~frame["complete"], "plan"]))
+
+
+def plot_theme_intervals(theme_counts: pd.DataFrame, documents: pd.DataFrame, value: str = "per_10k_chars") -> Figure:
+    """One panel per theme: each plan's estimate (dot) and item-bootstrap interval (line) of
+    `value` (per_10k_chars or item_share). Complete plans on top; incomplete plans below a dashed
+    line, with hollow markers and their label mark. A theme that does not apply to the plan's year
+    reads "n/a" in place of dot and line."""
+    use_cjk_font()
+    frame = _plan_frame(theme_counts, documents)
+    low, high = INTERVAL_COLUMNS[value]
+    complete_plans = pd.unique(frame.loc[frame["complete"], "plan"])
+    plans = [*complete_plans, *pd.unique(frame.loc[~frame["complete"], "plan"])]
+    frame = frame.assign(y=frame["plan"].map({plan: at for at, plan in enumerate(plans)}))
+    themes = pd.unique(frame["theme"])
+    fig = Figure(figsize=(2.4 * len(themes) + 2, 0.45 * len(plans) + 1.6), layout="constrained")
+    axes = fig.subplots(1, len(themes), sharey=True, squeeze=False)[0]
+    for ax, theme in zip(axes, themes, strict=True):
+        rows = frame[frame["theme"] == theme]
+        for y in rows.loc[~rows["applicable"], "y"]:
+            ax.text(0.02, y, NOT_APPLICABLE, transform=ax.get_yaxis_transform(), va="center", color="#555555")
+        for complete, group in rows[rows["applicable"]].groupby("complete"):
+            colour = "#4c72b0" if complete else "#c44e52"
+            ax.hlines(group["y"], group[low], group[high], color=colour, linewidth=2)
+            ax.plot(group[value], group["y"], "o", color=colour, markerfacecolor=colour if complete else "white")
+        if 0 < len(complete_plans) < len(plans):
+            ax.axhline(len(complete_plans) - 0.5, color="#999999", linestyle="--", linewidth=0.8)
+        ax.set_title(theme)
+        ax.grid(axis="x", alpha=0.3)
+        if value == "item_share":
+            ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    axes[0].set_yticks(range(len(plans)), plans)
+    axes[0].set_ylim(len(plans) - 0.5, -0.5)
+    fig.suptitle(THEME_VALUES[value][0])
+    fig.supxlabel("点：估计值；线：条目自助法区间；空心：不完整计划 dot: estimate, line: item-bootstrap interval, "
+                  "hollow: incomplete plan", fontsize=9)
+    return fig
 
 
 def plot_theme_bars(theme_counts: pd.DataFrame, value: str = "per_10k_chars") -> Figure:
-    """Grouped bars: one group per theme, one bar per plan."""
+    """Grouped bars: one group per theme, one bar per plan (none where the theme does not apply)."""
     import seaborn as sns
 
     use_cjk_font()
-    frame = theme_counts.assign(plan=plan_labels(theme_counts))
+    frame = theme_counts.assign(plan=plan_labels(theme_counts),
+                                **{value: theme_counts[value].where(theme_counts["applicable"])})
     fig = Figure(figsize=(1.6 * frame["theme"].nunique() + 3, 4), layout="constrained")
     ax = fig.subplots()
     sns.barplot(data=frame, x="theme", y=value, hue="plan", ax=ax, palette="Set2")
@@ -103,22 +180,27 @@ def _cluster_names(summary: pd.DataFrame) -> dict[int, str]:
     return {row.cluster: f"{row.cluster} {row.label}" for row in summary.itertuples()}
 
 
-def plot_k_selection(k_selection: pd.DataFrame) -> Figure:
-    """Silhouette (cosine) and inertia per k; the chosen k marked."""
+def plot_k_selection(k_selection: pd.DataFrame, ari_min: float) -> Figure:
+    """Per k: mean subsample ARI ± one standard error against the pass line `ari_min`, and the
+    cosine silhouette (the tie-breaker); the chosen k circled."""
     use_cjk_font()
     fig = Figure(figsize=(9, 3.4), layout="constrained")
     left, right = fig.subplots(1, 2)
     chosen = k_selection[k_selection["chosen"]]
+    left.errorbar(k_selection["k"], k_selection["ari"], yerr=k_selection["ari_se"], marker="o", color="#4c72b0",
+                  capsize=3)
+    left.axhline(ari_min, color="#c44e52", linestyle="--", linewidth=1)
+    left.annotate(f"通过线 pass: ARI ≥ {ari_min:.2f}", (k_selection["k"].min(), ari_min), textcoords="offset points",
+                  xytext=(0, 4), color="#c44e52", fontsize=8)
+    left.set_ylim(min(0, k_selection["ari"].min() - 0.05), 1.02)
+    right.plot(k_selection["k"], k_selection["silhouette"], marker="o", color="#4c72b0")
     for ax, column, title in (
-        (left, "silhouette", "轮廓系数（余弦）silhouette, cosine"), (right, "inertia", "簇内平方和 inertia"),
+        (left, "ari", "子样本稳定性 mean subsample ARI"), (right, "silhouette", "轮廓系数（余弦）silhouette, cosine"),
     ):
-        ax.plot(k_selection["k"], k_selection[column], marker="o", color="#4c72b0")
         ax.plot(chosen["k"], chosen[column], marker="o", markersize=12, fillstyle="none", color="#c44e52")
         ax.set_xlabel("k")
         ax.set_title(title)
         ax.set_xticks(k_selection["k"])
-    left.annotate(f"k = {int(chosen['k'].iloc[0])}", (chosen["k"].iloc[0], chosen["silhouette"].iloc[0]),
-                  textcoords="offset points", xytext=(-45, -4), color="#c44e52")
     return fig
 
 
@@ -150,23 +232,25 @@ def plot_similarity(square: pd.DataFrame) -> Figure:
     return plot_heatmap(square, "整份计划 TF-IDF 余弦相似度 plan similarity", fmt=".2f", cmap="Blues")
 
 
-def plot_stability(stability: pd.DataFrame, summary: pd.DataFrame) -> Figure:
-    """Left: ARI of each refit run with the reference; right: Jaccard per cluster (0.5 / 0.75 marked)."""
+def plot_stability(stability: pd.DataFrame, summary: pd.DataFrame, jaccard_min: float) -> Figure:
+    """The chosen k's refits. Left: ARI of each refit with the full fit; right: best-match Jaccard
+    per cluster, with 0.5 (dissolved) and the stability line `jaccard_min` marked."""
     import seaborn as sns
 
     use_cjk_font()
     names = _cluster_names(summary)
+    stability = stability[stability["k"] == len(summary)]
     runs = stability.drop_duplicates("run")
     frame = stability.assign(簇=stability["cluster"].map(names))
     fig = Figure(figsize=(11, 0.35 * len(names) + 2.2), layout="constrained")
     left, right = fig.subplots(1, 2, width_ratios=[1, 2.2])
     sns.boxplot(data=runs, x="kind", y="ari", ax=left, color="#dddddd")
-    sns.stripplot(data=runs, x="kind", y="ari", ax=left, color="#4c72b0", size=4)
-    left.set_title("调整兰德指数 ARI vs reference")
+    sns.swarmplot(data=runs, x="kind", y="ari", ax=left, color="#4c72b0", size=4)  # no random jitter
+    left.set_title("调整兰德指数 ARI vs full fit")
     left.set_xlabel("")
-    left.set_ylim(0, 1.02)
+    left.set_ylim(min(0, runs["ari"].min() - 0.05), 1.02)
     sns.boxplot(data=frame, x="jaccard", y="簇", hue="kind", order=list(names.values()), ax=right, fliersize=2)
-    for line in (0.5, 0.75):
+    for line in (0.5, jaccard_min):
         right.axvline(line, color="#c44e52", linestyle="--", linewidth=1)
     right.legend(loc="lower right", fontsize=8)
     right.set_title("每簇最佳匹配 Jaccard per cluster")
