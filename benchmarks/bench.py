@@ -149,9 +149,10 @@ def clusters_child() -> None:
     tokens: list[list[str]] = []
     tokenize_seconds = timed(lambda: tokens.extend(segmenter(text) for text in items["text"]))
     seconds = timed(lambda: build_clusters(items, params_dir, tokens=tokens))
-    runs = ClusterParams.from_yaml(params_dir / "clusters.yaml").stability_runs_large
+    params = ClusterParams.from_yaml(params_dir / "clusters.yaml")
     print(json.dumps({"items": len(items), "seconds": seconds, "tokenize_seconds": tokenize_seconds,
-                      "stability_runs": runs}))
+                      "stability_runs": params.stability_runs_large, "resamples": params.neighbour_resamples,
+                      "candidates": params.neighbour_candidates}))
 
 
 def bench_clusters() -> dict:
@@ -229,9 +230,11 @@ def markdown(result: dict[str, float], reports: dict, throughput: dict, clusters
         f"   - `process_texts(n_jobs=2)` (loky), workers reused from a previous call: {rate('pipeline_2w_warm_s')}",
         "",
         "4. `build_clusters(items, params, tokens=…)` with params/clusters.yaml as committed, in a child "
-        "process: TF-IDF, k selection (MiniBatchKMeans, k = 2…12, silhouette on a 2,000-item sample), "
-        f"{clusters['stability_runs']} stability refits (`stability_runs_large`), labels, 2-D projection and "
-        "plan × plan similarity. "
+        "process: TF-IDF, k selection by stability (MiniBatchKMeans, k = 2…12, each fitted on all items and "
+        f"refitted on {clusters['stability_runs']} subsample(s) (`stability_runs_large`), fits side by side on "
+        "the cores; silhouette on a 2,000-item sample), labels, 2-D projection, plan × plan similarity and how "
+        f"often each of a plan's {clusters['candidates']} most similar plans is its nearest over "
+        f"{clusters['resamples']} item resamples. "
         "Segmenting the items first (the tokenize stage, one process) took "
         f"{clusters['tokenize_seconds']:.2f} s and is not in the figure; it scales out with `analysis.batch`. "
         "Building the items table (clean + structure) and the tokens happens in the same child, so they count "

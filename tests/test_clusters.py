@@ -1,10 +1,13 @@
-"""Cluster stage: determinism, coverage, similarity, recovery of obvious groups, clean labels."""
+"""Cluster stage: determinism, coverage, similarity, recovery of obvious groups, clean labels, and
+honesty: k chosen by stability, a verdict that says when the clusters are noise, and the uncertainty
+of "most similar plan"."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import sparse
 
 from analysis.clusters import (
     CLUSTER_FILES,
@@ -12,13 +15,24 @@ from analysis.clusters import (
     ClusterParams,
     best_jaccard,
     build_clusters,
+    choose_k,
+    cluster_verdict,
+    fit_all,
+    fit_kmeans,
     labels_from_terms,
+    nearest_neighbours,
+    neighbour_verdict,
+    partner_cosines,
+    plan_cosine,
     renumber,
+    resample_weights,
+    similar_plans_with_uncertainty,
     similarity_matrix,
+    solution_passes,
     word_ngrams,
     write_clusters,
 )
-from analysis.files import csv_bytes
+from analysis.files import csv_bytes, read_csv
 from analysis.paths import ProjectError
 from analysis.tokenize import load_segmenter
 
@@ -87,12 +101,16 @@ def test_every_item_assigned_exactly_once(tables, corpus):
     assert len(summary) == int(tables.k_selection.query("chosen")["k"].iloc[0])
 
 
-def test_k_selection_reports_every_k_and_picks_the_best(tables):
+def test_k_selection_reports_every_k_and_picks_the_most_stable(tables, paths):
     ks = tables.k_selection
+    params = ClusterParams.from_yaml(paths.params / "clusters.yaml")
+    assert list(ks["k"]) == list(range(params.k_min, params.k_max + 1))
     assert ks["chosen"].sum() == 1
     best = ks.loc[ks["chosen"]].iloc[0]
-    assert best["silhouette"] == ks["silhouette"].max()
-    assert best["k"] == ks.loc[ks["silhouette"] == ks["silhouette"].max(), "k"].min()
+    top = ks.loc[ks["ari"].idxmax()]
+    tied = ks[ks["ari"] >= top["ari"] - top["ari_se"]]  # within one standard error of the most stable
+    assert best["k"] in set(tied["k"]) and best["silhouette"] == tied["silhouette"].max()
+    assert ks["ari"].between(-1, 1).all() and ks["ari_se"].ge(0).all() and ks["jaccard"].between(0, 1).all()
 
 
 def test_similarity_symmetric_with_unit_diagonal(tables):
@@ -125,18 +143,21 @@ def test_synthetic_two_groups_are_recovered(synthetic):
     summary = synthetic.cluster_summary.set_index("cluster")
     assert set(summary["theme"]) == {"体育", "数字化"}
     assert (summary["stability"] == 1.0).all() and (summary["seed_stability"] == 1.0).all()
-    assert (synthetic.stability["ari"] == 1.0).all()
+    assert (synthetic.stability.query("k == 2")["ari"] == 1.0).all()
 
 
-def test_stability_table_covers_every_run_and_cluster(tables, paths):
+def test_stability_table_covers_every_k_run_and_cluster(tables, paths):
     stability = tables.stability
     params = ClusterParams.from_yaml(paths.params / "clusters.yaml")
-    runs = stability.drop_duplicates("run")
-    assert runs["kind"].value_counts().to_dict() == {
-        "subsample": params.stability_subsamples, "seed": params.stability_seeds
-    }
+    chosen = int(tables.solution["k"].iloc[0])
+    runs = stability.drop_duplicates(["k", "run"])
+    assert runs.query("kind == 'subsample'").groupby("k").size().to_dict() == dict.fromkeys(
+        tables.k_selection["k"], params.stability_subsamples)
+    assert runs.query("kind == 'seed'").groupby("k").size().to_dict() == {chosen: params.stability_seeds}
+    for k, group in stability.groupby("k"):
+        assert set(group["cluster"]) == set(range(1, k + 1))
     assert stability["jaccard"].between(0, 1).all() and stability["ari"].le(1).all()
-    assert set(stability["cluster"]) == set(tables.cluster_summary["cluster"])
+    assert set(stability.query("k == @chosen")["cluster"]) == set(tables.cluster_summary["cluster"])
     assert tables.cluster_summary["stability"].between(0, 1).all()
 
 
@@ -187,3 +208,109 @@ def test_unknown_key_in_file_is_rejected(project):
 def test_label_skips_terms_sharing_a_word():
     terms = pd.DataFrame({"cluster": 1, "term": ["家庭教育", "家庭教育 指导", "指导", "导师"], "rank": [1, 2, 3, 4]})
     assert labels_from_terms(terms, 3) == {1: "家庭教育·指导·导师"}
+
+
+# --- honesty: is there a finding at all? ---------------------------------------------------------
+
+
+def test_real_seed_clusters_do_not_pass(tables):
+    solution = tables.solution.iloc[0]
+    assert not solution_passes(tables.solution)
+    assert solution["ari"] < solution["ari_min"] == 0.65 and solution["jaccard_min"] == 0.75
+    assert not tables.k_selection["passes"].any()  # no k in range is stable, not only the chosen one
+    assert tables.cluster_summary["stable"].sum() == solution["n_stable"]
+    verdict = cluster_verdict(tables.solution)
+    assert verdict.startswith("没有稳定的聚类：")
+    assert f"ARI {solution['ari']:.2f} < 0.65" in verdict and "No stable clustering" in verdict
+
+
+def test_two_separated_topics_pass_with_k_2(synthetic):
+    assert solution_passes(synthetic.solution)
+    solution = synthetic.solution.iloc[0]
+    assert (solution["k"], solution["ari"], solution["n_stable"], solution["stable_share"]) == (2, 1.0, 2, 1.0)
+    assert synthetic.cluster_summary["stable"].all()
+    assert synthetic.k_selection.set_index("k").loc[2, "passes"]
+    verdict = cluster_verdict(synthetic.solution)
+    assert verdict.startswith("聚类稳定：k = 2，") and "ARI 1.00 ≥ 0.65" in verdict and "Stable clustering" in verdict
+
+
+def test_choose_k_ties_within_one_standard_error():
+    table = pd.DataFrame({"k": [2, 3, 4, 5], "silhouette": [0.1, 0.3, 0.2, np.nan],
+                          "ari": [0.80, 0.78, 0.50, np.nan], "ari_se": [0.03, 0.01, 0.01, np.nan]})
+    assert choose_k(table) == 3  # 0.78 is within one SE of 0.80: tied, larger silhouette
+    assert choose_k(table.assign(ari_se=[0.01, 0.01, 0.01, np.nan])) == 2
+    assert choose_k(table.assign(silhouette=[0.3, 0.3, 0.2, np.nan])) == 2  # silhouette tied too: smaller k
+
+
+def test_parallel_fits_equal_one_by_one_fits(paths):
+    """Fits run side by side on threads; each is single-threaded, so labels cannot depend on that."""
+    params = ClusterParams.from_yaml(paths.params / "clusters.yaml")
+    matrix = sparse.random(60, 40, density=0.2, format="csr", random_state=3)
+    fits = [(k, params.seed + k, np.arange(k, 60)) for k in range(2, 7)]
+    alone = [fit_kmeans(matrix[rows], k, random_state, params) for k, random_state, rows in fits]
+    together = fit_all(matrix, fits, params)
+    assert all(np.array_equal(a, b) for a, b in zip(alone, together, strict=True))
+    assert all(np.array_equal(a, b) for a, b in zip(together, fit_all(matrix, fits, params), strict=True))
+
+
+def test_tables_for_the_reports_read_back(tables, tmp_path):
+    write_clusters(tables, tmp_path)
+    solution = read_csv(tmp_path / CLUSTER_FILES["solution"])
+    assert solution_passes(solution) is False and cluster_verdict(solution) == cluster_verdict(tables.solution)
+    nearest = read_csv(tmp_path / CLUSTER_FILES["nearest_neighbours"])
+    for doc_id in nearest["doc_id"].unique():
+        assert neighbour_verdict(nearest, doc_id, 0.8) == neighbour_verdict(tables.nearest_neighbours, doc_id, 0.8)
+
+
+# --- plan similarity with uncertainty ---------------------------------------------------------------
+
+
+def test_nearest_neighbour_shares(tables):
+    nearest = tables.nearest_neighbours
+    assert list(nearest.columns) == ["doc_id", "neighbour", "rank", "similarity", "share_nearest"]
+    assert nearest.groupby("doc_id")["rank"].apply(list).map([1, 2, 3, 4].__eq__).all()  # all 4 others
+    assert np.allclose(nearest.groupby("doc_id")["share_nearest"].sum(), 1.0)
+    assert nearest.groupby("doc_id")["similarity"].is_monotonic_decreasing.all()
+    pairs = tables.doc_similarity.set_index(["doc_a", "doc_b"])["similarity"]
+    assert (nearest["similarity"].to_numpy() == pairs.loc[list(zip(nearest["doc_id"], nearest["neighbour"],
+                                                                    strict=True))].to_numpy()).all()
+
+
+def test_nearest_plan_of_chengzhong_is_uncertain(tables):
+    top = similar_plans_with_uncertainty(tables.nearest_neighbours, "chengzhong_2024").iloc[0]
+    assert top["share_nearest"] < 0.8
+    verdict = neighbour_verdict(tables.nearest_neighbours, "chengzhong_2024", 0.8, {top["neighbour"]: "某区 2024"})
+    assert verdict.startswith(f"最相似的计划不确定：某区 2024（余弦 {top['similarity']:.3f}）")
+    assert f"只在 {top['share_nearest']:.0%} 的条目重抽样中最相似" in verdict
+
+
+def test_resample_weights_draw_each_plan_from_its_own_items():
+    plan_of = np.array([0, 0, 0, 1, 1, 2])
+    weights = resample_weights(plan_of, 50, 7)
+    assert weights.shape == (50, 6) and np.array_equal(weights, resample_weights(plan_of, 50, 7))
+    assert (weights[:, :3].sum(axis=1) == 3).all() and (weights[:, 3:5].sum(axis=1) == 2).all()
+    assert (weights[:, 5] == 1).all() and (weights[:, :3].std(axis=0) > 0).all()
+
+
+def test_unit_weights_reproduce_the_plan_cosine():
+    item_weights = sparse.random(30, 50, density=0.3, format="csr", random_state=5)
+    plan_of = np.repeat(np.arange(6), 5)
+    cosine = plan_cosine(item_weights, plan_of)
+    partners = np.array([[p for p in range(6) if p != plan][:3] for plan in range(6)])
+    unit = partner_cosines(item_weights, plan_of, partners, np.ones((1, 30)))[:, :, 0]
+    assert np.allclose(unit, np.take_along_axis(cosine, partners, axis=1))
+
+
+def test_clear_and_tied_nearest_neighbours(paths):
+    """Plans a and b share their terms, c shares none: a's nearest is b in every resample; c is as
+    far from a as from b, so each tied resample is split and the nearest plan is uncertain."""
+    params = ClusterParams.from_yaml(paths.params / "clusters.yaml")
+    rows = [[2, 1, 0, 0], [3, 0, 1, 0], [2, 1, 0, 0], [3, 1, 0, 0], [2, 0, 1, 0], [2, 1, 0, 0],
+            [0, 0, 0, 1], [0, 0, 0, 2], [0, 0, 0, 1]]
+    item_weights, plan_of = sparse.csr_matrix(np.array(rows, dtype=float)), np.repeat(np.arange(3), 3)
+    plans = pd.DataFrame({"doc_id": ["a", "b", "c"]})
+    nearest = nearest_neighbours(plans, item_weights, plan_of, plan_cosine(item_weights, plan_of), params)
+    assert similar_plans_with_uncertainty(nearest, "a")["share_nearest"].tolist() == [1.0, 0.0]
+    assert similar_plans_with_uncertainty(nearest, "c")["share_nearest"].tolist() == [0.5, 0.5]
+    assert neighbour_verdict(nearest, "a", 0.8, {"b": "乙区 2024"}).startswith("最相似的计划是 乙区 2024")
+    assert neighbour_verdict(nearest, "c", 0.8).startswith("最相似的计划不确定：a（余弦 0.000）只在 50%")
