@@ -224,3 +224,102 @@ def _attribute_values(page: str) -> list[str]:
     from bs4 import BeautifulSoup
 
     return [v for tag in BeautifulSoup(page, "html.parser").find_all(True) for v in tag.attrs.values()]
+
+
+def test_every_evidence_link_resolves_to_an_id_on_its_page(built):
+    from bs4 import BeautifulSoup
+
+    project, _ = built
+    linked = 0
+    for page in _pages(project):
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        ids = {tag["id"] for tag in soup.find_all(id=True)}
+        hrefs = [a["href"][1:] for a in soup.find_all("a", href=True) if a["href"].startswith("#")]
+        assert [h for h in hrefs if h not in ids] == [], page
+        linked += sum(h.startswith("evidence-") for h in hrefs)
+    assert linked >= 5 * 4 * 2  # each plan's four counts on its page and in the comparison
+
+
+def test_a_plan_set_is_its_own_reference(built):
+    """comparison_y2024 compares the three 2024 plans with each other, not with all five."""
+    from analysis import report
+
+    project, _ = built
+    data = report.load_report_data(project.root)
+    everyone = report.set_keyness(data, report.plan_set(data.documents, "default", data.params))
+    y2024 = report.set_keyness(data, report.plan_set(data.documents, "y2024", data.params))
+    assert set(y2024["doc_id"]) == {"yangpu_2024", "chengzhong_2024", "zhoushan_2024"}
+    mine = ["term", "count", "count_other", "g2"]
+    assert not everyone[everyone["doc_id"] == "yangpu_2024"][mine].reset_index(drop=True).equals(
+        y2024[y2024["doc_id"] == "yangpu_2024"][mine].reset_index(drop=True))
+    page = (project.reports / "comparison_y2024.html").read_text(encoding="utf-8")
+    assert "<h1>2024年工作要点比较</h1>" in page and "各地工作要点比较</h1>" not in page
+
+
+def test_figures_carry_a_description(built):
+    from bs4 import BeautifulSoup
+
+    project, _ = built
+    for page in _pages(project):
+        for image in BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").find_all("img"):
+            assert image.get("alt", "").startswith("图 Figure："), (page, image.get("alt"))
+
+
+def test_unstable_clusters_are_a_warning_not_a_finding(built):
+    """The seeds' clustering fails its stability thresholds: pages say so and show no cluster mix."""
+    project, _ = built
+    district = (project.reports / "districts" / "yangpu_2024.html").read_text(encoding="utf-8")
+    comparison = (project.reports / "comparison.html").read_text(encoding="utf-8")
+    for page in (district, comparison):
+        assert "<p class='warning'>没有稳定的聚类：最稳定的 k = " in page.replace('"', "'")
+    assert "本计划占比 this plan" not in district and "条目聚类占比" not in comparison
+
+
+def test_nearest_plans_carry_their_resampling_uncertainty(built):
+    from analysis import report
+
+    project, _ = built
+    data = report.load_report_data(project.root)
+    nearest = report.nearest_plans(data, report.plan_set(data.documents, "default", data.params))
+    assert len(nearest) == 5
+    verdicts = dict(zip(nearest["计划 plan"], nearest["判断 verdict"], strict=True))
+    assert verdicts["城中 2024"] == "不确定 uncertain"  # 舟山 and 杨浦 share the resamples (test_clusters)
+    page = (project.reports / "districts" / "chengzhong_2024.html").read_text(encoding="utf-8")
+    assert "最相似的计划不确定" in page and "最相似的重抽样占比 nearest in resamples" in page
+    assert "不确定 uncertain" in (project.reports / "comparison.html").read_text(encoding="utf-8")
+
+
+def test_a_passing_clustering_shows_the_mix_with_stable_clusters_marked(built):
+    from analysis import report
+
+    project, _ = built
+    data = report.load_report_data(project.root)
+    data.tables["cluster_solution"] = data.cluster_solution.assign(passes=True, n_stable=1)
+    data.tables["cluster_summary"] = data.cluster_summary.assign(stable=data.cluster_summary["cluster"] == 1)
+    assert report.clusters_pass(data)
+    assert "<p class='meta'>聚类稳定" in report.cluster_verdict_html(data).data
+    mix = report.cluster_mix_vs_others(data, "yangpu_2024", report.plan_set(data.documents, "default", data.params))
+    assert dict(zip(mix["聚类 cluster"], mix["稳定 stable"], strict=True))[1] == "是 yes"
+    assert set(mix["稳定 stable"]) == {"是 yes", "否 no"}
+    assert report.stable_clusters(data)["stable"].iloc[0] == "稳定 stable"
+
+
+def test_year_over_year_shows_na_for_a_theme_that_did_not_apply_before(built):
+    """双减 dates from 2021: against a 2017 plan its change is n/a, not a rise from zero."""
+    from analysis import report
+
+    project, _ = built
+    data = report.load_report_data(project.root)
+    documents = data.documents.copy()
+    documents.loc[documents["doc_id"] == "minhang_2017", "district"] = "杨浦"
+    data.tables["documents"] = documents
+    themes = report.year_over_year(data, "yangpu_2024")["themes"].set_index("主题 theme")
+    assert themes.loc["双减"].tolist() == ["n/a", themes.loc["双减", "2024 每万字"], "n/a"]
+    assert themes.loc["双减", "2024 每万字"] != "n/a" and themes.loc["思政", "变化 change"] != "n/a"
+
+
+def test_comparison_report_has_the_validation_method_section(built):
+    project, _ = built
+    page = (project.reports / "comparison.html").read_text(encoding="utf-8")
+    assert "方法：词表验证 Method: lexicon validation" in page and "样本内" in page
+    assert "<td>闵行 2017</td>\n<td>条目 三.1</td>\n<td>数字化</td>" in page  # a disagreement, cited as printed

@@ -3,10 +3,10 @@ self-contained HTML pages (no external scripts, styles, fonts or images)."""
 
 from __future__ import annotations
 
-import html
 import json
 import platform
 import subprocess
+import textwrap
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -14,24 +14,35 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis import clusters, evidence
 from analysis.corpus import COMPLETENESS, read_manifest
 from analysis.dataset import COMPLETENESS_MARK, plan_labels
+from analysis.evidence import esc
 from analysis.files import read_csv
 from analysis.params import load_yaml
 from analysis.paths import Paths, ProjectError
 
 COMPLETENESS_ORDER = {value: rank for rank, value in enumerate(COMPLETENESS)}  # complete is preferred
 DEFAULT_SET = "default"
+DEFAULT_TITLE = "各地工作要点比较"
 TABLES = [
     "documents", "items", "theme_counts", "term_counts", "kwic", "keyness",
-    "clusters", "cluster_summary", "cluster_terms", "doc_similarity",
+    "clusters", "cluster_summary", "cluster_terms", "cluster_solution", "doc_similarity", "nearest_neighbours",
+    "lexicon_validation", "lexicon_disagreements",
 ]
 VERSIONED = ["analysis", "pandas", "scikit-learn", "scipy", "jieba", "matplotlib", "seaborn",
              "papermill", "nbconvert"]
+DISTRICT_NOTEBOOK = "10_district_report.ipynb"
+COMPARISON_NOTEBOOK = "20_comparison_report.ipynb"
 
 
 def load_report_params(path: Path) -> dict:
-    params = load_yaml(path, required=("sets", "rank_exclude", "analysis_notebooks", "top_terms", "max_q"))
+    params = load_yaml(
+        path, required=("sets", "rank_exclude", "analysis_notebooks", "top_terms", "max_q", "cell_timeout")
+    )
+    timeout = params["cell_timeout"]
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
+        raise ProjectError(f"{path}: cell_timeout must be a whole number of seconds of at least 1, not {timeout!r}")
     for name, spec in (params["sets"] or {}).items():
         if not isinstance(spec, dict) or not ({"years", "doc_ids"} & spec.keys()) or spec.keys() - {
             "title", "years", "doc_ids"
@@ -105,19 +116,24 @@ def build_jobs(paths: Paths):
         for name in params["analysis_notebooks"]
     ]
     jobs += [
-        Job("10_district_report.ipynb", {"root": str(paths.root), "doc_id": p.doc_id},
+        Job(DISTRICT_NOTEBOOK, {"root": str(paths.root), "doc_id": p.doc_id},
             f"districts/{p.doc_id}.html", f"{p.title}（{p.district} {p.year}）", (p.doc_id,))
         for p in sorted(plans, key=lambda p: p.doc_id)
     ]
     documents = pd.DataFrame([p.as_row() for p in plans])
     for name in [DEFAULT_SET, *sorted(params["sets"] or {})]:
         page = "comparison.html" if name == DEFAULT_SET else f"comparison_{name}.html"
-        title = "各地工作要点比较" if name == DEFAULT_SET else params["sets"][name].get("title", name)
+        title = set_title(params, name)
         ids = tuple(plan_set(documents, name, params))
         if ids:
             parameters = {"root": str(paths.root), "plan_set": name}
-            jobs.append(Job("20_comparison_report.ipynb", parameters, page, title, ids))
+            jobs.append(Job(COMPARISON_NOTEBOOK, parameters, page, title, ids))
     return jobs
+
+
+def set_title(params: dict, name: str) -> str:
+    """The heading of a plan set's comparison page: its `title` in report.yaml (default: its name)."""
+    return DEFAULT_TITLE if name == DEFAULT_SET else str(params["sets"][name].get("title", name))
 
 
 def _notebook_title(paths: Paths, name: str) -> str:
@@ -126,18 +142,62 @@ def _notebook_title(paths: Paths, name: str) -> str:
     return first.lstrip("# ").strip()
 
 
-def run_manifest(paths: Paths, stage_keys: dict[str, str]) -> dict:
-    """What a run was built from: input SHA-256s, params, package versions, git commit, time."""
-    from analysis.pipeline import files_digest
+def check_notebooks(paths: Paths) -> None:
+    """Every notebook a run executes can be run by papermill; else one line per broken notebook."""
+    names = [DISTRICT_NOTEBOOK, COMPARISON_NOTEBOOK,
+             *load_report_params(paths.params / "report.yaml")["analysis_notebooks"]]
+    problems = [
+        f"{path}: {problem}; restore it from git"
+        for path in (paths.notebooks / name for name in dict.fromkeys(names))
+        if (problem := _notebook_problem(path))
+    ]
+    if problems:
+        raise ProjectError(*problems)
 
-    return {
-        "built_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+
+def _notebook_problem(path: Path) -> str | None:
+    """Why papermill cannot run `path` (missing, not JSON, invalid, no parameters cell), or None."""
+    import nbformat
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        json.loads(text)
+    except FileNotFoundError:
+        return "report notebook not found"
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"cannot be read as UTF-8 text ({exc.__class__.__name__})"
+    except json.JSONDecodeError as exc:
+        return f"not JSON, truncated or damaged (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+    try:
+        notebook = nbformat.reads(text, as_version=4)
+        nbformat.validate(notebook)
+    except Exception as exc:  # mostly ValidationError; nbformat raises others on odd JSON
+        return f"not a valid notebook ({textwrap.shorten(getattr(exc, 'message', str(exc)), 100, placeholder='…')})"
+    metadata = notebook.metadata
+    if not (metadata.get("kernelspec", {}).get("language") or metadata.get("language_info", {}).get("name")):
+        return "no kernel language in its metadata"
+    if not any("parameters" in cell.metadata.get("tags", []) for cell in notebook.cells):
+        return "no cell tagged `parameters` (papermill puts the report's parameters after it)"
+    return None
+
+
+def run_manifest(paths: Paths, stage_keys: dict[str, str]) -> dict:
+    """What a run was built from: input SHA-256s, params, package versions, git commit, and their
+    `digest` (the same for every run of the same inputs); the build time only lives here."""
+    from analysis.pipeline import digest, files_digest
+
+    inputs = {
         "git_commit": _git_commit(paths.root),
         "python": platform.python_version(),
         "packages": {name: _version(name) for name in VERSIONED},
         "inputs": {p.file: p.sha256 for p in read_manifest(paths.raw)},
         "params": {p.name: files_digest([p]) for p in sorted(paths.params.iterdir()) if p.is_file()},
         "stage_keys": stage_keys,
+    }
+    return {
+        "built_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "digest": digest(json.dumps(inputs, sort_keys=True))[:12],
+        **inputs,
     }
 
 
@@ -159,10 +219,6 @@ def _git_commit(root: Path) -> str:
         return "unknown (not a git checkout)"
 
 
-def esc(value) -> str:
-    return html.escape(str(value), quote=True)
-
-
 def safe_html(template: str, **values):
     """`template` (trusted markup) with every value HTML-escaped: the way notebooks show a manifest,
     params or plan value. Never put such a value into `Markdown(…)`: Markdown turns `![](http://…)`
@@ -172,11 +228,12 @@ def safe_html(template: str, **values):
     return HTML(template.format(**{name: esc(value) for name, value in values.items()}))
 
 
-def table(frame: pd.DataFrame, index: bool = False):
-    """Show a table without the meaningless 0..n row index (cell text escaped)."""
+def table(frame: pd.DataFrame, index: bool = False, links: dict[str, pd.Series] | None = None):
+    """Show a table without the meaningless 0..n row index; every cell escaped, the cells of the
+    columns in `links` linked to the evidence anchors given there (`evidence.linked_table`)."""
     from IPython.display import HTML
 
-    return HTML(frame.to_html(index=index, escape=True, border=0, na_rep="—"))
+    return HTML(evidence.linked_table(frame, links or {}, index))
 
 
 # What a report body may contain. Values are escaped where they enter the HTML; this allowlist is
@@ -247,7 +304,21 @@ def page_html(executed: Path, job, manifest: dict) -> str:
         template_name="basic", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
     )
     body, _ = exporter.from_notebook_node(notebook)
-    return render_page(job.title, body, manifest, depth=job.page.count("/"))
+    return render_page(job.title, describe_figures(body), manifest, depth=job.page.count("/"))
+
+
+def describe_figures(body: str) -> str:
+    """Give every image an alt text naming the section it illustrates: "图 Figure：<nearest heading above>"."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(body, "html.parser")
+    heading = ""
+    for element in soup.find_all(["h1", "h2", "h3", "h4", "img"]):
+        if element.name == "img":
+            element["alt"] = f"图 Figure：{heading}"
+        else:
+            heading = " ".join(element.get_text(" ", strip=True).replace("¶", "").split())
+    return str(soup)
 
 
 def render_index(jobs, build: dict, manifest: dict, paths: Paths) -> str:
@@ -267,7 +338,7 @@ def render_index(jobs, build: dict, manifest: dict, paths: Paths) -> str:
         ("分析笔记本 Analysis notebooks", [j for j in jobs if j.page.startswith("analysis/")]),
     ]
     parts = ["<h1>教育工作要点比较 · 报告索引 Report index</h1>",
-             f"<p class='meta'>{len(plans)} plans · built {esc(manifest['built_at'])} · commit "
+             f"<p class='meta'>{len(plans)} plans · inputs <code>{esc(manifest['digest'])}</code> · commit "
              f"<code>{esc(manifest['git_commit'])}</code></p>"]
     for heading, group in groups:
         rows = "".join(
@@ -316,77 +387,142 @@ def structure_table(items: pd.DataFrame, doc_id: str) -> pd.DataFrame:
 
 
 def theme_profile(data: ReportData, doc_id: str, doc_ids: list[str]) -> pd.DataFrame:
-    """One plan's theme figures beside the set's median, with its rank among ranked plans."""
+    """One plan's theme figures with 95 % item-bootstrap intervals, beside the median of the other
+    complete plans of the set, its rank among them, and the item-level test against them. A theme
+    that does not apply to the plan's year (lexicon `since`/`until`) shows n/a."""
     counts = data.theme_counts[data.theme_counts["doc_id"].isin([*doc_ids, doc_id])]
     ranked = ranked_ids(data.documents, [*doc_ids, doc_id], data.params)
-    significance = theme_significance(data, doc_id)
+    significance = theme_significance(data, doc_id, [*doc_ids, doc_id])
     rows = []
     for theme, group in counts.groupby("theme", sort=False):
-        own = group[group["doc_id"] == doc_id].iloc[0]
-        pool = group[group["doc_id"].isin(ranked)].sort_values("per_10k_chars", ascending=False)
-        rank = (f"{list(pool['doc_id']).index(doc_id) + 1}/{len(pool)}" if doc_id in ranked else "—（不参与排名）")
+        group = group[group["applicable"]] if "applicable" in group else group
+        own = group[group["doc_id"] == doc_id]
+        if own.empty:
+            rows.append({"主题 theme": theme, "提及 mentions": "n/a（该年份不适用 not applicable to the plan's year）"})
+            continue
+        own = own.iloc[0]
+        pool = group[group["doc_id"].isin(ranked)].sort_values(["per_10k_chars", "doc_id"], ascending=[False, True])
+        others = pool[pool["doc_id"] != doc_id]["per_10k_chars"]
         rows.append({
-            "主题 theme": theme, "提及 mentions": own["mentions"], "每万字 per 10k chars": own["per_10k_chars"],
+            "主题 theme": theme, "提及 mentions": own["mentions"],
+            "每万字 per 10k chars [95% CI]": f"{own['per_10k_chars']:.1f} [{own['per_10k_low']:.1f}, "
+                                           f"{own['per_10k_high']:.1f}]",
             "含主题条目 items": f"{own['items_with_theme']}/{own['n_items']}",
-            "条目占比 item share": f"{own['item_share']:.0%}",
-            "各地中位数 median per 10k": round(float(group["per_10k_chars"].median()), 2),
-            "排名 rank (per 10k)": rank,
-            "与其他计划相比 vs all others": significance.get(theme, "—"),
+            "条目占比 item share [95% CI]": f"{own['item_share']:.0%} [{own['item_share_low']:.0%}, "
+                                          f"{own['item_share_high']:.0%}]",
+            "其他完整计划中位数 median of the other complete plans (per 10k)":
+                f"{others.median():.1f}（{len(others)} 份 plans）" if len(others) else "—",
+            "排名 rank (per 10k, complete plans)":
+                f"{list(pool['doc_id']).index(doc_id) + 1}/{len(pool)}" if doc_id in ranked else "—（不参与排名）",
+            "条目检验 item test vs other complete plans": significance.get(theme, "—"),
         })
     return pd.DataFrame(rows)
 
 
+def theme_profile_table(data: ReportData, doc_id: str, doc_ids: list[str]):
+    """`theme_profile` with each mention count linked to its evidence block."""
+    profile = theme_profile(data, doc_id, doc_ids)
+    links = pd.Series([evidence.anchor(doc_id, theme) for theme in profile["主题 theme"]], index=profile.index)
+    return table(profile, links={"提及 mentions": links})
+
+
+def set_counts(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
+    """theme_counts.csv rows of the plans of a set."""
+    return data.theme_counts[data.theme_counts["doc_id"].isin(doc_ids)]
+
+
+def mentions_table(data: ReportData, doc_ids: list[str]):
+    """Plans × themes, raw mention counts, each linked to its block in the evidence appendix."""
+    matrix = theme_matrix(data, doc_ids, "mentions")
+    ids = {label: doc_id for doc_id, label in plan_names(data.documents).items()}
+    links = {
+        theme: pd.Series([evidence.anchor(ids[label], theme) for label in matrix.index], index=matrix.index)
+        for theme in matrix.columns
+    }
+    return table(matrix, index=True, links=links)
+
+
 def evidence_html(data: ReportData, doc_ids: list[str]) -> str:
-    """Every theme count expands (<details>) to all its KWIC lines with item numbers."""
-    labels = plan_names(data.documents)
-    counts = data.theme_counts.set_index(["doc_id", "theme"])
-    blocks = []
-    for doc_id in doc_ids:
-        blocks.append(f"<h3>{esc(labels[doc_id])}</h3>")
-        for theme, lines in _kwic_by_theme(data.kwic, doc_id, counts.loc[doc_id].index):
-            lis = "".join(
-                f"<li><span class='where'>第{esc(r['section_no'] or '—')}部分 · 条目 {esc(r['item_seq'] or '前言')} · "
-                f"{esc(r['term'])}</span>…{esc(r['left'])}<mark>{esc(r['match'])}</mark>{esc(r['right'])}…</li>"
-                for _, r in lines.iterrows()
-            )
-            n = counts.loc[(doc_id, theme), "mentions"]
-            blocks.append(
-                f"<details class='kwic'><summary>{esc(theme)}：{n} 次提及 mentions</summary>"
-                f"<ol class='kwic'>{lis}</ol></details>"
-            )
-    return "\n".join(blocks)
+    """Every theme count expands (<details id=…>) to all its mentions, cited as printed."""
+    return evidence.evidence_html(data.kwic, data.items, data.documents, doc_ids, themes_of(data))
 
 
-def _kwic_by_theme(kwic: pd.DataFrame, doc_id: str, themes):
-    plan = kwic[kwic["doc_id"] == doc_id]
-    for theme in themes:
-        yield theme, plan[plan["theme"] == theme]
+def themes_of(data: ReportData) -> list[str]:
+    """Theme names in lexicon order."""
+    return list(dict.fromkeys(data.theme_counts["theme"]))
 
 
 def similar_plans(data: ReportData, doc_id: str) -> pd.DataFrame:
-    """Other plans ordered by cosine similarity of whole-plan TF-IDF to this one."""
-    labels = plan_names(data.documents)
-    sim = data.doc_similarity
-    others = sim[(sim["doc_a"] == doc_id) & (sim["doc_b"] != doc_id)].sort_values(
-        ["similarity", "doc_b"], ascending=[False, True]
-    )
-    return pd.DataFrame({"计划 plan": others["doc_b"].map(labels), "相似度 cosine": others["similarity"].round(3)})
+    """The plan's nearest candidates by whole-plan TF-IDF cosine, with the share of item resamples
+    in which each is the nearest one (nearest_neighbours.csv)."""
+    table = clusters.similar_plans_with_uncertainty(data.nearest_neighbours, doc_id)
+    return pd.DataFrame({
+        "计划 plan": table["neighbour"].map(plan_names(data.documents)),
+        "相似度 cosine": table["similarity"].round(3),
+        "最相似的重抽样占比 nearest in resamples": table["share_nearest"].map("{:.0%}".format),
+    })
+
+
+def neighbour_min_share(data: ReportData) -> float:
+    """The share of item resamples a nearest plan must win to be called robust (params/clusters.yaml)."""
+    return clusters.ClusterParams.from_yaml(data.paths.params / "clusters.yaml").neighbour_min_share
+
+
+def neighbour_verdict_html(data: ReportData, doc_id: str):
+    """Whether the most similar plan is robustly the nearest (a warning when it is not)."""
+    min_share = neighbour_min_share(data)
+    table = clusters.similar_plans_with_uncertainty(data.nearest_neighbours, doc_id)
+    robust = not table.empty and table["share_nearest"].iloc[0] >= min_share
+    text = clusters.neighbour_verdict(data.nearest_neighbours, doc_id, min_share, plan_names(data.documents))
+    return safe_html("<p class='{kind}'>{text}</p>", kind="meta" if robust else "warning", text=text)
+
+
+def nearest_plans(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
+    """Per plan of the set, its most similar plan, the cosine and how often it stays the nearest
+    when items are resampled; "不确定 uncertain" below params/clusters.yaml neighbour_min_share."""
+    min_share, names = neighbour_min_share(data), plan_names(data.documents)
+    nearest = data.nearest_neighbours
+    top = nearest[(nearest["rank"] == 1) & nearest["doc_id"].isin(doc_ids)]
+    return pd.DataFrame({
+        "计划 plan": top["doc_id"].map(names), "最相似 nearest": top["neighbour"].map(names),
+        "相似度 cosine": top["similarity"].round(3),
+        "最相似的重抽样占比 nearest in resamples": top["share_nearest"].map("{:.0%}".format),
+        "判断 verdict": (top["share_nearest"] >= min_share).map({True: "稳健 robust", False: "不确定 uncertain"}),
+    })
+
+
+def clusters_pass(data: ReportData) -> bool:
+    """Whether the run's clustering is stable enough to be read as findings (cluster_solution.csv)."""
+    return clusters.solution_passes(data.cluster_solution)
+
+
+def cluster_verdict_html(data: ReportData):
+    """The clustering's stability verdict with its numbers; a warning when it does not pass."""
+    text = clusters.cluster_verdict(data.cluster_solution)
+    return safe_html("<p class='{kind}'>{text}</p>", kind="meta" if clusters_pass(data) else "warning", text=text)
+
+
+def stable_clusters(data: ReportData) -> pd.DataFrame:
+    """The clusters of the run with size, label, theme and stability (mean Jaccard), stable ones first."""
+    summary = data.cluster_summary.sort_values(["stable", "cluster"], ascending=[False, True])
+    return summary.assign(stable=summary["stable"].map({True: "稳定 stable", False: "不稳定 unstable"}))
 
 
 def cluster_mix_vs_others(data: ReportData, doc_id: str, doc_ids: list[str]) -> pd.DataFrame:
     """Share of this plan's items in each cluster beside the mean share in the other plans of the set."""
-    clusters = data.clusters[data.clusters["doc_id"].isin([*doc_ids, doc_id])]
-    share = pd.crosstab(clusters["doc_id"], clusters["cluster"], normalize="index")
+    assigned = data.clusters[data.clusters["doc_id"].isin([*doc_ids, doc_id])]
+    share = pd.crosstab(assigned["doc_id"], assigned["cluster"], normalize="index")
     others = share.drop(index=doc_id, errors="ignore")
-    labels = data.cluster_summary.set_index("cluster")["label"]
+    summary = data.cluster_summary.set_index("cluster")
     frame = pd.DataFrame({
         "聚类 cluster": share.columns,
-        "标签 label": [labels.get(c, "") for c in share.columns],
+        "标签 label": summary["label"].reindex(share.columns).to_numpy(),
+        "稳定 stable": summary["stable"].reindex(share.columns).map({True: "是 yes", False: "否 no"}).to_numpy(),
         "本计划占比 this plan": share.loc[doc_id].to_numpy(),
         "其他计划平均 others (mean)": (others.mean() if len(others) else share.loc[doc_id] * 0).to_numpy(),
     })
     frame = frame.sort_values(["本计划占比 this plan", "聚类 cluster"], ascending=[False, True])
-    return frame.assign(**{c: frame[c].map("{:.0%}".format) for c in frame.columns[2:]})
+    return frame.assign(**{c: frame[c].map("{:.0%}".format) for c in frame.columns[3:]})
 
 
 def year_over_year(data: ReportData, doc_id: str) -> dict[str, pd.DataFrame] | None:
@@ -398,12 +534,13 @@ def year_over_year(data: ReportData, doc_id: str) -> dict[str, pd.DataFrame] | N
         return None
     previous = earlier["year"].idxmax()
     names = plan_names(data.documents)
-    themes = data.theme_counts.set_index(["doc_id", "theme"])["per_10k_chars"]
+    counts = data.theme_counts.set_index(["doc_id", "theme"])
+    themes = counts["per_10k_chars"].where(counts["applicable"])  # NaN: the theme does not apply that year
     now, before = themes.loc[doc_id], themes.loc[previous]
     theme_change = pd.DataFrame({
         f"{documents.loc[previous, 'year']} 每万字": before, f"{row['year']} 每万字": now,
         "变化 change": (now - before).round(2),
-    }).rename_axis("主题 theme").reset_index()
+    }).rename_axis("主题 theme").reset_index().astype(object).fillna("n/a")
     terms = data.term_counts[data.term_counts["mentions"] > 0]
     now_terms = set(terms.loc[terms["doc_id"] == doc_id, "term"])
     old_terms = set(terms.loc[terms["doc_id"] == previous, "term"])
@@ -440,8 +577,8 @@ def theme_matrix(data: ReportData, doc_ids: list[str], value: str = "per_10k_cha
 
 def cluster_matrix(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
     """Plans × clusters: share of each plan's items in each cluster, columns labelled."""
-    clusters = data.clusters[data.clusters["doc_id"].isin(doc_ids)]
-    share = pd.crosstab(clusters["doc_id"], clusters["cluster"], normalize="index")
+    assigned = data.clusters[data.clusters["doc_id"].isin(doc_ids)]
+    share = pd.crosstab(assigned["doc_id"], assigned["cluster"], normalize="index")
     labels = data.cluster_summary.set_index("cluster")["label"]
     return share.rename(index=plan_names(data.documents), columns=lambda c: f"{c} {labels.get(c, '')}")
 
@@ -469,17 +606,38 @@ def caveats_html(data: ReportData, doc_ids: list[str]) -> str:
     return "<ul>" + "".join(f"<li>{n}</li>" for n in notes) + "</ul>"
 
 
-def distinctive_terms(data: ReportData, doc_id: str) -> pd.DataFrame:
-    """Tokens this plan uses significantly more than the others pooled (G², BH q, log ratio).
+def set_keyness(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
+    """Token keyness within a plan set: each plan against the other complete plans of the set
+    pooled (an incomplete plan is tested but never pooled). Rebuilt from the per-plan token counts
+    of keyness.csv, so each set — not the whole corpus — is the reference."""
+    from analysis.themes import load_lexicon, stat_keyness
 
-    Place names (terms containing a district's name, such as 杨浦区) are left out: every plan names
-    itself, which says nothing about its policy."""
-    keyness = data.keyness
-    places = "|".join(sorted(set(data.documents["district"])))
+    tokens = data.keyness[data.keyness["doc_id"].isin(doc_ids)]
+    min_count = load_lexicon(data.paths.params / "themes.yaml").min_count
+    complete = ranked_ids(data.documents, doc_ids, data.params)
+
+    def against(pool: list[str], shown: set[str]) -> pd.DataFrame:
+        rows = tokens[tokens["doc_id"].isin(pool)]
+        result = stat_keyness(rows[["doc_id", "term", "count"]], rows.groupby("doc_id")["total"].first(), min_count)
+        return result[result["doc_id"].isin(shown)]
+
+    parts = [against(complete, set(complete))]
+    parts += [against([*complete, d], {d}) for d in doc_ids if d not in complete]
+    return pd.concat(parts, ignore_index=True)
+
+
+def distinctive_terms(data: ReportData, doc_id: str, doc_ids: list[str]) -> pd.DataFrame:
+    """Tokens this plan uses significantly more than the other complete plans of the set (G², BH
+    q, log ratio). Left out: place names and numerals (jieba word classes ns, m: 上海市, the 十三 of
+    十三五) and terms containing a plan's district or region (every plan names itself)."""
+    from analysis.tokenize import NOT_POLICY_TERMS, word_classes
+
+    keyness = set_keyness(data, sorted({*doc_ids, doc_id}))
+    names = {*data.documents["district"], *data.documents["region"].str.replace(r"(省|市|自治区)$", "", regex=True)}
+    classes = word_classes()
     rows = keyness[
-        (keyness["doc_id"] == doc_id) & (keyness["kind"] == "token")
-        & (keyness["q"] < data.params["max_q"]) & (keyness["log_ratio"] > 0)
-        & ~keyness["term"].str.contains(places, regex=True)
+        (keyness["doc_id"] == doc_id) & (keyness["q"] < data.params["max_q"]) & (keyness["log_ratio"] > 0)
+        & ~keyness["term"].map(lambda t: classes.get(t) in NOT_POLICY_TERMS or any(n in t for n in names if n))
     ].sort_values(["g2", "term"], ascending=[False, True]).head(data.params["top_terms"])
     return pd.DataFrame({
         "词 term": rows["term"], "本计划 count": rows["count"], "期望 expected": rows["expected"].round(1),
@@ -488,14 +646,70 @@ def distinctive_terms(data: ReportData, doc_id: str) -> pd.DataFrame:
     }).reset_index(drop=True)
 
 
-def theme_significance(data: ReportData, doc_id: str) -> dict[str, str]:
-    """Per theme: 显著偏多 / 显著偏少 / 无显著差异 against the other plans pooled (theme keyness)."""
-    rows = data.keyness[(data.keyness["doc_id"] == doc_id) & (data.keyness["kind"] == "theme")]
-    verdicts = {}
-    for row in rows.itertuples():
-        if row.q >= data.params["max_q"]:
-            verdicts[row.theme] = f"无显著差异 n.s. (q={row.q:.2g})"
-        else:
-            direction = "显著偏多 more" if row.log_ratio > 0 else "显著偏少 less"
-            verdicts[row.theme] = f"{direction} (G²={row.g2:.1f}, q={row.q:.2g})"
-    return verdicts
+def distinctive_terms_table(data: ReportData, doc_id: str, doc_ids: list[str]):
+    """`distinctive_terms` as a table, or a sentence saying that no term passes the threshold."""
+    from IPython.display import HTML
+
+    terms = distinctive_terms(data, doc_id, doc_ids)
+    if terms.empty:
+        return HTML(f"<p>本计划没有显著多用的词（q < {esc(data.params['max_q'])}）。 No term is used significantly "
+                    "more than in the other plans of the set.</p>")
+    return table(terms)
+
+
+def set_tests(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
+    """Item-presence tests of a plan set: each plan × theme against the set's other complete plans
+    (Fisher's exact test, BH q over the set; `stats.item_presence_tests`, params/statistics.yaml)."""
+    from analysis.stats import StatisticsParams, item_presence_tests
+
+    max_q = StatisticsParams.from_yaml(data.paths.params / "statistics.yaml").max_q
+    return item_presence_tests(data.theme_counts, data.documents, doc_ids, max_q=max_q)
+
+
+DIRECTION = {"more": "显著偏多 more", "less": "显著偏少 less", "n.s.": "无显著差异 n.s."}
+
+
+def theme_significance(data: ReportData, doc_id: str, doc_ids: list[str]) -> dict[str, str]:
+    """Per theme: 显著偏多 / 显著偏少 / 无显著差异 — this plan's share of items with the theme
+    against the other complete plans of `doc_ids` (`set_tests`). Themes without a pool are absent."""
+    tests = set_tests(data, sorted({*doc_ids, doc_id}))
+    return {
+        row.theme: f"{DIRECTION[row.direction]} ({row.items_with_theme}/{row.n_items} vs "
+                   f"{row.pool_items_with_theme}/{row.pool_n_items} items, OR={row.odds_ratio:.2g}, q={row.q:.2g})"
+        for row in tests[tests["doc_id"] == doc_id].itertuples()
+    }
+
+
+def set_tests_table(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
+    """`set_tests` for reading: plan, theme, items, pool, odds ratio, q and the verdict."""
+    tests = set_tests(data, doc_ids)
+    names = plan_names(data.documents)
+    return pd.DataFrame({
+        "计划 plan": tests["doc_id"].map(names), "主题 theme": tests["theme"],
+        "含主题条目 items": tests["items_with_theme"].astype(str) + "/" + tests["n_items"].astype(str),
+        "其他完整计划 pool": tests["pool_items_with_theme"].astype(str) + "/" + tests["pool_n_items"].astype(str),
+        "OR": tests["odds_ratio"].map("{:.2g}".format), "q": tests["q"].map("{:.2g}".format),
+        "结论 verdict": tests["direction"].map(DIRECTION),
+    })
+
+
+def validation_table(data: ReportData) -> pd.DataFrame:
+    """Per theme, the lexicon against the hand coding of items (lexicon_validation.csv)."""
+    v = data.lexicon_validation
+    return pd.DataFrame({
+        "主题 theme": v["theme"], "条目 items": v["n_items"], "一致为是 tp": v["tp"], "误报 fp": v["fp"],
+        "漏报 fn": v["fn"], "精确率 precision": v["precision"].round(2), "召回率 recall": v["recall"].round(2),
+        "F1": v["f1"].round(2), "不适用 n/a items": v["not_applicable"],
+    })
+
+
+def disagreements_table(data: ReportData) -> pd.DataFrame:
+    """Every coded item × theme where the lexicon and the hand coding differ, cited as printed."""
+    sections = data.items[["doc_id", "item_seq", "section_no"]]
+    rows = data.lexicon_disagreements.merge(sections, on=["doc_id", "item_seq"], how="left").assign(where="item")
+    return pd.DataFrame({
+        "计划 plan": rows["doc_id"].map(plan_names(data.documents)),
+        "位置 location": evidence.locations(rows, data.items), "主题 theme": rows["theme"],
+        "人工 code": rows["code"], "词表 lexicon": rows["predicted"], "计数词 terms": rows["terms"].fillna(""),
+        "编码理由 coder's note": rows["note"].fillna(""), "条目原文 item": rows["text"],
+    })

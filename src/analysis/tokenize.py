@@ -82,6 +82,19 @@ def load_segmenter_files(userdict: Path, stopwords: Path) -> Segmenter:
     return Segmenter(userdict, stopwords)
 
 
+# Word classes of jieba's dictionary that never make a distinctive policy term: place names (ns,
+# 上海市, 西宁) and numerals/quantities (m, the 十三 of a split 十三五).
+NOT_POLICY_TERMS = frozenset({"ns", "m"})
+
+
+@cache
+def word_classes() -> dict[str, str]:
+    """Word → part-of-speech tag from jieba's bundled dictionary (`word freq tag` lines)."""
+    path = Path(jieba.__file__).parent / "dict.txt"
+    with path.open(encoding="utf-8") as handle:
+        return {parts[0]: parts[2] for parts in map(str.split, handle) if len(parts) == 3}
+
+
 def load_segmenter(params_dir: Path) -> Segmenter:
     return load_segmenter_files(Path(params_dir) / "userdict.txt", Path(params_dir) / "stopwords.txt")
 
