@@ -23,11 +23,11 @@ reports: $(STAMP) ## the main job: data/raw → data/processed → reports/ (pyt
 	$(BIN)/python -m analysis run
 
 test: $(STAMP) ## lint, then every test (notebooks executed by nbval)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks notebooks/conftest.py
 	$(BIN)/python -m pytest
 
 lint: $(STAMP) ## ruff only
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks notebooks/conftest.py
 
 check: $(STAMP) ## validate data/raw and params/ without running anything
 	$(BIN)/python -m analysis check

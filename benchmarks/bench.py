@@ -1,37 +1,48 @@
 """`make bench`: ratios measured in one run on this machine → benchmarks/results.md and results.json.
 
-1. cold `make reports` (run_pipeline, all cores) vs the naive loop: papermill CLI, then
-   `jupyter nbconvert --to html` CLI, for each report notebook one after another.
+1. cold `make reports` (`python -m analysis run`, all cores, the 5-plan row of 5.) vs the naive
+   loop: papermill CLI, then `jupyter nbconvert --to html` CLI, for each report notebook one after another.
 2. unchanged rerun vs the cold run.
 3. throughput (raw characters per second) of clean + structure + tokenise items + theme counting
    over 1,000 synthetic plans with 1 and 2 workers, vs `jieba.lcut` over the same texts.
 4. build_clusters on the ~25 k synthetic items: wall time and peak RSS (in a child process).
+5. end-to-end scale: `python -m analysis run` on a fresh copy of the project holding the 5 real plans
+   plus synthetic ones, for N plans in all (--scales, default 5,100,300,1000): cold wall time, peak
+   RSS of the process tree (kernels included), time per published report, unchanged rerun.
 
+`--only scale` runs section 5 alone and keeps sections 1–4 of the previous results.
 Timings are noisy on a shared machine: each configuration of 3 is timed ROUNDS times, interleaved,
-and the fastest is kept.
+and the fastest is kept; so is each unchanged rerun of 5. Cold runs of 5 are timed once.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import json
 import os
 import platform
+import re
 import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import jieba
 import pandas as pd
+import psutil
 from joblib.externals.loky import get_reusable_executor
-from synthetic import real_parts, synthetic_plans
+from synthetic import SEED, Parts, real_parts, synthetic_corpus, synthetic_plans
 
 from analysis.batch import load_resources, process_texts
 from analysis.clean import clean_plan
+from analysis.corpus import Plan, read_manifest, write_manifest
 from analysis.paths import Paths
 from analysis.structure import parse_plan
 
@@ -40,13 +51,23 @@ HERE = Path(__file__).resolve().parent
 N_PLANS = 1000
 ROUNDS = 3
 BIN = Path(sys.executable).parent
+SCALES = (5, 100, 300, 1000)
+TIMEOUT_MIN = 40.0  # per cold run (and per rerun): then the process tree is killed
+SAMPLE_S = 0.2  # RSS sampling interval
+ENV = {**os.environ, "PYTHONHASHSEED": "0"}
+PUBLISHED = re.compile(r"published (\d+) report\(s\)")
+# Goals on this machine: cold run seconds and peak RSS (MB) at some sizes, the unchanged rerun at all.
+COLD_GOALS_S = {300: 5 * 60, 1000: 15 * 60}
+RSS_GOALS_MB = {1000: 2048}
+RERUN_GOAL_S = 0.5
+COLD_VS_NAIVE_GOAL = 0.4
+SCALE_HEADING = "## 5. End-to-end scale"
 
 
 def timed(run: Callable[[], object]) -> float:
     start = time.perf_counter()
     run()
     return time.perf_counter() - start
-
 
 
 # --- 1 and 2: reports ---------------------------------------------------------------------------
@@ -68,12 +89,10 @@ def naive_loop(paths: Paths) -> int:
     return len(jobs)
 
 
-def bench_reports() -> dict:
-    from analysis.pipeline import run_pipeline
-
-    with tempfile.TemporaryDirectory() as naive_dir, tempfile.TemporaryDirectory() as run_dir:
-        naive_paths, run_paths = Paths(ROOT).copy_inputs(Path(naive_dir)), Paths(ROOT).copy_inputs(Path(run_dir))
-        jobs = os.cpu_count() or 1
+def bench_naive() -> dict:
+    """The naive loop on a fresh copy of the project (the 5 real plans)."""
+    with tempfile.TemporaryDirectory() as naive_dir:
+        naive_paths = Paths(ROOT).copy_inputs(Path(naive_dir))
         n_notebooks = 0
 
         def naive() -> None:
@@ -81,9 +100,14 @@ def bench_reports() -> dict:
             n_notebooks = naive_loop(naive_paths)
 
         naive_s = timed(naive)
-        cold_s = timed(lambda: run_pipeline(run_paths, jobs=jobs))
-        rerun_s = timed(lambda: run_pipeline(run_paths, jobs=jobs))
-    return {"notebooks": n_notebooks, "jobs": jobs, "naive_s": naive_s, "cold_s": cold_s, "rerun_s": rerun_s}
+    return {"notebooks": n_notebooks, "naive_s": naive_s}
+
+
+def bench_reports(naive: dict, real: ScaleRun) -> dict:
+    """Sections 1–2: the naive loop against the cold and unchanged runs on the real plans."""
+    if real.cold_s is None or real.rerun_s is None:
+        raise RuntimeError(f"`analysis run` on the {real.plans} real plans: {real.status}")
+    return {**naive, "jobs": os.cpu_count() or 1, "cold_s": real.cold_s, "rerun_s": real.rerun_s}
 
 
 # --- 3: throughput ------------------------------------------------------------------------------
@@ -165,7 +189,168 @@ def bench_clusters() -> dict:
     return {**json.loads(done.stdout.strip().splitlines()[-1]), "peak_rss_mb": peak_mb}
 
 
+# --- 5: end-to-end scale -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Watched:
+    """One command run to its end (or killed): wall time, peak RSS of its process tree, stdout."""
+
+    seconds: float
+    peak_rss_mb: float
+    stdout: str
+    status: str  # "ok", "timed out after … min", or "exit N: last line of stderr"
+
+
+@dataclass(frozen=True)
+class ScaleRun:
+    """Section 5 for one corpus size; the measurements are None when the cold run did not succeed."""
+
+    plans: int
+    status: str
+    cold_s: float | None = None
+    peak_rss_mb: float | None = None
+    pages: int | None = None
+    rerun_s: float | None = None
+
+    @property
+    def s_per_report(self) -> float | None:
+        return self.cold_s / self.pages if self.cold_s is not None and self.pages else None
+
+    def as_json(self) -> dict:
+        rounded = {key: round(value, 3) if isinstance(value, float) else value for key, value in asdict(self).items()}
+        per_report = None if self.s_per_report is None else round(self.s_per_report, 3)
+        return {**rounded, "s_per_report": per_report, "goals_met": self.goals()}
+
+    def goals(self) -> dict[str, bool]:
+        """Each goal that applies to this size: met or not (a run that did not finish meets none)."""
+        limits = {"cold_s": COLD_GOALS_S.get(self.plans), "peak_rss_mb": RSS_GOALS_MB.get(self.plans),
+                  "rerun_s": RERUN_GOAL_S}
+        return {key: getattr(self, key) is not None and getattr(self, key) <= limit
+                for key, limit in limits.items() if limit is not None}
+
+
+def tree_rss(root: psutil.Process) -> int:
+    """The sum of RSS (bytes) over `root` and all its descendants; 0 once `root` has exited."""
+    try:
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    total = 0
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            total += process.memory_info().rss
+    return total
+
+
+def kill_tree(root: psutil.Process) -> None:
+    """SIGKILL `root` and every descendant (Jupyter kernels run in process groups of their own)."""
+    with contextlib.suppress(psutil.NoSuchProcess):
+        for process in [*root.children(recursive=True), root]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+
+
+def watch(command: list[str], timeout_s: float, logs: Path) -> Watched:
+    """Run `command`, sampling the RSS of its process tree every SAMPLE_S; kill the tree after
+    `timeout_s`. The wall time ends when the process exits (a waiting thread notes the moment).
+    stdout and stderr go to files under `logs`, so a chatty run never blocks on a full pipe."""
+    logs.mkdir(parents=True)
+    with (logs / "stdout").open("wb") as out, (logs / "stderr").open("wb") as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(command, stdout=out, stderr=err, env=ENV)
+        root = psutil.Process(child.pid)
+        ended: list[float] = []
+        exited = threading.Event()
+
+        def wait() -> None:
+            child.wait()
+            ended.append(time.perf_counter())
+            exited.set()
+
+        threading.Thread(target=wait, daemon=True).start()
+        peak, timed_out = 0, False
+        while not exited.is_set():
+            peak = max(peak, tree_rss(root))
+            if exited.wait(SAMPLE_S):
+                break
+            if time.perf_counter() - start > timeout_s:
+                timed_out = True
+                kill_tree(root)
+                exited.wait()
+    errors = (logs / "stderr").read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    if timed_out:
+        status = f"timed out after {timeout_s / 60:g} min"
+    elif child.returncode:
+        status = f"exit {child.returncode}: {errors[-1] if errors else 'no message'}"
+    else:
+        status = "ok"
+    stdout = (logs / "stdout").read_text(encoding="utf-8", errors="replace")
+    return Watched(ended[0] - start, peak / 2**20, stdout, status)
+
+
+def analysis(paths: Paths, *arguments: str) -> list[str]:
+    """The command line of `python -m analysis` on the project at `paths`."""
+    return [sys.executable, "-m", "analysis", "--root", str(paths.root), *arguments]
+
+
+def scale_project(target: Path, n: int, parts: Parts) -> Paths:
+    """A copy of the project's inputs at `target` with synthetic plans added up to `n` plans in all:
+    the files and manifest rows written directly (as `analysis add` would), then `analysis check`."""
+    paths = Paths(ROOT).copy_inputs(target)
+    plans = read_manifest(paths.raw)
+    for synthetic in synthetic_corpus(parts, n - len(plans)):
+        data = synthetic.text.encode("utf-8")
+        plans.append(Plan(
+            doc_id=synthetic.doc_id, district=synthetic.district, region="合成市", admin_level="区",
+            year=synthetic.year, title=f"{synthetic.year}年{synthetic.district}区教育局工作要点",
+            source=f"benchmarks/synthetic.py, seed {SEED}", file=f"{synthetic.doc_id}.txt",
+            completeness="complete", sha256=hashlib.sha256(data).hexdigest(),
+        ))
+        (paths.raw / f"{synthetic.doc_id}.txt").write_bytes(data)
+    write_manifest(paths.raw, plans)
+    check = subprocess.run(analysis(paths, "check"), capture_output=True, text=True, env=ENV)
+    if check.returncode:
+        raise RuntimeError(f"`analysis check` refused the {n}-plan corpus:\n{check.stderr}")
+    return paths
+
+
+def measure_scale(n: int, parts: Parts, timeout_s: float) -> ScaleRun:
+    """Section 5 for `n` plans: one cold run of a fresh copy, then ROUNDS unchanged reruns (fastest kept)."""
+    with tempfile.TemporaryDirectory(prefix=f"bench_{n}_") as tmp:
+        paths = scale_project(Path(tmp) / "project", n, parts)
+        cold = watch(analysis(paths, "run"), timeout_s, Path(tmp) / "cold")
+        published = PUBLISHED.search(cold.stdout)
+        if cold.status != "ok" or not published:
+            return ScaleRun(n, cold.status if cold.status != "ok" else "no 'published N report(s)' line",
+                            peak_rss_mb=cold.peak_rss_mb)
+        reruns = [watch(analysis(paths, "run"), timeout_s, Path(tmp) / f"rerun{number}") for number in range(ROUNDS)]
+    problems = [rerun.status for rerun in reruns if rerun.status != "ok"]
+    problems += [f"rerun {match.group()}" for rerun in reruns if (match := PUBLISHED.search(rerun.stdout))]
+    return ScaleRun(n, problems[0] if problems else "ok", cold.seconds, cold.peak_rss_mb, int(published.group(1)),
+                    min(rerun.seconds for rerun in reruns))
+
+
+def bench_scale(scales: list[int], timeout_s: float) -> dict[int, ScaleRun]:
+    parts = real_parts(ROOT / "data" / "raw", ROOT / "params")
+    runs = {}
+    for n in scales:
+        runs[n] = measure_scale(n, parts, timeout_s)
+        print(f"5. scale: {runs[n]}", flush=True)
+    return runs
+
+
 # --- results ------------------------------------------------------------------------------------
+
+
+def mark(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def machine(load_before: float) -> str:
+    return (f"{platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"{time.strftime('%Y-%m-%d %H:%M')}, load average {load_before:.1f} before and "
+            f"{os.getloadavg()[0]:.1f} after")
 
 
 def figures(reports: dict, throughput: dict, clusters: dict) -> dict[str, float]:
@@ -186,38 +371,34 @@ def markdown(result: dict[str, float], reports: dict, throughput: dict, clusters
         return (f"{throughput[key]:.2f} s ({chars / throughput[key] / 1000:.0f} k chars/s, "
                 f"{throughput['jieba_s'] / throughput[key]:.3f}×)")
 
-    def check(ok: bool) -> str:
-        return "met" if ok else "**not met**"
-
     return "\n".join([
         "# Benchmarks",
         "",
-        f"`make bench` on {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{time.strftime('%Y-%m-%d %H:%M')}, load average {load_before:.1f} before and "
-        f"{os.getloadavg()[0]:.1f} after (other work on the machine slows the parallel runs most). "
+        f"`make bench` on {machine(load_before)} (other work on the machine slows the parallel runs most). "
         "Ratios are measured in one run.",
         "",
         "| # | measurement | result | goal | |",
         "|---|---|---|---|---|",
-        f"| 1 | cold `make reports` vs naive loop | {result['cold_vs_naive']}× | ≤ 0.4× "
-        f"| {check(result['cold_vs_naive'] <= 0.4)} |",
+        f"| 1 | cold `make reports` vs naive loop | {result['cold_vs_naive']}× | ≤ {COLD_VS_NAIVE_GOAL}× "
+        f"| {mark(result['cold_vs_naive'] <= COLD_VS_NAIVE_GOAL)} |",
         f"| 2 | unchanged rerun vs cold run | {result['rerun_vs_cold']}× | ≤ 0.05× "
-        f"| {check(result['rerun_vs_cold'] <= 0.05)} |",
+        f"| {mark(result['rerun_vs_cold'] <= 0.05)} |",
         f"| 3a | throughput, 1 worker vs `jieba.lcut` | {result['throughput_1w_vs_jieba']}× | ≥ 0.8× "
-        f"| {check(result['throughput_1w_vs_jieba'] >= 0.8)} |",
+        f"| {mark(result['throughput_1w_vs_jieba'] >= 0.8)} |",
         f"| 3b | throughput, 2 workers (fresh forked pool) vs `jieba.lcut` | {result['throughput_2w_vs_jieba']}× "
         "| ≥ 1.5× "
-        f"| {check(result['throughput_2w_vs_jieba'] >= 1.5)} |",
+        f"| {mark(result['throughput_2w_vs_jieba'] >= 1.5)} |",
         f"| 4 | build_clusters, {clusters['items']:,} items | {result['cluster_25k_seconds']} s, "
         f"{result['cluster_25k_peak_rss_mb']:.0f} MB peak RSS | ≤ 10 s, ≤ 2 GB "
-        f"| {check(result['cluster_25k_seconds'] <= 10 and result['cluster_25k_peak_rss_mb'] <= 2048)} |",
+        f"| {mark(result['cluster_25k_seconds'] <= 10 and result['cluster_25k_peak_rss_mb'] <= 2048)} |",
         "",
         "## Details",
         "",
         f"1–2. {reports['notebooks']} report notebooks on the 5 real plans, each in a fresh copy of the project. "
         f"Naive loop (papermill CLI, then `jupyter nbconvert --to html` CLI, one after another): "
-        f"{reports['naive_s']:.1f} s. `run_pipeline(jobs={reports['jobs']})` cold: {reports['cold_s']:.1f} s; "
-        f"unchanged rerun: {reports['rerun_s']:.2f} s.",
+        f"{reports['naive_s']:.1f} s. `python -m analysis run` ({reports['jobs']} notebooks at a time; the 5-plan "
+        f"row of section 5) cold: {reports['cold_s']:.1f} s; unchanged rerun (fastest of {ROUNDS}): "
+        f"{reports['rerun_s']:.2f} s.",
         "",
         f"3. {N_PLANS:,} synthetic plans (benchmarks/synthetic.py, fixed seed), {chars:,} raw characters; best of "
         f"{ROUNDS} interleaved rounds; jieba's and the project's dictionaries loaded before timing.",
@@ -243,26 +424,115 @@ def markdown(result: dict[str, float], reports: dict, throughput: dict, clusters
     ])
 
 
+def seconds(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value < 60:
+        return f"{value:.2f} s" if value < 10 else f"{value:.1f} s"
+    return f"{value:.0f} s ({value / 60:.1f} min)"
+
+
+def limit(goal: float | None, unit: str) -> str:
+    return "—" if goal is None else f"≤ {goal:g} {unit}"
+
+
+def scale_row(run: ScaleRun) -> str:
+    goals = run.goals()
+    missed = [name for name, ok in goals.items() if not ok]
+    verdict = mark(not missed) + (f" ({', '.join(missed)})" if missed else "")
+    cells = [
+        f"{run.plans:,}",
+        seconds(run.cold_s),
+        limit(COLD_GOALS_S.get(run.plans), "s"),
+        "—" if run.peak_rss_mb is None else f"{run.peak_rss_mb:,.0f} MB",
+        limit(RSS_GOALS_MB.get(run.plans), "MB"),
+        "—" if run.pages is None else str(run.pages),
+        seconds(run.s_per_report),
+        seconds(run.rerun_s),
+        limit(RERUN_GOAL_S, "s"),
+        verdict if run.status == "ok" else f"**{run.status}**".replace("|", "\\|"),
+    ]
+    return f"| {' | '.join(cells)} |"
+
+
+def scale_markdown(runs: dict[int, ScaleRun], load_before: float, timeout_s: float) -> str:
+    return "\n".join([
+        SCALE_HEADING,
+        "",
+        f"On {machine(load_before)}. `python -m analysis --root <copy> run` (the whole `make reports` job, "
+        f"{os.cpu_count()} notebooks at a time, PYTHONHASHSEED=0) cold, in a fresh copy of the project per size: "
+        f"the 5 real plans plus synthetic ones up to N plans (benchmarks/synthetic.py, seed {SEED}, each its own "
+        "district and doc_id; `analysis check` passes). Peak RSS: the largest sum of RSS over the run process "
+        f"and all its descendants (Jupyter kernels, workers), sampled every {SAMPLE_S} s; pages shared between "
+        "processes count once per process. Per report: cold wall time / pages published. Unchanged rerun: the "
+        f"same command again with nothing changed, fastest of {ROUNDS}. A run still going after "
+        f"{timeout_s / 60:g} min is killed with its process tree.",
+        "",
+        "| plans | cold run | goal | peak RSS (tree) | goal | pages | per report | unchanged rerun | goal | |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        *(scale_row(run) for run in runs.values()),
+        "",
+    ])
+
+
+def previous_results() -> tuple[dict, str]:
+    """Sections 1–4 of the last results: results.json without `scale`, results.md up to section 5."""
+    json_path, md_path = HERE / "results.json", HERE / "results.md"
+    fields = json.loads(json_path.read_text(encoding="utf-8")) if json_path.is_file() else {}
+    head = md_path.read_text(encoding="utf-8").split(SCALE_HEADING)[0] if md_path.is_file() else "# Benchmarks\n"
+    return {key: value for key, value in fields.items() if key != "scale"}, head
+
+
+def write_results(fields: dict, head: str, runs: dict[int, ScaleRun], load_before: float, timeout_s: float) -> None:
+    """results.json (`fields` plus `scale`) and results.md (`head`, then section 5)."""
+    fields = {**fields, "scale": {str(n): run.as_json() for n, run in runs.items()}}
+    (HERE / "results.json").write_text(json.dumps(fields, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    text = head.rstrip("\n") + "\n\n" + scale_markdown(runs, load_before, timeout_s)
+    (HERE / "results.md").write_text(text, encoding="utf-8")
+    print(text)
+
+
+def scales_arg(text: str) -> list[int]:
+    """argparse type: comma-separated plan counts, e.g. 5,100."""
+    try:
+        return sorted({int(part) for part in text.split(",")})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give plan counts separated by commas, e.g. 5,100") from None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clusters-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--scales", type=scales_arg, default=list(SCALES),
+                        help="plans in all for each end-to-end run (default: %(default)s); at least the real ones")
+    parser.add_argument("--only", choices=["scale"],
+                        help="run only this section; the other sections' previous results are kept")
+    parser.add_argument("--timeout", type=float, default=TIMEOUT_MIN,
+                        help="minutes after which a run is killed and recorded as timed out (default: %(default)s)")
     args = parser.parse_args()
     if args.clusters_child:
         return clusters_child()
+    real = len(read_manifest(ROOT / "data" / "raw"))
+    if args.scales[0] < real:
+        parser.error(f"--scales: each size must be at least {real}, the number of real plans")
+    timeout_s = args.timeout * 60
     load_before = os.getloadavg()[0]
+    if args.only == "scale":
+        runs = bench_scale(args.scales, timeout_s)
+        return write_results(*previous_results(), runs, load_before, timeout_s)
     clusters = bench_clusters()  # first: RUSAGE_CHILDREN must see no other child
     print(f"4. clusters: {clusters}", flush=True)
     params_dir = ROOT / "params"
     texts = synthetic_plans(real_parts(ROOT / "data" / "raw", params_dir), N_PLANS)
     throughput = bench_throughput(texts, params_dir)
     print(f"3. throughput: {throughput}", flush=True)
-    reports = bench_reports()
-    print(f"1–2. reports: {reports}", flush=True)
+    naive = bench_naive()
+    print(f"1. naive loop: {naive}", flush=True)
+    scale_load = os.getloadavg()[0]
+    runs = bench_scale(sorted({real, *args.scales}), timeout_s)
+    reports = bench_reports(naive, runs[real])
     result = figures(reports, throughput, clusters)
-    (HERE / "results.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    text = markdown(result, reports, throughput, clusters, load_before)
-    (HERE / "results.md").write_text(text, encoding="utf-8")
-    print(text)
+    write_results(result, markdown(result, reports, throughput, clusters, load_before), runs, scale_load, timeout_s)
 
 
 if __name__ == "__main__":

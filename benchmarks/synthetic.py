@@ -4,7 +4,8 @@ Each synthetic plan is a raw page as a district site would publish it: a breadcr
 (page furniture that cleaning removes), a title, a preamble, 4–6 sections (一、…) and about 25
 items (1. …) drawn from the real plans' items with their sentences rotated, numbered through the
 plan or restarting per section, then a footer. The same seed always gives the same texts; 1,000
-plans are about 6 M characters and 25 k items.
+plans are about 6 M characters and 25 k items. `synthetic_corpus` gives each plan its own district
+and doc_id, for a project's data/raw.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ SEED = 20240601
 DISTRICTS = ("杨浦", "闵行", "宝山", "城中", "定海", "普陀", "海曙", "鄞州", "江干", "西湖", "浦东", "徐汇",
              "静安", "黄浦", "长宁", "虹口", "嘉定", "松江", "青浦", "奉贤", "金山", "崇明", "城东", "城西")
 NUMERALS = "一二三四五六七八九十"
+DIGITS = "零一二三四五六七八九"
 
 
 @dataclass(frozen=True)
@@ -48,9 +50,21 @@ def vary(item: str, rng: random.Random) -> str:
     return "".join(sentences[shift:] + sentences[:shift])
 
 
-def synthetic_plan(parts: Parts, rng: random.Random) -> str:
-    """One raw plan page (see the module docstring)."""
-    district, year = rng.choice(DISTRICTS), rng.randint(2015, 2025)
+@dataclass(frozen=True)
+class SyntheticPlan:
+    """A synthetic plan with its own district: what its manifest row needs, and the raw page."""
+
+    doc_id: str
+    district: str
+    year: int
+    text: str
+
+
+def synthetic_plan(parts: Parts, rng: random.Random, district: str | None = None) -> tuple[int, str]:
+    """One raw plan page (see the module docstring) and its year. The district named in the page
+    is drawn from DISTRICTS unless given (the draw happens either way, so the texts stay the same)."""
+    drawn, year = rng.choice(DISTRICTS), rng.randint(2015, 2025)
+    district = district or drawn
     n_sections, per_section = rng.randint(4, 6), rng.choice((True, False))
     sizes = [rng.randint(3, 7) for _ in range(n_sections)]
     scale = rng.randint(22, 28) / sum(sizes)  # about 25 items per plan
@@ -69,10 +83,27 @@ def synthetic_plan(parts: Parts, rng: random.Random) -> str:
             number += 1
             lines.append(f"{number}.{vary(rng.choice(parts.items), rng)}")
     lines += ["上一篇：无", f"版权所有 {district}区教育局"]
-    return "\n\n".join(lines) + "\n"
+    return year, "\n\n".join(lines) + "\n"
 
 
 def synthetic_plans(parts: Parts, n: int, seed: int = SEED) -> list[str]:
     """`n` raw plan texts; the same (parts, n, seed) always gives the same texts."""
     rng = random.Random(seed)
-    return [synthetic_plan(parts, rng) for _ in range(n)]
+    return [synthetic_plan(parts, rng)[1] for _ in range(n)]
+
+
+def synthetic_district(number: int) -> str:
+    """A district name no real plan uses, one per number: 合成 and the number's digits (合成零零四二)."""
+    return "合成" + "".join(DIGITS[int(digit)] for digit in f"{number:04d}")
+
+
+def synthetic_corpus(parts: Parts, n: int, seed: int = SEED) -> list[SyntheticPlan]:
+    """`n` plans, plan i of district `synthetic_district(i)` with doc_id syn<i>_<year>; the texts are
+    `synthetic_plans`' with that district named, and a smaller corpus is the start of a larger one."""
+    rng = random.Random(seed)
+    plans = []
+    for number in range(n):
+        district = synthetic_district(number)
+        year, text = synthetic_plan(parts, rng, district)
+        plans.append(SyntheticPlan(f"syn{number:04d}_{year}", district, year, text))
+    return plans

@@ -1,7 +1,7 @@
 """Bad inputs as users bring them (issue 7): fail clearly, never silently, never damage data.
 
-Rejected inputs run the real CLI (`python -m analysis --root COPY run`) on a copy that has never
-been run: validation comes before any stage or notebook, so each case takes a few seconds. Every
+Rejected inputs run the real CLI (`analysis.cli.main`, in process) on a copy that has never been
+run: validation comes before any stage or notebook, so each case takes a fraction of a second. Every
 case must give exit code 2, only `error: …` lines on stderr naming the file (or manifest row)
 and what to do, no traceback, data/raw and params/ byte-for-byte unchanged, and nothing new in
 data/processed or reports/ except the `.lock` files of the run's FileLocks (created before the
@@ -19,9 +19,7 @@ import csv
 import hashlib
 import html
 import subprocess
-import sys
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +30,7 @@ from analysis.corpus import MANIFEST_COLUMNS, accept_checksum, add_plan
 from analysis.dataset import CorpusTables, structure_corpus
 from analysis.paths import Paths
 from analysis.pipeline import ensure_processed
+from support import cli
 
 ALLOWED_AFTER_FAILURE = {".lock"}  # FileLock files: the only entries a rejected run may leave
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00\x00\x00\x01\x00\x08\x06\x00\x00\x00" + bytes(range(256))
@@ -39,13 +38,6 @@ SCRIPT_ONLY_PAGE = (
     "<!DOCTYPE html><html><head><title></title><script>var tracker = 1;</script>"
     "<style>body { font-family: SimSun; }</style></head><body><div></div></body></html>"
 )
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "analysis", *args],
-        capture_output=True, text=True, encoding="utf-8", timeout=300, check=False,
-    )
 
 
 def tree(folder: Path) -> dict[str, str]:
@@ -207,18 +199,16 @@ class Outcome:
 
 @pytest.fixture(scope="module")
 def outcomes(paths: Paths, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
-    """Every case damaged in its own copy, then `run` in all copies, a few at a time (each run
-    spends its few seconds importing; they overlap well)."""
+    """Every case damaged in its own copy, then `run` in each copy (in this process: the CLI is the
+    same, and validation fails before any stage)."""
     prepared = {}
     for case in CASES:
         project = paths.copy_inputs(tmp_path_factory.mktemp(case.id))
         case.damage(project)
         before = {"inputs": inputs_of(project), "processed": tree(project.processed), "reports": tree(project.reports)}
         prepared[case.id] = Outcome(project, before)
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        results = pool.map(lambda o: run_cli("--root", str(o.project.root), "run"), prepared.values())
-        for outcome, result in zip(prepared.values(), results, strict=True):
-            outcome.result = result
+    for outcome in prepared.values():
+        outcome.result = cli("--root", str(outcome.project.root), "run")
     return prepared
 
 
@@ -283,7 +273,7 @@ def test_other_encodings_and_html_give_the_same_items(project: Paths, corpus: Co
     assert data != path.read_bytes()
     path.write_bytes(data)
 
-    accepted = run_cli("--root", str(project.root), "check", "--accept", doc_id)
+    accepted = cli("--root", str(project.root), "check", "--accept", doc_id)
     assert accepted.returncode == 0, accepted.stderr
     assert accepted.stderr == ""
     assert f"accepted the current sha256 of {doc_id}" in accepted.stdout and "ok: 5 plans" in accepted.stdout

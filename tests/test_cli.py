@@ -1,4 +1,5 @@
-"""The command line as a user runs it: `python -m analysis …` in a subprocess."""
+"""The command line as a user runs it: `python -m analysis …` (a subprocess for --help and the
+folder search from the working directory; the rest in process, where a subprocess proves nothing more)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sys
 from pathlib import Path
 
 from analysis.paths import Paths
+from support import cli
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -26,7 +28,7 @@ def test_help_lists_the_commands() -> None:
 
 
 def test_check_passes_on_a_clean_copy(project: Paths) -> None:
-    result = run_cli("--root", str(project.root), "check")
+    result = cli("--root", str(project.root), "check")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("ok: 5 plans")
     assert result.stderr == ""
@@ -35,28 +37,28 @@ def test_check_passes_on_a_clean_copy(project: Paths) -> None:
 def test_check_reports_drift_then_accept_fixes_it(project: Paths) -> None:
     path = project.raw / "zhoushan_2024.txt"
     path.write_bytes(path.read_bytes() + b"\n")
-    result = run_cli("--root", str(project.root), "check")
+    result = cli("--root", str(project.root), "check")
     assert result.returncode == 2
     lines = result.stderr.splitlines()
     assert len(lines) == 1
     assert lines[0].startswith(f"error: {path}: sha256")
     assert "check --accept zhoushan_2024" in lines[0]
 
-    accepted = run_cli("--root", str(project.root), "check", "--accept", "zhoushan_2024")
+    accepted = cli("--root", str(project.root), "check", "--accept", "zhoushan_2024")
     assert accepted.returncode == 0, accepted.stderr
     assert "accepted the current sha256 of zhoushan_2024" in accepted.stdout
-    assert run_cli("--root", str(project.root), "check").returncode == 0
+    assert cli("--root", str(project.root), "check").returncode == 0
 
 
 def test_add_then_check(project: Paths) -> None:
     plan = FIXTURES / "corpus_yangpu_2025.txt"
     root = ("--root", str(project.root))
-    result = run_cli(*root, "add", str(plan), "--district", "杨浦", "--year", "2025")
+    result = cli(*root, "add", str(plan), "--district", "杨浦", "--year", "2025")
     assert result.returncode == 0, result.stderr
     assert (project.raw / "yangpu_2025.txt").read_bytes() == plan.read_bytes()
-    assert run_cli(*root, "check").stdout.startswith("ok: 6 plans")
+    assert cli(*root, "check").stdout.startswith("ok: 6 plans")
 
-    again = run_cli(*root, "add", str(plan), "--district", "杨浦", "--year", "2025")
+    again = cli(*root, "add", str(plan), "--district", "杨浦", "--year", "2025")
     assert again.returncode == 2
     assert again.stderr.startswith("error: ") and "duplicate doc_id yangpu_2025" in again.stderr
 

@@ -79,7 +79,12 @@ def test_full_disk_while_publishing_reports_is_one_line_and_keeps_published_page
     def full(staging: Path, target: Path) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", str(target / "index.html"))
 
-    monkeypatch.setattr("analysis.report.build_jobs", lambda paths: [])
+    import pandas as pd
+
+    monkeypatch.setattr("analysis.report.build_jobs", lambda paths, documents, snapshot: [])
+    monkeypatch.setattr("analysis.snapshot.check_snapshot", lambda paths, snapshot="": "snapshot")
+    monkeypatch.setattr("analysis.snapshot.read_table",
+                        lambda paths, name, snapshot: pd.DataFrame(columns=["doc_id", "file", "sha256"]))
     monkeypatch.setattr(pipeline, "publish", full)
     monkeypatch.setattr(pipeline, "ensure_processed", lambda paths, force=False: {"dataset": "k"})
     assert main(["--root", str(project.root), "run", "--force"]) == 2
@@ -121,7 +126,7 @@ def test_cluster_labels_and_term_lists_are_escaped_in_tables(paths: Paths) -> No
     from analysis.report import ReportData, cluster_mix_vs_others, table
 
     label = '<img src=x onerror=alert(1)>·</details>'
-    data = ReportData(paths, {}, {
+    data = ReportData(paths, {}, "", {
         "clusters": pd.DataFrame({"doc_id": ["a_2024", "b_2024"], "cluster": [1, 1]}),
         "cluster_summary": pd.DataFrame({"cluster": [1], "label": [label], "stable": [False]}),
     })

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analysis import pipeline
+from analysis import stages
 from analysis.params import load_yaml, parse_yaml
 from analysis.paths import Paths, ProjectError
 from analysis.pipeline import check_params, ensure_processed
@@ -284,7 +284,7 @@ def test_processing_logs_params_warnings(project, monkeypatch):
     path = project.params / "themes.yaml"
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace("terms: [双减, ", "terms: [双减, 减, "), encoding="utf-8")
-    monkeypatch.setattr(pipeline, "STAGES", [])
+    monkeypatch.setattr(stages, "STAGES", [])
     lines: list[str] = []
     ensure_processed(project, log=lines.append)
     assert lines[0] == (f"warning: {path}: theme 双减 term 减 is one character long; it will match inside "

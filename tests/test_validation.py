@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import pipeline
+from analysis import pipeline, stages
 from analysis.paths import Paths, ProjectError
 from analysis.themes import Lexicon, load_lexicon
 from analysis.validation import (
@@ -182,7 +182,7 @@ def sha256(path: Path) -> str:
 
 def run_stage(project: Paths, monkeypatch) -> list[str]:
     """ensure_processed with the dataset and validation stages only; returns the log."""
-    monkeypatch.setattr(pipeline, "STAGES", [s for s in pipeline.STAGES if s.name in ("dataset", "validation")])
+    monkeypatch.setattr(stages, "STAGES", [s for s in stages.STAGES if s.name in ("dataset", "validation")])
     lines: list[str] = []
     pipeline.ensure_processed(project, log=lines.append)
     return lines

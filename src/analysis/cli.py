@@ -45,12 +45,16 @@ def cmd_run(paths: Paths, args: argparse.Namespace) -> int:
 
 
 def cmd_add(paths: Paths, args: argparse.Namespace) -> int:
+    from filelock import FileLock
+
     from analysis.corpus import add_plan, parse_year
 
-    plan = add_plan(
-        paths.raw, Path(args.file), args.district, parse_year(args.year), title=args.title, source=args.source,
-        completeness=args.completeness, region=args.region, admin_level=args.admin_level, doc_id=args.doc_id,
-    )
+    paths.processed.mkdir(parents=True, exist_ok=True)
+    with FileLock(paths.processed / ".lock"):  # never while a run reads data/raw into its snapshot
+        plan = add_plan(
+            paths.raw, Path(args.file), args.district, parse_year(args.year), title=args.title, source=args.source,
+            completeness=args.completeness, region=args.region, admin_level=args.admin_level, doc_id=args.doc_id,
+        )
     print(f"added {plan.doc_id}: {paths.raw / plan.file} ({plan.district} {plan.year}, {plan.completeness}); "
           "run `make reports` to include it everywhere")
     return 0

@@ -49,10 +49,10 @@ from sklearn.metrics.cluster import contingency_matrix
 from sklearn.preprocessing import normalize
 from threadpoolctl import ThreadpoolController
 
-from analysis.dataset import plan_labels
+from analysis.dataset import CorpusTables, plan_labels
 from analysis.files import write_tables
 from analysis.params import load_yaml
-from analysis.paths import ProjectError
+from analysis.paths import Paths, ProjectError
 from analysis.themes import load_lexicon, theme_hits
 from analysis.tokenize import load_segmenter
 
@@ -779,6 +779,30 @@ CLUSTER_FILES = {
 }
 
 
+def run_stage(tables: CorpusTables, paths: Paths, out: Path) -> list[str]:
+    """The pipeline's clusters stage (analysis.stages): build and write the cluster tables."""
+    write_clusters(build_clusters(tables.items, paths.params), out)
+    return []
+
+
 def write_clusters(tables: ClusterTables, processed_dir: Path) -> list[Path]:
     """Write every cluster table under `processed_dir` atomically (rows already in stable order)."""
     return write_tables(processed_dir, {name: getattr(tables, field) for field, name in CLUSTER_FILES.items()})
+
+
+# --- display helpers for the notebooks (they read the processed snapshot, never process) ---------
+
+
+def examples_table(examples: pd.DataFrame, summary: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+    """`example_texts` from the snapshot's tables (cluster_examples.csv, cluster_summary.csv,
+    items.csv): the central items of each cluster with label, plan and item text."""
+    frame = examples.merge(summary[["cluster", "label"]], on="cluster").merge(
+        items[[*ITEM_KEY, "district", "year", "text"]], on=ITEM_KEY)
+    return frame.assign(plan=plan_labels(frame))[
+        ["cluster", "label", "rank", "plan", "item_seq", "centrality", "text"]
+    ].sort_values(["cluster", "rank"]).reset_index(drop=True)
+
+
+def top_terms_table(cluster_terms: pd.DataFrame) -> pd.DataFrame:
+    """cluster_terms.csv as rank × cluster: the centroid's highest-weighted terms, one column per cluster."""
+    return cluster_terms.pivot(index="rank", columns="cluster", values="term")

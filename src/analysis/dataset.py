@@ -10,7 +10,7 @@ import pandas as pd
 from analysis.clean import CleanResult, CleanRules, clean_plan
 from analysis.corpus import MANIFEST_COLUMNS, Plan, load_text, validate
 from analysis.files import write_tables, write_text_atomic
-from analysis.paths import ProjectError
+from analysis.paths import Paths, ProjectError
 from analysis.structure import PlanStructure, StructureRules, parse_plan
 
 COMPLETENESS_MARK = {"complete": "", "truncated": "（截断）", "partial": "（节选）"}
@@ -115,3 +115,59 @@ def write_corpus(tables: CorpusTables, processed_dir: Path) -> list[Path]:
         write_text_atomic(path, done.cleaned.text)
         written.append(path)
     return written + write_tables(processed_dir, {f"{name}.csv": getattr(tables, name) for name in TABLE_NAMES})
+
+
+def run_stage(tables: CorpusTables, paths: Paths, out: Path) -> list[str]:
+    """The pipeline's dataset stage (analysis.stages): write the tables; no warnings of its own."""
+    write_corpus(tables, out)
+    return []
+
+
+# --- display helpers for the notebooks (they read the processed snapshot, never process) ---------
+
+
+def shown_plans(documents: pd.DataFrame, doc_ids: list[str] | None = None) -> list[str]:
+    """The doc_ids a notebook shows: `doc_ids`, each a plan of `documents` (documents.csv), or
+    every plan when empty."""
+    known = sorted(documents["doc_id"])
+    if unknown := sorted(set(doc_ids or ()) - set(known)):
+        raise ProjectError(f"doc_ids: unknown plan(s) {', '.join(unknown)}; the processed snapshot has "
+                           f"{', '.join(known)}")
+    return sorted(set(doc_ids)) if doc_ids else known
+
+
+def plan_structure(documents: pd.DataFrame, items: pd.DataFrame, clean_dir: Path, chars: int = 40) -> pd.DataFrame:
+    """Per plan: the manifest title, the first line of its cleaned text (data/processed/clean/,
+    cut at `chars`), sections with a heading (0: none found), items, and how items are numbered
+    (items.csv: `continuous`, `per-section` as the evidence cites them, `none` without printed numbers)."""
+    from analysis.evidence import per_section_plans
+
+    per_section = per_section_plans(items)
+    unnumbered = set(items.loc[items["item_no"].fillna("").astype(str) == "", "doc_id"])
+
+    def first_line(doc_id: str) -> str:
+        line = (clean_dir / f"{doc_id}.txt").read_text(encoding="utf-8").split("\n", 1)[0].strip()
+        return line if len(line) <= chars else line[:chars] + "…"
+
+    return pd.DataFrame({
+        "doc_id": documents["doc_id"], "plan": plan_labels(documents), "title": documents["title"],
+        "first_line": documents["doc_id"].map(first_line), "n_sections": documents["n_sections"],
+        "n_items": documents["n_items"],
+        "numbering": documents["doc_id"].map(
+            lambda d: "none" if d in unnumbered else "per-section" if d in per_section else "continuous"),
+    }).reset_index(drop=True)
+
+
+def removal_counts(removed: pd.DataFrame) -> pd.DataFrame:
+    """Lines removed by cleaning (removed.csv), plan × rule."""
+    return pd.crosstab(removed["doc_id"], removed["rule"]).rename_axis(index="doc_id", columns="rule")
+
+
+def section_table(items: pd.DataFrame) -> pd.DataFrame:
+    """Every section of every plan (items.csv): number, heading and its number of items."""
+    return items.groupby(["doc_id", "section_no", "section_title"]).size().rename("n_items").reset_index()
+
+
+def item_length_summary(items: pd.DataFrame) -> pd.DataFrame:
+    """Per plan: count, mean, spread and quartiles of item length in characters."""
+    return items.assign(length=items["text"].str.len()).groupby("doc_id")["length"].describe().round(0)

@@ -7,8 +7,10 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where tables are read or written: an unchanged run needs none
+    import pandas as pd
 
 CSV_ENCODING = "utf-8-sig"  # BOM so Excel opens Chinese text correctly
 # Always text, even when every value looks like a number (a theme named 2024年 is fine, 1e5 is refused).
@@ -61,6 +63,8 @@ def is_current(path: Path, frame: pd.DataFrame) -> bool:
 def read_csv(path: Path) -> pd.DataFrame:
     """Read a CSV written by `write_csv_atomic` (or a plain UTF-8 one). Empty text stays "", but a
     column of numbers with empty cells (an interval that does not apply) is numeric with NaN."""
+    import pandas as pd
+
     frame = pd.read_csv(path, encoding=CSV_ENCODING, dtype=TEXT_COLUMNS, keep_default_na=False)
     for column in frame.columns.difference(list(TEXT_COLUMNS)):
         if pd.api.types.is_string_dtype(frame[column]) and (frame[column] == "").any():

@@ -6,68 +6,33 @@ code, upstream keys). A stage or report whose key is unchanged is skipped; `forc
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import json
 import logging
 import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 
-import zmq
 from filelock import FileLock
-from jupyter_client.manager import AsyncKernelManager
-from tqdm.auto import tqdm
 
-from analysis.clean import CleanRules
-from analysis.clusters import CLUSTER_FILES
-from analysis.corpus import validate
-from analysis.dataset import TABLE_NAMES, CorpusTables, structure_corpus, write_corpus
+from analysis import stages
 from analysis.files import STAGING_PREFIX, publish, recover, write_text_atomic
-from analysis.paths import Paths, ProjectError
-from analysis.structure import StructureRules
-from analysis.themes import THEME_TABLE_NAMES, sync_userdict
-from analysis.validation import VALIDATION_FILES, run_validation
+from analysis.paths import Paths
+from analysis.stages import STAMPS, digest, files_digest, read_json, read_stamps, stage_keys, stale_stages
 
-PACKAGE_DIR = Path(__file__).parent
-STAMPS = ".stamps.json"
-RUN_TIMES = ("start_time", "end_time", "duration")  # papermill metadata that differs between runs
+BUILD, RUN_KEY, PAGES = ".build.json", "_run", "_pages"  # in reports/: page → key, the run's key, all pages
 logging.getLogger("papermill").addHandler(logging.NullHandler())  # a failure is one ProjectError line
-
-
-def digest(*parts: bytes | str) -> str:
-    h = hashlib.sha256()
-    for part in parts:
-        h.update(part.encode() if isinstance(part, str) else part)
-        h.update(b"\0")
-    return h.hexdigest()
-
-
-def files_digest(paths: list[Path]) -> str:
-    """Hash of names and bytes of the given files (folders: every file inside, sorted)."""
-    files = sorted(
-        f for p in paths for f in ([p] if p.is_file() else sorted(p.rglob("*")) if p.is_dir() else [])
-        if f.is_file() and not f.name.startswith(".")
-    )
-    return digest(*(part for f in files for part in (f.name, f.read_bytes())))
-
-
-def code_version() -> str:
-    """Hash of the package source: a code change invalidates every product."""
-    return files_digest(sorted(PACKAGE_DIR.glob("*.py")))
 
 
 def check_params(paths: Paths) -> list[str]:
     """Load every params file the pipeline uses, so a mistake is reported before any work;
     return the warnings (legal but doubtful settings), one line each, naming the file."""
+    from analysis.clean import CleanRules
     from analysis.clusters import ClusterParams
     from analysis.report import load_report_params
     from analysis.stats import StatisticsParams
+    from analysis.structure import StructureRules
     from analysis.themes import lexicon_warnings, load_lexicon
     from analysis.tokenize import read_word_list
 
@@ -81,72 +46,15 @@ def check_params(paths: Paths) -> list[str]:
     return lexicon_warnings(lexicon, paths.params / "themes.yaml")
 
 
-@dataclass
-class Stage:
-    name: str
-    params: list[str]  # files under params/ it reads
-    outputs: list[str]  # files under data/processed/ it writes
-    run: Callable[[CorpusTables, Paths, Path], list[str]]  # (tables, paths, output folder) → warnings
-    upstream: list[str] = field(default_factory=list)
-    inputs: list[str] = field(default_factory=list)  # Paths properties naming other files it reads
-
-
-def _run_dataset(tables: CorpusTables, paths: Paths, out: Path) -> list[str]:
-    write_corpus(tables, out)
-    return []
-
-
-def _run_themes(tables: CorpusTables, paths: Paths, out: Path) -> list[str]:
-    from analysis.themes import build_themes, split_term_warnings, write_themes
-
-    themes = build_themes(tables, paths.params)
-    write_themes(themes, out)
-    return split_term_warnings(themes.segmentation, paths.params / "themes.yaml")
-
-
-def _run_clusters(tables: CorpusTables, paths: Paths, out: Path) -> list[str]:
-    from analysis.clusters import build_clusters, write_clusters
-
-    write_clusters(build_clusters(tables.items, paths.params), out)
-    return []
-
-
-TOKENS = ["userdict.txt", "stopwords.txt"]
-STAGES = [
-    Stage("dataset", ["clean.yaml", "structure.yaml"], [f"{name}.csv" for name in TABLE_NAMES],
-          _run_dataset),
-    Stage("themes", ["themes.yaml", "statistics.yaml", *TOKENS], [f"{name}.csv" for name in THEME_TABLE_NAMES],
-          _run_themes, ["dataset"]),
-    Stage("clusters", ["clusters.yaml", "themes.yaml", *TOKENS], list(CLUSTER_FILES.values()),
-          _run_clusters, ["dataset"]),
-    Stage("validation", ["themes.yaml"], VALIDATION_FILES, run_validation, ["dataset"], ["annotations"]),
-]
-
-
-def stage_keys(paths: Paths) -> dict[str, str]:
-    """The current key of every stage (raw data, params, code and upstream keys)."""
-    keys: dict[str, str] = {}
-    base = digest(code_version(), files_digest([paths.raw]))
-    for stage in STAGES:
-        keys[stage.name] = digest(
-            base, files_digest([*(paths.params / p for p in stage.params), *(getattr(paths, i) for i in stage.inputs)]),
-            *(keys[u] for u in stage.upstream),
-        )
-    return keys
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {}
-
-
 def ensure_processed(paths: Paths, force: bool = False, log: Callable[[str], None] = print) -> dict[str, str]:
     """Bring data/processed up to date; return the stage keys. Safe to call from several processes.
 
     The stages that are out of date write into a staging folder that is published as one unit.
     """
+    from analysis.corpus import validate
+    from analysis.dataset import structure_corpus
+    from analysis.themes import sync_userdict
+
     paths.processed.mkdir(parents=True, exist_ok=True)
     with FileLock(paths.processed / ".lock"):
         recover(paths.processed)
@@ -156,13 +64,8 @@ def ensure_processed(paths: Paths, force: bool = False, log: Callable[[str], Non
         if sync_userdict(paths.params):
             log(f"wrote {paths.params / 'userdict.txt'} from themes.yaml")
         keys = stage_keys(paths)
-        stamps = _read_json(paths.processed / STAMPS)
-        stale = [
-            stage for stage in STAGES
-            if force or stamps.get(stage.name) != keys[stage.name]
-            or not all((paths.processed / o).is_file() for o in stage.outputs)
-        ]
-        for stage in STAGES:
+        stale = stages.STAGES if force else stale_stages(paths.processed, keys)
+        for stage in stages.STAGES:
             if stage not in stale:
                 log(f"skip  stage {stage.name} (inputs unchanged)")
         if not stale:
@@ -171,154 +74,92 @@ def ensure_processed(paths: Paths, force: bool = False, log: Callable[[str], Non
         for done in tables.plans:
             for warning in done.structure.warnings:
                 log(f"warning: {paths.raw / done.plan.file}: {warning}")
+        stamps = read_stamps(paths.processed) or {"keys": {}, "outputs": {}}
         with tempfile.TemporaryDirectory(dir=paths.processed, prefix=STAGING_PREFIX) as tmp:
+            staging = Path(tmp)
             for stage in stale:
-                for warning in stage.run(tables, paths, Path(tmp)):
+                before = set(staging.rglob("*"))
+                for warning in stage.function()(tables, paths, staging):
                     log(f"warning: {warning}")
-                stamps[stage.name] = keys[stage.name]
+                written = sorted(p.relative_to(staging).as_posix() for p in set(staging.rglob("*")) - before
+                                 if p.is_file())
+                stamps["keys"][stage.name], stamps["outputs"][stage.name] = keys[stage.name], written
                 log(f"ran   stage {stage.name}")
-            write_text_atomic(Path(tmp) / STAMPS, json.dumps(stamps, indent=1, sort_keys=True))
-            publish(Path(tmp), paths.processed)
+            write_text_atomic(staging / STAMPS, json.dumps(stamps, indent=1, sort_keys=True))
+            publish(staging, paths.processed)
     return keys
 
 
-@dataclass(frozen=True)
-class Job:
-    """One notebook execution that becomes one HTML page under reports/."""
-
-    notebook: str
-    parameters: dict
-    page: str  # path under reports/, e.g. districts/yangpu_2024.html
-    title: str
-    plans: tuple[str, ...]  # doc_ids it covers
-
-    @property
-    def executed(self) -> str:
-        return f"notebooks/{Path(self.page).with_suffix('.ipynb').as_posix().replace('/', '__')}"
-
-
-class EncryptedKernelManager(AsyncKernelManager):
-    """Kernels talk over CurveZMQ-encrypted sockets when both sides can (ipykernel ≥ 7.3 warns on
-    every start otherwise); kernels that cannot fall back to the plain transport."""
-
-    transport_encryption = "auto" if zmq.has("curve") else "disabled"
-
-
-def execute_notebook(paths: Paths, job: Job, staging: Path, timeout: int) -> Path:
-    """Run one notebook with papermill into `staging`, each cell for at most `timeout` seconds.
-
-    A cell that raises, hangs or kills the kernel ends the run with one line naming notebook, cell
-    and what happened; the kernel is killed and the executed notebook kept under reports/failed/.
-    """
-    import papermill
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-
-    out = staging / job.executed
-    out.parent.mkdir(parents=True, exist_ok=True)
-    started: list[int] = []  # index of each code cell sent to the kernel: len() is its execution count
-    try:
-        papermill.execute_notebook(
-            str(paths.notebooks / job.notebook), str(out), parameters=job.parameters,
-            cwd=str(paths.notebooks), progress_bar=False, kernel_name="python3",
-            kernel_manager_class=EncryptedKernelManager, execution_timeout=timeout, record_timing=False,
-            shutdown_kernel="immediate", on_cell_execute=lambda cell, cell_index: started.append(cell_index),
-        )
-    except papermill.PapermillExecutionError as exc:
-        what = f"cell {exc.exec_count} raised {exc.ename}: {exc.evalue.splitlines()[0] if exc.evalue else ''}"
-        raise _failure(paths, job, out, what) from None
-    except CellTimeoutError:
-        _cancel_pending_tasks()
-        what = f"cell {len(started)} timed out after {timeout} s (cell_timeout in params/report.yaml)"
-        raise _failure(paths, job, out, what) from None
-    except DeadKernelError:
-        raise _failure(paths, job, out, f"cell {len(started)}: kernel died (crashed or ran out of memory)") from None
-    _make_reproducible(out, paths.reports / job.executed)
-    return out
-
-
-def _cancel_pending_tasks() -> None:
-    """Cancel what is left in this thread's event loop (the one nbclient runs in): after a cell
-    timeout nbclient leaves its output reader pending, which asyncio reports at exit ("Task was
-    destroyed but it is pending!")."""
-    from jupyter_core.utils import ensure_event_loop
-
-    loop = ensure_event_loop()
-    tasks = asyncio.all_tasks(loop)
-    for task in tasks:
-        task.cancel()
-    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
-
-
-def _failure(paths: Paths, job: Job, executed: Path, what: str) -> ProjectError:
-    """Keep the executed notebook under reports/failed/ and say what went wrong, on one line."""
-    failed = paths.reports / "failed" / Path(job.executed).name
-    failed.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(executed, failed)
-    return ProjectError(f"{paths.notebooks / job.notebook} ({job.page}): {what}; executed notebook kept at {failed}")
-
-
-def _make_reproducible(executed: Path, published: Path) -> None:
-    """Drop what differs between runs of the same inputs from an executed notebook: papermill's
-    timings, the staging path and random cell ids (papermill's parameters cell gets a new one)."""
-    import nbformat
-
-    notebook = nbformat.read(executed, as_version=4)
-    notebook.metadata.papermill.output_path = str(published)
-    for number, cell in enumerate(notebook.cells):
-        cell.id = f"cell-{number}"
-    for metadata in (notebook.metadata, *(cell.metadata for cell in notebook.cells)):
-        for key in RUN_TIMES:
-            metadata.get("papermill", {}).pop(key, None)
-    nbformat.write(notebook, executed)
-
-
 def run_pipeline(paths: Paths, force: bool = False, jobs: int | None = None) -> list[str]:
-    """Update data/processed, execute the out-of-date reports in parallel, publish them atomically.
+    """Update data/processed, execute the out-of-date reports on warm kernels, publish atomically.
 
     Returns the pages that were (re)built. Published reports are only replaced once every report
-    of this run succeeded.
+    of this run succeeded. An unchanged run answers from the stamps, without importing pandas,
+    scikit-learn or Jupyter.
     """
-    from analysis.report import check_notebooks
-
     paths.reports.mkdir(parents=True, exist_ok=True)
     with FileLock(paths.reports / ".lock"):
+        if not force and _up_to_date(paths):
+            print(f"reports up to date: {paths.reports / 'index.html'}")
+            return []
+        from analysis.report import check_notebooks
+
         check_notebooks(paths)  # a broken notebook stops the run before any stage
         return _run_reports(paths, ensure_processed(paths, force=force), force, jobs)
 
 
+def data_key(paths: Paths, keys: dict[str, str]) -> str:
+    """What every page depends on besides its notebook and parameters: stage keys and report params."""
+    return digest(*keys.values(), files_digest([paths.params / "report.yaml"]))
+
+
+def run_key(paths: Paths, keys: dict[str, str]) -> str:
+    """What the whole set of pages depends on: the data key and every notebook."""
+    return digest(data_key(paths, keys), files_digest([paths.notebooks]))
+
+
+def _up_to_date(paths: Paths) -> bool:
+    """Whether the last run published reports from exactly the current inputs, code and notebooks."""
+    build = read_json(paths.reports / BUILD)
+    keys = stage_keys(paths)
+    return (
+        build.get(RUN_KEY) == run_key(paths, keys) and not stale_stages(paths.processed, keys)
+        and all((paths.reports / page).is_file() for page in ["index.html", *build.get(PAGES, [])])
+    )
+
+
 def _run_reports(paths: Paths, keys: dict[str, str], force: bool, jobs: int | None) -> list[str]:
     from analysis.report import build_jobs, load_report_params, page_html, render_index, run_manifest
+    from analysis.runner import execute_all
+    from analysis.snapshot import check_snapshot, read_table
 
     recover(paths.reports)
-    data_key = digest(*keys.values(), files_digest([paths.params / "report.yaml"]))
-    all_jobs = build_jobs(paths)
-    build = _read_json(paths.reports / ".build.json")
-    todo, job_keys = [], {}
-    for job in all_jobs:
-        job_keys[job.page] = digest(
-            data_key, (paths.notebooks / job.notebook).read_bytes(), json.dumps(job.parameters, sort_keys=True)
-        )
-        if force or build.get(job.page) != job_keys[job.page] or not (paths.reports / job.page).is_file():
-            todo.append(job)
+    snapshot = check_snapshot(paths)
+    documents = read_table(paths, "documents", snapshot)
+    all_jobs = build_jobs(paths, documents, snapshot)
+    build = read_json(paths.reports / BUILD)
+    shared = data_key(paths, keys)
+    job_keys = {job.page: digest(shared, (paths.notebooks / job.notebook).read_bytes(),
+                                 json.dumps(job.parameters, sort_keys=True)) for job in all_jobs}
+    todo = [job for job in all_jobs if force or build.get(job.page) != job_keys[job.page]
+            or not (paths.reports / job.page).is_file()]
     for job in all_jobs:
         if job not in todo:
             print(f"skip  {job.page} (inputs unchanged)")
-    if not todo and (paths.reports / "index.html").is_file():
-        print(f"reports up to date: {paths.reports / 'index.html'}")
-        return []
-    manifest = run_manifest(paths, keys)
+    manifest = run_manifest(paths, keys, documents)
     timeout = load_report_params(paths.params / "report.yaml")["cell_timeout"]
     with tempfile.TemporaryDirectory(dir=paths.reports, prefix=STAGING_PREFIX) as tmp:
         staging = Path(tmp)
-        _execute_all(paths, todo, staging, jobs or os.cpu_count() or 1, timeout)
-        for job in todo:
-            page = page_html(staging / job.executed, job, manifest)
-            (staging / job.page).parent.mkdir(parents=True, exist_ok=True)
-            (staging / job.page).write_text(page, encoding="utf-8")
-        build.update({job.page: job_keys[job.page] for job in todo})
-        (staging / "index.html").write_text(render_index(all_jobs, build, manifest, paths), encoding="utf-8")
-        (staging / "run_manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
-        (staging / ".build.json").write_text(json.dumps(build, indent=1, sort_keys=True))
+
+        def export(job, executed: Path) -> None:
+            write_text_atomic(staging / job.page, page_html(executed, job, manifest))
+
+        execute_all(paths, todo, staging, jobs or os.cpu_count() or 1, timeout, export)
+        pages = {job.page: job_keys[job.page] for job in all_jobs}
+        build = {**pages, RUN_KEY: run_key(paths, keys), PAGES: sorted(pages)}
+        write_text_atomic(staging / "index.html", render_index(all_jobs, build, manifest, documents))
+        write_text_atomic(staging / "run_manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False))
+        write_text_atomic(staging / BUILD, json.dumps(build, indent=1, sort_keys=True))
         publish(staging, paths.reports)
     _remove_orphans(paths.reports, {job.page for job in all_jobs} | {job.executed for job in all_jobs})
     shutil.rmtree(paths.reports / "failed", ignore_errors=True)
@@ -332,26 +173,3 @@ def _remove_orphans(reports: Path, current: set[str]) -> None:
         for page in reports.glob(pattern):
             if page.relative_to(reports).as_posix() not in current:
                 page.unlink()
-
-
-def _execute_all(paths: Paths, todo: list[Job], staging: Path, workers: int, timeout: int) -> None:
-    """Execute the notebooks, `workers` at a time. After a failure no notebook starts; those still
-    running finish, then the failure is raised."""
-    if not todo:
-        return
-    queue = iter(todo)
-    with ThreadPoolExecutor(max_workers=workers) as pool, tqdm(total=len(todo), unit="report") as bar:
-
-        def start(count: int) -> dict[Future, Job]:
-            return {pool.submit(execute_notebook, paths, job, staging, timeout): job for job in islice(queue, count)}
-
-        running = start(workers)
-        while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                page = running.pop(future).page
-                future.result()
-                bar.set_postfix_str(page)
-                bar.update()
-            running |= start(len(done))
-

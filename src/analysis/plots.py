@@ -159,6 +159,47 @@ def plot_theme_intervals(theme_counts: pd.DataFrame, documents: pd.DataFrame, va
     return fig
 
 
+GROUP_LABELS = {"region": "地区 region", "admin_level": "行政级别 level", "year": "年份 year"}
+
+
+def plot_theme_distribution(rows: pd.DataFrame, value: str = "per_10k_chars", by: str = "region") -> Figure:
+    """One panel per theme: a box plot of `value` per group of `by` (region, admin_level or year;
+    groups in sorted order, labelled with their number of complete plans), over the complete plans
+    the theme applies to. `rows`: plan × theme rows with theme, applicable, complete, `by` and
+    `value` (`overview.plan_rows`). A group where the theme applies to no complete plan reads
+    "n/a" (or "—" without complete plans). One row per group, whatever the number of plans."""
+    use_cjk_font()
+    themes = pd.unique(rows["theme"])
+    groups = sorted(pd.unique(rows[by]))
+    counted = rows[rows["complete"] & rows["applicable"]]
+    complete = rows[rows["complete"]].groupby(by)["doc_id"].nunique()
+    fig = Figure(figsize=(2.6 * len(themes) + 2.5, 0.4 * len(groups) + 1.8), layout="constrained")
+    axes = fig.subplots(1, len(themes), sharey=True, squeeze=False)[0]
+    for ax, theme in zip(axes, themes, strict=True):
+        values = counted[counted["theme"] == theme].groupby(by)[value]
+        boxes = [(at, values.get_group(group).to_numpy(float)) for at, group in enumerate(groups)
+                 if group in values.groups]
+        if boxes:
+            ax.boxplot([v for _, v in boxes], positions=[at for at, _ in boxes], orientation="horizontal",
+                       widths=0.6, patch_artist=True, boxprops={"facecolor": "#9ecae1"},
+                       medianprops={"color": "#08306b"}, flierprops={"markersize": 3})
+        for at, group in enumerate(groups):
+            if group not in values.groups:
+                ax.text(0.02, at, NOT_APPLICABLE if complete.get(group, 0) else "—",
+                        transform=ax.get_yaxis_transform(), va="center", color="#555555")
+        ax.set_title(theme)
+        ax.grid(axis="x", alpha=0.3)
+        if value == "item_share":
+            ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    axes[0].set_yticks(range(len(groups)), [f"{group}（{complete.get(group, 0)}）" for group in groups])
+    axes[0].set_ylim(len(groups) - 0.5, -0.5)
+    zh, en = GROUP_LABELS[by].split(" ", 1)
+    fig.suptitle(f"{THEME_VALUES[value][0]}：按{zh}分布 by {en}")
+    fig.supxlabel("箱：四分位数与中位数；点：离群计划；括号内：完整计划数；不完整计划不计入 box: quartiles and "
+                  "median, dots: outlying plans, (n): complete plans; incomplete plans left out", fontsize=9)
+    return fig
+
+
 def plot_theme_bars(theme_counts: pd.DataFrame, value: str = "per_10k_chars") -> Figure:
     """Grouped bars: one group per theme, one bar per plan (none where the theme does not apply)."""
     import seaborn as sns

@@ -7,7 +7,7 @@ import json
 import platform
 import subprocess
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -15,21 +15,17 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import clusters, evidence
-from analysis.corpus import COMPLETENESS, read_manifest
+from analysis.corpus import COMPLETENESS
 from analysis.dataset import COMPLETENESS_MARK, plan_labels
 from analysis.evidence import esc
-from analysis.files import read_csv
 from analysis.params import load_yaml
 from analysis.paths import Paths, ProjectError
+from analysis.snapshot import check_snapshot, read_table
+from analysis.stages import digest, files_digest
 
 COMPLETENESS_ORDER = {value: rank for rank, value in enumerate(COMPLETENESS)}  # complete is preferred
 DEFAULT_SET = "default"
 DEFAULT_TITLE = "各地工作要点比较"
-TABLES = [
-    "documents", "items", "theme_counts", "term_counts", "kwic", "keyness",
-    "clusters", "cluster_summary", "cluster_terms", "cluster_solution", "doc_similarity", "nearest_neighbours",
-    "lexicon_validation", "lexicon_disagreements",
-]
 VERSIONED = ["analysis", "pandas", "scikit-learn", "scipy", "jieba", "matplotlib", "seaborn",
              "papermill", "nbconvert"]
 DISTRICT_NOTEBOOK = "10_district_report.ipynb"
@@ -38,8 +34,11 @@ COMPARISON_NOTEBOOK = "20_comparison_report.ipynb"
 
 def load_report_params(path: Path) -> dict:
     params = load_yaml(
-        path, required=("sets", "rank_exclude", "analysis_notebooks", "top_terms", "max_q", "cell_timeout")
+        path, required=("sets", "rank_exclude", "analysis_notebooks", "top_terms", "max_q", "cell_timeout",
+                        "detail_max_plans")
     )
+    if isinstance(most := params["detail_max_plans"], bool) or not isinstance(most, int) or most < 1:
+        raise ProjectError(f"{path}: detail_max_plans must be a whole number of plans of at least 1, not {most!r}")
     timeout = params["cell_timeout"]
     if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
         raise ProjectError(f"{path}: cell_timeout must be a whole number of seconds of at least 1, not {timeout!r}")
@@ -55,27 +54,27 @@ def load_report_params(path: Path) -> dict:
 
 @dataclass
 class ReportData:
-    """Every processed table, plus the report params."""
+    """The processed snapshot's tables as attributes (`data.items` reads data/processed/items.csv
+    once), plus the report params."""
 
     paths: Paths
     params: dict
-    tables: dict[str, pd.DataFrame]
+    snapshot: str  # id of the snapshot the tables come from
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def __getattr__(self, name: str) -> pd.DataFrame:
-        try:
-            return self.__dict__["tables"][name]
-        except KeyError:
-            raise AttributeError(name) from None
+        if name.startswith("_") or "tables" not in self.__dict__:
+            raise AttributeError(name)
+        if name not in self.tables:
+            self.tables[name] = read_table(self.paths, name, self.snapshot)
+        return self.tables[name]
 
 
-def load_report_data(root: str | Path | None = None) -> ReportData:
-    """Bring data/processed up to date (quietly) and load every table the reports use."""
-    from analysis.pipeline import ensure_processed
-
+def load_report_data(root: str | Path | None = None, snapshot: str = "") -> ReportData:
+    """The processed snapshot (never computed here): the run's when `snapshot` names it, else the
+    published one if it is up to date; see analysis.snapshot."""
     paths = Paths.from_root(root or None)
-    ensure_processed(paths, log=lambda _: None)
-    tables = {name: read_csv(paths.processed / f"{name}.csv") for name in TABLES}
-    return ReportData(paths, load_report_params(paths.params / "report.yaml"), tables)
+    return ReportData(paths, load_report_params(paths.params / "report.yaml"), check_snapshot(paths, snapshot))
 
 
 def plan_names(documents: pd.DataFrame) -> dict[str, str]:
@@ -104,30 +103,40 @@ def ranked_ids(documents: pd.DataFrame, doc_ids: list[str], params: dict) -> lis
     return sorted(keep["doc_id"])
 
 
-def build_jobs(paths: Paths):
-    """Every page of a run: analysis notebooks, one district report per plan, the comparisons."""
-    from analysis.pipeline import Job
+@dataclass(frozen=True)
+class Job:
+    """One notebook execution that becomes one HTML page under reports/."""
 
+    notebook: str
+    parameters: dict
+    page: str  # path under reports/, e.g. districts/yangpu_2024.html
+    title: str
+    plans: tuple[str, ...]  # doc_ids it covers
+
+    @property
+    def executed(self) -> str:
+        return f"notebooks/{Path(self.page).with_suffix('.ipynb').as_posix().replace('/', '__')}"
+
+
+def build_jobs(paths: Paths, documents: pd.DataFrame, snapshot: str) -> list[Job]:
+    """Every page of a run over the plans of the snapshot (`documents`): analysis notebooks, one
+    district report per plan, the comparisons; each notebook gets the project root and snapshot id."""
     params = load_report_params(paths.params / "report.yaml")
-    plans = read_manifest(paths.raw)
-    all_ids = tuple(sorted(p.doc_id for p in plans))
+    base = {"root": str(paths.root), "snapshot": snapshot}
+    all_ids = tuple(sorted(documents["doc_id"]))
     jobs = [
-        Job(name, {"root": str(paths.root)}, f"analysis/{Path(name).stem}.html", _notebook_title(paths, name), all_ids)
+        Job(name, base, f"analysis/{Path(name).stem}.html", _notebook_title(paths, name), all_ids)
         for name in params["analysis_notebooks"]
     ]
     jobs += [
-        Job(DISTRICT_NOTEBOOK, {"root": str(paths.root), "doc_id": p.doc_id},
-            f"districts/{p.doc_id}.html", f"{p.title}（{p.district} {p.year}）", (p.doc_id,))
-        for p in sorted(plans, key=lambda p: p.doc_id)
+        Job(DISTRICT_NOTEBOOK, base | {"doc_id": p.doc_id}, f"districts/{p.doc_id}.html",
+            f"{p.title}（{p.district} {p.year}）", (p.doc_id,))
+        for p in documents.sort_values("doc_id").itertuples()
     ]
-    documents = pd.DataFrame([p.as_row() for p in plans])
     for name in [DEFAULT_SET, *sorted(params["sets"] or {})]:
         page = "comparison.html" if name == DEFAULT_SET else f"comparison_{name}.html"
-        title = set_title(params, name)
-        ids = tuple(plan_set(documents, name, params))
-        if ids:
-            parameters = {"root": str(paths.root), "plan_set": name}
-            jobs.append(Job(COMPARISON_NOTEBOOK, parameters, page, title, ids))
+        if ids := tuple(plan_set(documents, name, params)):
+            jobs.append(Job(COMPARISON_NOTEBOOK, base | {"plan_set": name}, page, set_title(params, name), ids))
     return jobs
 
 
@@ -181,16 +190,15 @@ def _notebook_problem(path: Path) -> str | None:
     return None
 
 
-def run_manifest(paths: Paths, stage_keys: dict[str, str]) -> dict:
-    """What a run was built from: input SHA-256s, params, package versions, git commit, and their
-    `digest` (the same for every run of the same inputs); the build time only lives here."""
-    from analysis.pipeline import digest, files_digest
-
+def run_manifest(paths: Paths, stage_keys: dict[str, str], documents: pd.DataFrame) -> dict:
+    """What a run was built from: the SHA-256 of each plan of the snapshot (`documents`), params,
+    package versions, git commit, and their `digest` (the same for every run of the same inputs);
+    the build time only lives here."""
     inputs = {
         "git_commit": _git_commit(paths.root),
         "python": platform.python_version(),
         "packages": {name: _version(name) for name in VERSIONED},
-        "inputs": {p.file: p.sha256 for p in read_manifest(paths.raw)},
+        "inputs": dict(zip(documents["file"], documents["sha256"], strict=True)),
         "params": {p.name: files_digest([p]) for p in sorted(paths.params.iterdir()) if p.is_file()},
         "stage_keys": stage_keys,
     }
@@ -321,16 +329,38 @@ def describe_figures(body: str) -> str:
     return str(soup)
 
 
-def render_index(jobs, build: dict, manifest: dict, paths: Paths) -> str:
-    """reports/index.html: every page, the plans in it, and what the run was built from."""
-
-    plans = {p.doc_id: p for p in read_manifest(paths.raw)}
+def render_index(jobs, build: dict, manifest: dict, documents: pd.DataFrame) -> str:
+    """reports/index.html: every page, the plans of the run's snapshot (`documents`) in it, and
+    what the run was built from."""
+    plans = {p.doc_id: p for p in documents.itertuples()}
 
     def plans_cell(job) -> str:
         return "、".join(
             f"{esc(plans[d].district)} {plans[d].year}{esc(COMPLETENESS_MARK[plans[d].completeness])}"
             for d in job.plans if d in plans
         )
+
+    def cells(job) -> str:
+        return f"<td><a href='{esc(job.page)}'>{esc(job.title)}</a></td><td>{plans_cell(job)}</td>"
+
+    def by_region_and_year(group) -> str:
+        """A heading per region (sorted), then the region's reports in year order, one year cell
+        spanning each year's reports."""
+        regions: dict[str, dict[int, list]] = {}
+        for job in group:
+            plan = plans.get(job.plans[0]) if job.plans else None
+            region, year = (plan.region, plan.year) if plan else ("", 0)
+            regions.setdefault(region, {}).setdefault(year, []).append(job)
+        html = []
+        for region in sorted(regions):
+            rows = []
+            for year in sorted(regions[region]):
+                members = sorted(regions[region][year], key=lambda j: (plans_cell(j), j.page))
+                rows += [("" if at else f"<td rowspan='{len(members)}'>{esc(year)}</td>") + cells(job)
+                         for at, job in enumerate(members)]
+            html.append(f"<h3>{esc(region)}</h3><table><tr><th>year 年份</th><th>report</th><th>plans 计划</th></tr>"
+                        + "".join(f"<tr>{row}</tr>" for row in rows) + "</table>")
+        return "".join(html)
 
     groups = [
         ("比较报告 Comparison reports", [j for j in jobs if j.page.startswith("comparison")]),
@@ -341,9 +371,10 @@ def render_index(jobs, build: dict, manifest: dict, paths: Paths) -> str:
              f"<p class='meta'>{len(plans)} plans · inputs <code>{esc(manifest['digest'])}</code> · commit "
              f"<code>{esc(manifest['git_commit'])}</code></p>"]
     for heading, group in groups:
-        rows = "".join(
-            f"<tr><td><a href='{esc(j.page)}'>{esc(j.title)}</a></td><td>{plans_cell(j)}</td></tr>" for j in group
-        )
+        if heading == groups[1][0]:
+            parts.append(f"<h2>{heading}</h2>{by_region_and_year(group)}")
+            continue
+        rows = "".join(f"<tr>{cells(j)}</tr>" for j in group)
         parts.append(f"<h2>{heading}</h2><table><tr><th>report</th><th>plans 计划</th></tr>{rows}</table>")
     rows = "".join(
         f"<tr><td>{esc(p.district)}</td><td>{esc(p.region)} · {esc(p.admin_level)}</td><td>{p.year}</td>"
@@ -591,25 +622,48 @@ def similarity_matrix(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
 
 
 def caveats_html(data: ReportData, doc_ids: list[str]) -> str:
-    """What a reader must keep in mind: differing years and levels, incomplete plans."""
+    """What a reader must keep in mind: differing years and levels, incomplete plans (listed by
+    name, or counted when the set has more than `detail_max_plans` plans)."""
     docs = data.documents[data.documents["doc_id"].isin(doc_ids)]
+    large = len(docs) > data.params["detail_max_plans"]
     notes = []
     if docs["year"].nunique() > 1:
-        notes.append(f"计划年份不同（{docs['year'].min()}–{docs['year'].max()}）：比较的是各地最新的计划，"
-                     "年份写在每个地名旁。Plans of different years are compared.")
+        notes.append(f"计划年份不同（{docs['year'].min()}–{docs['year'].max()}）："
+                     f"{'分布也按年份给出' if large else '比较的是各地最新的计划'}，年份写在每个地名旁。"
+                     "Plans of different years are compared.")
     if docs["admin_level"].nunique() > 1:
-        notes.append("行政级别不同（" + "、".join(f"{esc(r.district)}{esc(r.admin_level)}" for r in docs.itertuples())
+        levels = (docs["admin_level"].value_counts().sort_index().items() if large else
+                  ((f"{r.district}{r.admin_level}", None) for r in docs.itertuples()))
+        notes.append("行政级别不同（" + "、".join(esc(level) + (f" {n} 份" if n else "") for level, n in levels)
                      + "）：市级计划统筹全市，区级计划更具体。Administrative levels differ.")
-    for row in docs[docs["completeness"] != "complete"].itertuples():
-        notes.append(f"{esc(row.district)} {row.year} 为 {esc(row.completeness)}：计数偏低，不参与排名。")
+    incomplete = docs[docs["completeness"] != "complete"]
+    if large and len(incomplete):
+        notes.append(f"{len(incomplete)} 份计划不完整（截断或节选）：计数偏低，不计入分布与排名。"
+                     "Incomplete plans are left out of distributions and rankings.")
+    elif not large:
+        notes += [f"{esc(row.district)} {row.year} 为 {esc(row.completeness)}：计数偏低，不参与排名。"
+                  for row in incomplete.itertuples()]
     notes.append("每万字提及次数以清洗后正文的非空白字符数为分母；主题词按最长匹配计数，不重复计数。")
     return "<ul>" + "".join(f"<li>{n}</li>" for n in notes) + "</ul>"
+
+
+_set_keyness: dict[tuple[str, tuple[str, ...]], pd.DataFrame] = {}  # per snapshot and set, for a warm kernel
 
 
 def set_keyness(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
     """Token keyness within a plan set: each plan against the other complete plans of the set
     pooled (an incomplete plan is tested but never pooled). Rebuilt from the per-plan token counts
-    of keyness.csv, so each set — not the whole corpus — is the reference."""
+    of keyness.csv, so each set — not the whole corpus — is the reference. Computed once per set in
+    a kernel (every district page of a set needs it)."""
+    key = (data.snapshot, tuple(sorted(doc_ids)))
+    if key not in _set_keyness:
+        if any(k[0] != data.snapshot for k in _set_keyness):
+            _set_keyness.clear()
+        _set_keyness[key] = _compute_set_keyness(data, list(key[1]))
+    return _set_keyness[key]
+
+
+def _compute_set_keyness(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
     from analysis.themes import load_lexicon, stat_keyness
 
     tokens = data.keyness[data.keyness["doc_id"].isin(doc_ids)]
@@ -634,11 +688,12 @@ def distinctive_terms(data: ReportData, doc_id: str, doc_ids: list[str]) -> pd.D
 
     keyness = set_keyness(data, sorted({*doc_ids, doc_id}))
     names = {*data.documents["district"], *data.documents["region"].str.replace(r"(省|市|自治区)$", "", regex=True)}
+    names.discard("")
     classes = word_classes()
-    rows = keyness[
-        (keyness["doc_id"] == doc_id) & (keyness["q"] < data.params["max_q"]) & (keyness["log_ratio"] > 0)
-        & ~keyness["term"].map(lambda t: classes.get(t) in NOT_POLICY_TERMS or any(n in t for n in names if n))
-    ].sort_values(["g2", "term"], ascending=[False, True]).head(data.params["top_terms"])
+    rows = keyness[(keyness["doc_id"] == doc_id) & (keyness["q"] < data.params["max_q"]) & (keyness["log_ratio"] > 0)]
+    noise = rows["term"].map(lambda t: classes.get(t) in NOT_POLICY_TERMS or any(n in t for n in names))
+    rows = rows[~noise.astype(bool)]  # bool even when empty: an empty object mask would select columns
+    rows = rows.sort_values(["g2", "term"], ascending=[False, True]).head(data.params["top_terms"])
     return pd.DataFrame({
         "词 term": rows["term"], "本计划 count": rows["count"], "期望 expected": rows["expected"].round(1),
         "其他计划 others": rows["count_other"], "G²": rows["g2"].round(2), "q": rows["q"].map("{:.2g}".format),

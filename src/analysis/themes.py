@@ -27,7 +27,7 @@ from analysis.corpus import YEAR_RANGE
 from analysis.dataset import CorpusTables, StructuredPlan, plan_labels
 from analysis.files import write_tables, write_text_atomic
 from analysis.params import load_yaml
-from analysis.paths import ProjectError
+from analysis.paths import Paths, ProjectError
 from analysis.stats import (
     INTERVAL_COLUMNS,
     NOT_APPLICABLE,
@@ -506,3 +506,22 @@ def build_themes(tables: CorpusTables, params_dir: Path, lexicon_path: Path | No
 def write_themes(tables: ThemeTables, processed_dir: Path) -> list[Path]:
     """Write the six theme tables as CSV under `processed_dir`, each atomically."""
     return write_tables(processed_dir, {f"{name}.csv": getattr(tables, name) for name in THEME_TABLE_NAMES})
+
+
+def run_stage(tables: CorpusTables, paths: Paths, out: Path) -> list[str]:
+    """The pipeline's themes stage (analysis.stages): write the tables, warn about split terms."""
+    themes = build_themes(tables, paths.params)
+    write_themes(themes, out)
+    return split_term_warnings(themes.segmentation, paths.params / "themes.yaml")
+
+
+# --- display helpers for the notebooks (they read the processed snapshot, never process) ---------
+
+
+def top_keyness(keyness: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    """Per plan, the `n` tokens of keyness.csv with the largest G² among those it uses more than the
+    other plans (log ratio > 0), for reading."""
+    used_more = keyness[keyness["log_ratio"] > 0].sort_values(["doc_id", "g2", "term"], ascending=[True, False, True])
+    return used_more.groupby("doc_id").head(n)[
+        ["district", "year", "term", "theme", "count", "expected", "g2", "q", "log_ratio"]
+    ].reset_index(drop=True)

@@ -1,0 +1,26 @@
+"""Run inside a warm report kernel between two notebooks (analysis.runner): the next notebook starts
+as in a fresh kernel, except that imported modules and the snapshot's tables stay loaded."""
+
+from __future__ import annotations
+
+import warnings
+
+_rc: dict | None = None  # matplotlib settings of the fresh kernel, before its first notebook
+
+
+def reset() -> None:
+    """Clear the user namespace and history, pandas options, matplotlib settings and figures."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    from IPython import get_ipython
+
+    global _rc
+    get_ipython().run_line_magic("reset", "-f")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pd.reset_option("all")
+    plt.close("all")
+    if _rc is None:
+        _rc = matplotlib.rcParams.copy()
+    matplotlib.rcParams.update(_rc)

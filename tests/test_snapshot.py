@@ -1,0 +1,135 @@
+"""One snapshot per run (issue 12): notebooks read data/processed and never process; a stale or
+swapped snapshot is one clear line; an unchanged run answers from the stamps without heavy imports;
+warm kernels start every notebook clean; `add` waits while a run reads data/raw."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from filelock import FileLock
+
+from analysis import report
+from analysis.paths import Paths, ProjectError
+from analysis.pipeline import ensure_processed
+from analysis.runner import WarmKernel
+from analysis.snapshot import check_snapshot
+from analysis.stages import read_stamps, snapshot_id
+from support import FIXTURES, cli
+from test_determinism import _small_project
+
+
+@pytest.fixture(scope="module")
+def processed(paths: Paths, tmp_path_factory: pytest.TempPathFactory) -> Paths:
+    """The small project (two plans) with its stages run, no reports."""
+    project = _small_project(paths, tmp_path_factory.mktemp("snapshot"))
+    ensure_processed(project, log=lambda line: None)
+    return project
+
+
+def copy_of(project: Paths, tmp_path: Path) -> Paths:
+    shutil.copytree(project.root, tmp_path / "copy")
+    return Paths(tmp_path / "copy")
+
+
+def test_stamps_record_every_stage_key_and_the_files_it_wrote(processed: Paths) -> None:
+    stamps = read_stamps(processed.processed)
+    assert set(stamps["keys"]) == set(stamps["outputs"]) == {"dataset", "themes", "clusters", "validation"}
+    assert {"items.csv", "documents.csv", "clean/yangpu_2024.txt"} <= set(stamps["outputs"]["dataset"])
+    assert "cluster_solution.csv" in stamps["outputs"]["clusters"]
+    for files in stamps["outputs"].values():
+        assert all((processed.processed / name).is_file() for name in files)
+
+
+def test_report_data_reads_the_snapshot_lazily(processed: Paths) -> None:
+    data = report.load_report_data(processed.root)
+    assert data.snapshot == snapshot_id(processed.processed)
+    assert data.tables == {}  # nothing read until asked for
+    assert sorted(data.documents["doc_id"]) == ["yangpu_2024", "zhoushan_2024"]
+    assert set(data.tables) == {"documents"}
+    with pytest.raises(ProjectError, match=r"no_such_table\.csv: missing from the processed snapshot"):
+        _ = data.no_such_table
+
+
+def test_a_stale_snapshot_says_run_make_reports(processed: Paths, tmp_path: Path) -> None:
+    project = copy_of(processed, tmp_path)
+    check_snapshot(project)  # up to date
+    themes = project.params / "themes.yaml"
+    themes.write_text(themes.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    with pytest.raises(ProjectError) as raised:
+        report.load_report_data(project.root)
+    assert raised.value.problems == [
+        f"{project.processed} is out of date with data/raw, params/ or the code; run `make reports` "
+        "(or `python -m analysis run`) to bring it up to date"
+    ]
+
+
+def test_a_run_refuses_a_snapshot_swapped_under_it(processed: Paths) -> None:
+    with pytest.raises(ProjectError, match="changed while this report was being built; run `make reports`"):
+        report.load_report_data(processed.root, snapshot="0123456789abcdef")
+
+
+def test_no_snapshot_yet(paths: Paths, tmp_path: Path) -> None:
+    project = paths.copy_inputs(tmp_path / "fresh")
+    with pytest.raises(ProjectError, match=r"no processed data yet; run `make reports`"):
+        report.load_report_data(project.root)
+
+
+def test_unchanged_run_answers_from_the_stamps_without_heavy_imports(processed: Paths, tmp_path: Path) -> None:
+    project = copy_of(processed, tmp_path)
+    assert cli("--root", str(project.root), "run", "--jobs", "2").returncode == 0
+    probe = (
+        "import sys\nfrom analysis.cli import main\n"
+        f"code = main(['--root', {str(project.root)!r}, 'run'])\n"
+        "heavy = ('pandas', 'numpy', 'sklearn', 'jieba', 'jupyter_client', 'nbformat')\n"
+        "heavy = [m for m in heavy if m in sys.modules]\n"
+        "print(code, heavy)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.splitlines() == [f"reports up to date: {project.reports / 'index.html'}", "0 []"]
+    notebook = project.notebooks / "10_district_report.ipynb"
+    notebook.write_bytes(notebook.read_bytes() + b"\n")  # a notebook edit is a change
+    again = cli("--root", str(project.root), "run", "--jobs", "2")
+    assert "published 2 report(s), skipped 1" in again.stdout
+
+
+def test_warm_kernel_starts_each_notebook_clean(tmp_path: Path) -> None:
+    first = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import pandas as pd, matplotlib\nleak = 1\npd.set_option('display.max_rows', 3)\n"
+        "matplotlib.rcParams['lines.linewidth'] = 9"
+    )])
+    second = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import pandas as pd, matplotlib, sys\n"
+        "print('leak' in dir(), pd.get_option('display.max_rows'), matplotlib.rcParams['lines.linewidth'],"
+        " 'analysis.kernel' in sys.modules)"
+    )])
+    kernel = WarmKernel(tmp_path)
+    try:
+        kernel.execute(first, 60, [])
+        pid = kernel.km.provisioner.pid
+        kernel.execute(second, 60, [])
+        assert kernel.km.provisioner.pid == pid  # the same kernel ran both
+    finally:
+        kernel.shutdown()
+    assert second.cells[0].outputs[0]["text"] == "False 60 1.5 True\n"
+
+
+def test_add_waits_while_a_run_reads_the_raw_data(processed: Paths, tmp_path: Path) -> None:
+    project = copy_of(processed, tmp_path)
+    results = []
+    with FileLock(project.processed / ".lock"):  # what ensure_processed holds while it reads data/raw
+        adding = threading.Thread(target=lambda: results.append(cli(
+            "--root", str(project.root), "add", str(FIXTURES / "corpus_yangpu_2025.txt"),
+            "--district", "杨浦", "--year", "2025")))
+        adding.start()
+        time.sleep(1.0)
+        assert results == [] and not (project.raw / "yangpu_2025.txt").exists()
+    adding.join(timeout=60)
+    assert results[0].returncode == 0, results[0].stderr
+    assert (project.raw / "yangpu_2025.txt").is_file()
