@@ -40,3 +40,15 @@ def corpus(paths: Paths) -> CorpusTables:
 def project(tmp_path: Path, paths: Paths) -> Paths:
     """A private copy of the project (code excluded) that a test may run and damage."""
     return paths.copy_inputs(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def published(paths: Paths, tmp_path_factory: pytest.TempPathFactory) -> Paths:
+    """The small project (two plans, district pages and the comparison) after one successful run.
+    Tests that change it work on a copy."""
+    from support import cli, small_project
+
+    project = small_project(paths, tmp_path_factory.mktemp("published"))
+    result = cli("--root", str(project.root), "run", "--jobs", "2")
+    assert result.returncode == 0, result.stderr
+    return project

@@ -7,7 +7,11 @@ import subprocess
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
+import yaml
+
 from analysis.cli import main
+from analysis.corpus import read_manifest, write_manifest
+from analysis.paths import Paths
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -19,3 +23,19 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     with redirect_stdout(out), redirect_stderr(err):
         code = main(list(args))
     return subprocess.CompletedProcess(["python", "-m", "analysis", *args], code, out.getvalue(), err.getvalue())
+
+
+def small_project(paths: Paths, root: Path) -> Paths:
+    """Two plans, district pages and the comparison only: three notebooks per full run."""
+    project = paths.copy_inputs(root)
+    keep = {"yangpu_2024", "zhoushan_2024"}
+    plans = read_manifest(project.raw)
+    write_manifest(project.raw, [p for p in plans if p.doc_id in keep])
+    for plan in plans:
+        if plan.doc_id not in keep:
+            (project.raw / plan.file).unlink()
+    report = project.params / "report.yaml"
+    params = yaml.safe_load(report.read_text(encoding="utf-8"))
+    report.write_text(yaml.safe_dump({**params, "sets": {}, "analysis_notebooks": []}, allow_unicode=True),
+                      encoding="utf-8")
+    return project

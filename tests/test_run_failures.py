@@ -36,19 +36,11 @@ from analysis.files import read_csv
 from analysis.paths import Paths, ProjectError
 from analysis.plots import plot_stability
 from analysis.report import load_report_params
-from test_determinism import _small_project, kernels_of, state
+from test_determinism import kernels_of, state
 
 DISTRICT = "10_district_report.ipynb"
 COMPARISON = "20_comparison_report.ipynb"
 FIRST_PAGE = "districts/yangpu_2024.html"  # the first job of a run: a bad district notebook fails there
-
-
-@pytest.fixture(scope="module")
-def published(paths: Paths, tmp_path_factory: pytest.TempPathFactory) -> Paths:
-    """The small project after one successful run."""
-    project = _small_project(paths, tmp_path_factory.mktemp("published"))
-    assert main(["--root", str(project.root), "run", "--jobs", "2"]) == 0
-    return project
 
 
 def copy_of(project: Paths, tmp_path: Path) -> Paths:

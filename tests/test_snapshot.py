@@ -17,20 +17,16 @@ from filelock import FileLock
 
 from analysis import report
 from analysis.paths import Paths, ProjectError
-from analysis.pipeline import ensure_processed
 from analysis.runner import WarmKernel
 from analysis.snapshot import check_snapshot
 from analysis.stages import read_stamps, snapshot_id
 from support import FIXTURES, cli
-from test_determinism import _small_project
 
 
-@pytest.fixture(scope="module")
-def processed(paths: Paths, tmp_path_factory: pytest.TempPathFactory) -> Paths:
-    """The small project (two plans) with its stages run, no reports."""
-    project = _small_project(paths, tmp_path_factory.mktemp("snapshot"))
-    ensure_processed(project, log=lambda line: None)
-    return project
+@pytest.fixture
+def processed(published: Paths) -> Paths:
+    """The small project (two plans) after a run (read only here; tests that change it copy it)."""
+    return published
 
 
 def copy_of(project: Paths, tmp_path: Path) -> Paths:

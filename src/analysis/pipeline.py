@@ -139,8 +139,9 @@ def _run_reports(paths: Paths, keys: dict[str, str], force: bool, jobs: int | No
     all_jobs = build_jobs(paths, documents, snapshot)
     build = read_json(paths.reports / BUILD)
     shared = data_key(paths, keys)
-    job_keys = {job.page: digest(shared, (paths.notebooks / job.notebook).read_bytes(),
-                                 json.dumps(job.parameters, sort_keys=True)) for job in all_jobs}
+    job_keys = {job.page: digest(shared, (paths.notebooks / job.notebook).read_bytes(), json.dumps(
+        {k: v for k, v in job.parameters.items() if k != "root"}, sort_keys=True))  # a moved project keeps its pages
+        for job in all_jobs}
     todo = [job for job in all_jobs if force or build.get(job.page) != job_keys[job.page]
             or not (paths.reports / job.page).is_file()]
     for job in all_jobs:

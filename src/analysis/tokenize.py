@@ -6,7 +6,7 @@ import logging
 import re
 from bisect import bisect_right
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import jieba
@@ -35,8 +35,14 @@ class Segmenter:
             self.tokenizer.load_userdict(handle)
         self.stopwords = frozenset(read_word_list(self.stopwords_path))
 
-    def cut(self, text: str) -> list[str]:
-        return self.tokenizer.lcut(text, HMM=True)
+    def cut(self, text: str) -> tuple[str, ...]:
+        """Every token of `text`; a text is segmented once per process (the themes stage needs each
+        plan's tokens twice: segmentation check and keyness), later calls reuse the result."""
+        return self._cut(text)
+
+    @lru_cache(maxsize=2048)  # noqa: B019 - one Segmenter per params folder lives for the process anyway
+    def _cut(self, text: str) -> tuple[str, ...]:
+        return tuple(self.tokenizer.lcut(text, HMM=True))
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """(start, end) offsets of every token of `cut(text)`; together they cover `text`."""
