@@ -129,3 +129,17 @@ def test_add_waits_while_a_run_reads_the_raw_data(processed: Paths, tmp_path: Pa
     adding.join(timeout=60)
     assert results[0].returncode == 0, results[0].stderr
     assert (project.raw / "yangpu_2025.txt").is_file()
+
+
+def test_a_kernel_over_the_memory_limit_is_replaced(tmp_path: Path) -> None:
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import os\nprint(os.getpid())")])
+    kernel = WarmKernel(tmp_path, memory_mb=1)  # every kernel holds more than 1 MB
+    try:
+        kernel.execute(notebook, 60, [])
+        first = notebook.cells[0].outputs[0]["text"]
+        assert kernel.recycle_if_large() and not kernel.km.has_kernel
+        kernel.execute(notebook, 60, [])
+        assert notebook.cells[0].outputs[0]["text"] != first  # a new kernel process
+        assert not WarmKernel(tmp_path, memory_mb=100_000).recycle_if_large()  # not started: nothing to do
+    finally:
+        kernel.shutdown()

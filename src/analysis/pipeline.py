@@ -148,14 +148,15 @@ def _run_reports(paths: Paths, keys: dict[str, str], force: bool, jobs: int | No
         if job not in todo:
             print(f"skip  {job.page} (inputs unchanged)")
     manifest = run_manifest(paths, keys, documents)
-    timeout = load_report_params(paths.params / "report.yaml")["cell_timeout"]
+    report_params = load_report_params(paths.params / "report.yaml")
     with tempfile.TemporaryDirectory(dir=paths.reports, prefix=STAGING_PREFIX) as tmp:
         staging = Path(tmp)
 
         def export(job, executed: Path) -> None:
             write_text_atomic(staging / job.page, page_html(executed, job, manifest))
 
-        execute_all(paths, todo, staging, jobs or os.cpu_count() or 1, timeout, export)
+        execute_all(paths, todo, staging, jobs or os.cpu_count() or 1, report_params["cell_timeout"], export,
+                    report_params["kernel_memory_mb"])
         pages = {job.page: job_keys[job.page] for job in all_jobs}
         build = {**pages, RUN_KEY: run_key(paths, keys), PAGES: sorted(pages)}
         write_text_atomic(staging / "index.html", render_index(all_jobs, build, manifest, documents))

@@ -32,16 +32,15 @@ DISTRICT_NOTEBOOK = "10_district_report.ipynb"
 COMPARISON_NOTEBOOK = "20_comparison_report.ipynb"
 
 
+WHOLE_NUMBERS = {"cell_timeout": "seconds", "detail_max_plans": "plans", "kernel_memory_mb": "megabytes"}
+
+
 def load_report_params(path: Path) -> dict:
-    params = load_yaml(
-        path, required=("sets", "rank_exclude", "analysis_notebooks", "top_terms", "max_q", "cell_timeout",
-                        "detail_max_plans")
-    )
-    if isinstance(most := params["detail_max_plans"], bool) or not isinstance(most, int) or most < 1:
-        raise ProjectError(f"{path}: detail_max_plans must be a whole number of plans of at least 1, not {most!r}")
-    timeout = params["cell_timeout"]
-    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
-        raise ProjectError(f"{path}: cell_timeout must be a whole number of seconds of at least 1, not {timeout!r}")
+    params = load_yaml(path, required=("sets", "rank_exclude", "analysis_notebooks", "top_terms", "max_q",
+                                       *WHOLE_NUMBERS))
+    for key, unit in WHOLE_NUMBERS.items():
+        if isinstance(value := params[key], bool) or not isinstance(value, int) or value < 1:
+            raise ProjectError(f"{path}: {key} must be a whole number of {unit} of at least 1, not {value!r}")
     for name, spec in (params["sets"] or {}).items():
         if not isinstance(spec, dict) or not ({"years", "doc_ids"} & spec.keys()) or spec.keys() - {
             "title", "years", "doc_ids"

@@ -37,12 +37,31 @@ class EncryptedKernelManager(AsyncKernelManager):
 
 
 class WarmKernel:
-    """One kernel, started on first use and kept for every notebook of one worker thread."""
+    """One kernel, started on first use and kept for every notebook of one worker thread; replaced
+    by a fresh one after a notebook that leaves it holding more than `memory_mb` megabytes."""
 
-    def __init__(self, cwd: Path) -> None:
-        self.cwd = cwd
+    def __init__(self, cwd: Path, memory_mb: int | None = None) -> None:
+        self.cwd, self.memory_mb = cwd, memory_mb
         self.km = EncryptedKernelManager(kernel_name=KERNEL)
         self.kc = None
+
+    def recycle_if_large(self) -> bool:
+        """Shut the kernel down when its resident memory exceeds the limit; the next notebook starts
+        a new one. Returns whether it did."""
+        import psutil
+
+        pid = getattr(self.km.provisioner, "pid", None) if self.km.has_kernel else None
+        if self.memory_mb is None or pid is None:
+            return False
+        try:
+            rss = psutil.Process(pid).memory_info().rss
+        except psutil.Error:
+            return False
+        if rss <= self.memory_mb * 2**20:
+            return False
+        self.shutdown()
+        self.km, self.kc = EncryptedKernelManager(kernel_name=KERNEL), None
+        return True
 
     def execute(self, notebook: nbformat.NotebookNode, timeout: int, started: list[int]) -> None:
         """Run every cell of `notebook` in place, after a reset; `started` collects the index of each
@@ -156,10 +175,11 @@ def _write_reproducible(notebook: nbformat.NotebookNode, path: Path) -> None:
 
 def execute_all(
     paths: Paths, todo: list[Job], staging: Path, workers: int, timeout: int,
-    finish: Callable[[Job, Path], None],
+    finish: Callable[[Job, Path], None], memory_mb: int | None = None,
 ) -> None:
-    """Run the notebooks on `workers` warm kernels; `finish(job, executed)` runs after each (the page
-    export). After a failure no notebook starts; those running finish, then the failure is raised."""
+    """Run the notebooks on `workers` warm kernels (each replaced when it holds more than
+    `memory_mb`); `finish(job, executed)` runs after each (the page export). After a failure no
+    notebook starts; those running finish, then the failure is raised."""
     if not todo:
         return
     jobs: queue.Queue[Job] = queue.Queue()
@@ -170,14 +190,16 @@ def execute_all(
     bar = tqdm(total=len(todo), unit="report")
 
     def work() -> None:
-        kernel = WarmKernel(paths.notebooks)
+        kernel = WarmKernel(paths.notebooks, memory_mb)
         try:
             while not failures:
                 try:
                     job = jobs.get_nowait()
                 except queue.Empty:
                     return
-                finish(job, execute_job(paths, job, staging, timeout, kernel))
+                executed = execute_job(paths, job, staging, timeout, kernel)
+                kernel.recycle_if_large()
+                finish(job, executed)
                 with lock:
                     bar.set_postfix_str(job.page)
                     bar.update()
