@@ -18,8 +18,17 @@ from filelock import FileLock
 
 from analysis import stages
 from analysis.files import STAGING_PREFIX, publish, recover, write_text_atomic
-from analysis.paths import Paths
-from analysis.stages import STAMPS, digest, files_digest, read_json, read_stamps, stage_keys, stale_stages
+from analysis.paths import Paths, ProjectError
+from analysis.stages import (
+    STAMPS,
+    digest,
+    files_digest,
+    read_json,
+    read_stamps,
+    snapshot_id,
+    stage_keys,
+    stale_stages,
+)
 
 BUILD, RUN_KEY, PAGES = ".build.json", "_run", "_pages"  # in reports/: page → key, the run's key, all pages
 logging.getLogger("papermill").addHandler(logging.NullHandler())  # a failure is one ProjectError line
@@ -131,10 +140,12 @@ def _up_to_date(paths: Paths) -> bool:
 def _run_reports(paths: Paths, keys: dict[str, str], force: bool, jobs: int | None) -> list[str]:
     from analysis.report import build_jobs, load_report_params, page_html, render_index, run_manifest
     from analysis.runner import execute_all
-    from analysis.snapshot import check_snapshot, read_table
+    from analysis.snapshot import read_table
 
     recover(paths.reports)
-    snapshot = check_snapshot(paths)
+    if read_stamps(paths.processed).get("keys") != keys:  # another process published in between
+        raise ProjectError(f"{paths.processed} changed while this run was starting its reports; run again")
+    snapshot = snapshot_id(paths.processed)
     documents = read_table(paths, "documents", snapshot)
     all_jobs = build_jobs(paths, documents, snapshot)
     build = read_json(paths.reports / BUILD)
