@@ -106,6 +106,7 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "stability_seeds": (lambda v: _is_int(v, 0), "an integer >= 0"),
     "stability_subsamples": (lambda v: _is_int(v, 2), "an integer >= 2"),
     "stability_runs_large": (lambda v: _is_int(v, 1), "an integer >= 1"),
+    "stability_item_budget": (lambda v: _is_int(v, 1), "an integer >= 1"),
     "subsample_share": (_is_share, "a share in (0, 1]"),
     "ari_min": (_is_share, "a share in (0, 1]"),
     "jaccard_min": (_is_share, "a share in (0, 1]"),
@@ -138,6 +139,7 @@ class ClusterParams:
     stability_seeds: int
     stability_subsamples: int
     stability_runs_large: int
+    stability_item_budget: int
     subsample_share: float
     ari_min: float
     jaccard_min: float
@@ -283,19 +285,22 @@ def best_jaccard(reference: np.ndarray, labels: np.ndarray) -> dict[int, float]:
 
 
 def subsample_runs(n: int, params: ClusterParams) -> list[Run]:
-    """The subsample refits, the same draws for every k: `stability_subsamples` fixed-seed draws
-    (`stability_runs_large` above `minibatch_above` rows) of `subsample_share` of the rows, without
-    replacement and never fewer than k_max + 1 rows."""
-    count = params.stability_runs_large if n > params.minibatch_above else params.stability_subsamples
+    """The subsample refits, the same draws for every k: fixed-seed draws of `subsample_share` of the
+    rows, without replacement and never fewer than k_max + 1 rows. As many draws as
+    `stability_item_budget` rows allow per k, between `stability_runs_large` and
+    `stability_subsamples` (`stability_runs_large` above `minibatch_above` rows)."""
     size = min(n, max(params.k_max + 1, round(params.subsample_share * n)))
+    count = params.stability_runs_large if n > params.minibatch_above else max(
+        params.stability_runs_large, min(params.stability_subsamples, params.stability_item_budget // size))
     rng = np.random.default_rng(params.seed)
     return [("subsample", run, np.sort(rng.choice(n, size=size, replace=False))) for run in range(1, count + 1)]
 
 
 def seed_runs(n: int, first: int, params: ClusterParams) -> list[Run]:
-    """`stability_seeds` refits of all rows with other KMeans seeds, numbered from `first`; none above
-    `minibatch_above` rows (time budget; the subsample refits there use other seeds too)."""
-    count = 0 if n > params.minibatch_above else params.stability_seeds
+    """Up to `stability_seeds` refits of all rows with other KMeans seeds (as many as
+    `stability_item_budget` rows allow), numbered from `first`; none above `minibatch_above` rows
+    (time budget; the subsample refits there use other seeds too)."""
+    count = 0 if n > params.minibatch_above else min(params.stability_seeds, params.stability_item_budget // n)
     return [("seed", run, np.arange(n)) for run in range(first, first + count)]
 
 
