@@ -257,6 +257,20 @@ def test_seed_keyness_tables(seed, lexicon):
     assert top["term"] == "闵行区"
 
 
+def test_keyness_keeps_used_tokens_and_recomputes_exactly(seed, lexicon):
+    """Rows only for tokens a plan uses (plans × vocabulary would not scale); the zeros follow, so
+    recomputing from the stored counts (what per-set keyness does) gives the same statistics."""
+    tokens = seed.keyness
+    assert (tokens["count"] > 0).all()
+    again = stat_keyness(tokens[["doc_id", "term", "count"]], tokens.groupby("doc_id")["total"].first(),
+                         lexicon.min_count)
+    again = again[again["count"] > 0].set_index(["doc_id", "term"]).sort_index()
+    stored = tokens.set_index(["doc_id", "term"]).sort_index()
+    assert len(again) == len(stored)
+    for column in ("g2", "q", "log_ratio", "count_other"):
+        assert (again[column] == stored[column]).all(), column
+
+
 def test_write_themes_is_atomic_and_reproducible(seed, corpus, paths, tmp_path):
     written = write_themes(seed, tmp_path)
     assert [p.name for p in written] == [f"{name}.csv" for name in THEME_TABLE_NAMES]

@@ -445,7 +445,9 @@ def token_counts(tables: CorpusTables, segmenter: Segmenter) -> pd.DataFrame:
 
 def keyness_table(tables: CorpusTables, lexicon: Lexicon, segmenter: Segmenter) -> pd.DataFrame:
     """Keyness of tokens (those with at least `min_count` occurrences), each plan against the
-    others, q per plan; `kind` is always "token" (themes are tested by item: `theme_tests`)."""
+    others, q per plan (over every tested token, used or not); `kind` is always "token" (themes are
+    tested by item: `theme_tests`). Only the tokens a plan uses are kept: a zero count follows from
+    their absence, and plans × vocabulary would be millions of rows for a large corpus."""
     documents = tables.documents.set_index("doc_id")
     tokens = token_counts(tables, segmenter)
     token_totals = tokens.groupby("doc_id")["count"].sum().reindex(documents.index, fill_value=0)
@@ -454,7 +456,8 @@ def keyness_table(tables: CorpusTables, lexicon: Lexicon, segmenter: Segmenter) 
         .assign(kind="token", theme=lambda f: f["term"].map(lexicon.theme_of).fillna(""))
         .join(documents[["district", "year"]], on="doc_id")
     )
-    return frame.sort_values(["doc_id", "g2", "theme", "term"], ascending=[True, False, True, True])[
+    used = frame[frame["count"] > 0]
+    return used.sort_values(["doc_id", "g2", "theme", "term"], ascending=[True, False, True, True])[
         KEYNESS_COLUMNS].reset_index(drop=True)
 
 
