@@ -280,7 +280,7 @@ def watch(command: list[str], timeout_s: float, logs: Path) -> Watched:
                 exited.wait()
     errors = (logs / "stderr").read_text(encoding="utf-8", errors="replace").strip().splitlines()
     if timed_out:
-        status = f"timed out after {timeout_s / 60:g} min"
+        status = f"timed out after {timeout_s / 60:.3g} min"
     elif child.returncode:
         status = f"exit {child.returncode}: {errors[-1] if errors else 'no message'}"
     else:
