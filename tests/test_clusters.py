@@ -314,3 +314,13 @@ def test_clear_and_tied_nearest_neighbours(paths):
     assert similar_plans_with_uncertainty(nearest, "c")["share_nearest"].tolist() == [0.5, 0.5]
     assert neighbour_verdict(nearest, "a", 0.8, {"b": "乙区 2024"}).startswith("最相似的计划是 乙区 2024")
     assert neighbour_verdict(nearest, "c", 0.8).startswith("最相似的计划不确定：a（余弦 0.000）只在 50%")
+
+
+def test_an_empty_numeric_column_reads_back_as_float(tmp_path):
+    """ari_se is empty when each k has one refit (stability_runs_large); it must stay a float column."""
+    from analysis.files import read_csv, write_csv_atomic
+
+    write_csv_atomic(tmp_path / "k.csv", pd.DataFrame({"k": [2, 3], "ari_se": [None, None], "n": [1, None]}))
+    frame = read_csv(tmp_path / "k.csv")
+    assert frame["ari_se"].dtype == "float64" and frame["ari_se"].isna().all()
+    assert str(frame["n"].dtype) == "Int64"

@@ -81,8 +81,8 @@ def test_full_disk_while_publishing_reports_is_one_line_and_keeps_published_page
 
     import pandas as pd
 
-    monkeypatch.setattr("analysis.report.build_jobs", lambda paths, documents, snapshot: [])
-    monkeypatch.setattr("analysis.snapshot.check_snapshot", lambda paths, snapshot="": "snapshot")
+    monkeypatch.setattr("analysis.report.build_jobs", lambda paths, documents, snapshot, run="": [])
+    monkeypatch.setattr(pipeline, "read_stamps", lambda processed: {"keys": {"dataset": "k"}, "outputs": {}})
     monkeypatch.setattr("analysis.snapshot.read_table",
                         lambda paths, name, snapshot: pd.DataFrame(columns=["doc_id", "file", "sha256"]))
     monkeypatch.setattr(pipeline, "publish", full)

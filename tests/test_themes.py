@@ -341,3 +341,11 @@ def test_one_plan_has_counts_but_no_keyness(paths):
     assert themes.theme_counts["mentions"].tolist() == SEED_MENTIONS["baoshan_2023"]
     assert themes.keyness.empty and list(themes.keyness.columns) == KEYNESS_COLUMNS
     assert themes.theme_tests.empty and list(themes.theme_tests.columns) == TEST_COLUMNS
+
+
+def test_equal_rates_give_g2_zero_and_p_one_never_nan():
+    """Float error made G² of equal rates slightly negative, p NaN, and the BH step raise (1,000 plans)."""
+    counts = pd.DataFrame({"doc_id": ["a", "b"] * 3, "term": ["x", "x", "y", "y", "z", "z"],
+                           "count": [7, 21, 3, 9, 11, 33]})
+    table = stat_keyness(counts, pd.Series({"a": 1000 / 3, "b": 1000}), min_count=1)
+    assert (table["g2"] >= 0).all() and table["p"].notna().all() and table["q"].notna().all()

@@ -70,7 +70,7 @@ def read_csv(path: Path) -> pd.DataFrame:
         if pd.api.types.is_string_dtype(frame[column]) and (frame[column] == "").any():
             numbers = pd.to_numeric(frame[column].replace("", None), errors="coerce")
             if numbers.notna().sum() == (frame[column] != "").sum():
-                whole = numbers.dropna().mod(1).eq(0).all()
+                whole = numbers.notna().any() and numbers.dropna().mod(1).eq(0).all()  # all empty: float NaN
                 frame[column] = numbers.astype("Int64") if whole else numbers
     return frame
 
