@@ -29,8 +29,9 @@ SPACE_BEFORE_PUNCT = re.compile(r" +(?=[，。；：、！？）》”])")
 
 RULE_KEYS = (
     "max_boilerplate_chars", "drop_lines", "footer_start", "strip_prefixes", "cover_notice_start",
-    "title", "max_title_chars", "signature", "space_repair_min_per_1k",
+    "title", "max_title_chars", "signature", "space_repair_min_per_1k", "metadata_block",
 )
+METADATA_BLOCK_KEYS = ("lines", "key_only", "max_label_chars", "max_value_chars", "anchor_min_chars")
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,20 @@ class CleanRules:
     max_title_chars: int
     signature: list[re.Pattern]
     space_repair_min_per_1k: float
+    metadata_lines: list[re.Pattern] = field(default_factory=list)
+    metadata_key_only: re.Pattern | None = None
+    max_label_chars: int = 0
+    max_value_chars: int = 0
+    anchor_min_chars: int = 40
 
     @classmethod
     def from_yaml(cls, path: Path) -> CleanRules:
         raw = load_yaml(path, required=RULE_KEYS)
+        block = raw["metadata_block"]
+        if not isinstance(block, dict) or sorted(block) != sorted(METADATA_BLOCK_KEYS):
+            from analysis.paths import ProjectError
+
+            raise ProjectError(f"{path}: metadata_block must have exactly the keys {', '.join(METADATA_BLOCK_KEYS)}")
 
         def compile_all(patterns: list[str]) -> list[re.Pattern]:
             return [re.compile(p, re.IGNORECASE) for p in patterns]
@@ -64,6 +75,11 @@ class CleanRules:
             max_title_chars=int(raw["max_title_chars"]),
             signature=compile_all(raw["signature"]),
             space_repair_min_per_1k=float(raw["space_repair_min_per_1k"]),
+            metadata_lines=compile_all(block["lines"]),
+            metadata_key_only=re.compile(block["key_only"]),
+            max_label_chars=int(block["max_label_chars"]),
+            max_value_chars=int(block["max_value_chars"]),
+            anchor_min_chars=int(block["anchor_min_chars"]),
         )
 
 
@@ -111,11 +127,14 @@ def clean_plan(text: str, rules: CleanRules) -> CleanResult:
             lines = lines[:index]
             break
 
-    kept = []
+    kept, value_next = [], False
     for line in lines:
         group = next(
             (g for g, ps in rules.drop_lines.items() if len(line) <= short and _matches(ps, line)), None
         )
+        if not group and value_next and len(line) <= rules.max_value_chars and not _is_anchor(line, rules):
+            group = "metadata_block"  # the value of a dropped key such as 发布机构：
+        value_next = bool(group and rules.metadata_key_only and rules.metadata_key_only.fullmatch(line))
         if group:
             removed.append((group, line))
             continue
@@ -125,6 +144,7 @@ def clean_plan(text: str, rules: CleanRules) -> CleanResult:
                 line = line[match.end():]
         kept.append(line)
     lines = _drop_cover_notice(kept, rules, removed)
+    lines = _drop_metadata_block(lines, rules, removed)
 
     while lines and len(lines[-1]) <= short and _matches(rules.signature, lines[-1]):
         removed.append(("signature", lines.pop()))
@@ -138,6 +158,42 @@ def clean_plan(text: str, rules: CleanRules) -> CleanResult:
 
 def _is_title(line: str, rules: CleanRules) -> bool:
     return len(line) <= rules.max_title_chars and "。" not in line and bool(rules.title.search(line))
+
+
+def _is_anchor(line: str, rules: CleanRules) -> bool:
+    """Where the plan's body starts: a section marker, or a first preamble paragraph (a long line
+    of sentences)."""
+    if re.match(r"[零〇一二三四五六七八九十]+、", line):
+        return True
+    return len(line) >= rules.anchor_min_chars and bool(re.search(r"[。；！？]", line))
+
+
+def _drop_metadata_block(lines: list[str], rules: CleanRules, removed: list) -> list[str]:
+    """Lines before the plan's body (its first preamble paragraph or section) that look like
+    portal metadata — key: value pairs, a bare date or document code, a key whose value stands on
+    the next line, a short label — whatever portal the page came from (params/clean.yaml
+    `metadata_block`); the plan's title is never one of them. Nothing is removed from a text with
+    no recognisable start."""
+    start = next((i for i, line in enumerate(lines) if _is_anchor(line, rules)), None)
+    if start is None:
+        return lines
+    kept, value_next = [], False
+    for line in lines[:start]:
+        plain = re.sub(r"\s", "", line)
+        is_value = value_next and len(line) <= rules.max_value_chars and "。" not in line
+        value_next = bool(rules.metadata_key_only and rules.metadata_key_only.fullmatch(line))
+        if _is_title(line, rules):
+            kept.append(line)
+            value_next = False
+        elif (
+            is_value or value_next
+            or (len(line) <= rules.max_boilerplate_chars and _matches(rules.metadata_lines, line))
+            or (len(plain) <= rules.max_label_chars and re.fullmatch(r"[\u4e00-\u9fff【】\[\]]+", plain))
+        ):
+            removed.append(("metadata_block", line))
+        else:
+            kept.append(line)
+    return kept + lines[start:]
 
 
 def _drop_cover_notice(lines: list[str], rules: CleanRules, removed: list) -> list[str]:

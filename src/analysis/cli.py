@@ -47,16 +47,71 @@ def cmd_run(paths: Paths, args: argparse.Namespace) -> int:
 def cmd_add(paths: Paths, args: argparse.Namespace) -> int:
     from filelock import FileLock
 
-    from analysis.corpus import add_plan, parse_year
+    from analysis.corpus import AddRequest, add_plans, parse_year
+    from analysis.ingest import metadata_in, read_metadata
+
+    files = [Path(f) for f in args.file]
+    single = {"--title": args.title, "--source": args.source, "--region": args.region,
+              "--admin-level": args.admin_level, "--doc-id": args.doc_id,
+              "--completeness": args.completeness, "--district": args.district, "--year": args.year}
+    given = [flag for flag, value in single.items() if value is not None]
+    folder = files[0] if len(files) == 1 and files[0].is_dir() and not files[0].is_symlink() else None
+    metadata = Path(args.metadata) if args.metadata else (metadata_in(folder) if folder and not given else None)
+    if metadata is not None:
+        if given:
+            raise ProjectError(f"{', '.join(given)} describe one file; with a metadata file put them in its columns")
+        if not metadata.is_file():
+            raise ProjectError(f"{metadata}: no such metadata file; give a CSV or YAML with columns file,district,year")
+        requests, problems = read_metadata(metadata, None if folder else files)
+    elif len(files) > 1:
+        raise ProjectError(
+            "several files need --metadata meta.csv (columns file,district,year[,title,source,completeness,region,"
+            "admin_level,doc_id]), or give a folder holding them and a metadata.csv"
+        )
+    else:
+        missing = [flag for flag in ("--district", "--year") if single[flag] is None]
+        if missing:
+            raise ProjectError(
+                f"{files[0]}: pass {' and '.join(missing)} (or a folder with metadata.csv, or --metadata)"
+            )
+        requests = [AddRequest(
+            files[0], args.district, parse_year(args.year), title=args.title, source=args.source,
+            completeness=args.completeness or "complete", region=args.region, admin_level=args.admin_level,
+            doc_id=args.doc_id,
+        )]
+        problems = []
 
     paths.processed.mkdir(parents=True, exist_ok=True)
     with FileLock(paths.processed / ".lock"):  # never while a run reads data/raw into its snapshot
-        plan = add_plan(
-            paths.raw, Path(args.file), args.district, parse_year(args.year), title=args.title, source=args.source,
-            completeness=args.completeness, region=args.region, admin_level=args.admin_level, doc_id=args.doc_id,
-        )
-    print(f"added {plan.doc_id}: {paths.raw / plan.file} ({plan.district} {plan.year}, {plan.completeness}); "
-          "run `make reports` to include it everywhere")
+        plans = add_plans(paths.raw, requests, problems)
+    for plan in plans:
+        print(f"added {plan.doc_id}: {paths.raw / plan.file} ({plan.district} {plan.year}, {plan.completeness})"
+              + ("; run `make reports` to include it everywhere" if len(plans) == 1 else ""))
+    if len(plans) > 1:
+        print(f"added {len(plans)} plans; run `make reports` to include them everywhere")
+    return 0
+
+
+def cmd_verify(paths: Paths | None, args: argparse.Namespace) -> int:
+    from analysis.verify import verify
+
+    reports = Path(args.reports_dir) if args.reports_dir else paths.reports
+    manifest, problems = verify(reports, Path(args.tables) if args.tables else None)
+    if problems:
+        raise ProjectError(*problems)
+    print(f"ok: {reports} matches its run manifest ({len(manifest['pages'])} pages, {len(manifest['tables'])} tables)")
+    return 0
+
+
+def cmd_bundle(paths: Paths, args: argparse.Namespace) -> int:
+    from analysis.paths import CITATION, LOCK
+    from analysis.verify import write_bundle
+
+    try:
+        target = write_bundle(paths.root, Path(args.out) if args.out else paths.root / "bundles", [CITATION, LOCK])
+    except ValueError as exc:
+        raise ProjectError(*str(exc).splitlines()) from None
+    print(f"bundled {target}")
     return 0
 
 
@@ -84,24 +139,40 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="recompute every stage and report")
     run.add_argument("--jobs", type=positive_int, default=None, help="reports executed in parallel (default: cores)")
     run.set_defaults(func=cmd_run)
-    add = sub.add_parser("add", help="add a plan (e.g. next year's) to data/raw and the manifest")
-    add.add_argument("file", help="the plan text: UTF-8 (with or without BOM), UTF-16 with BOM, GBK/GB18030, or HTML")
-    add.add_argument("--district", required=True, help="Chinese short name used in reports, e.g. 杨浦")
-    add.add_argument("--year", required=True, help="plan year, four ASCII digits, e.g. 2025")
+    add = sub.add_parser("add", help="add plans (e.g. next year's) to data/raw and the manifest, all or nothing")
+    add.add_argument("file", nargs="+", metavar="FILE",
+                     help="the plan: .txt (UTF-8 with or without BOM, UTF-16 with BOM, GBK/GB18030, or a saved page), "
+                          ".html/.htm (a saved portal page), .pdf (with a text layer) or .docx; several files need "
+                          "--metadata, or give one folder holding the files and a metadata.csv")
+    add.add_argument("--metadata", metavar="META",
+                     help="CSV (or YAML list) with columns file,district,year[,title,source,completeness,region,"
+                          "admin_level,doc_id], one row per file")
+    add.add_argument("--district", help="Chinese short name used in reports, e.g. 杨浦 (one file)")
+    add.add_argument("--year", help="plan year, four ASCII digits, e.g. 2025 (one file)")
     add.add_argument("--title", help="plan title (default: the district's previous title with the new year)")
     add.add_argument("--source", help="where the text came from (URL, document number)")
-    add.add_argument("--completeness", default="complete", choices=COMPLETENESS)
+    add.add_argument("--completeness", default=None, choices=COMPLETENESS, help="default: complete")
     add.add_argument("--region", help="e.g. 上海市 (default: from the district's earlier plans)")
     add.add_argument("--admin-level", help=f"one of {', '.join(ADMIN_LEVELS)} (default: as earlier plans)")
     add.add_argument("--doc-id", help="<pinyin>_<year> for a new district, e.g. xuhui_2025")
     add.set_defaults(func=cmd_add)
+
+    verify = sub.add_parser("verify", help="check a reports folder against its run_manifest.json (exit 2 if not)")
+    verify.add_argument("reports_dir", nargs="?", metavar="REPORTS_DIR",
+                        help="the reports folder (default: the project's reports/); needs no project")
+    verify.add_argument("--tables", metavar="DIR", help="the processed tables (default: data/processed beside it)")
+    verify.set_defaults(func=cmd_verify)
+    bundle = sub.add_parser("bundle", help="zip reports/, the tables, the manifest and SHA256SUMS for reviewers")
+    bundle.add_argument("--out", metavar="DIR", help="where the zip goes (default: bundles/)")
+    bundle.set_defaults(func=cmd_bundle)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(Paths.from_root(args.root), args)
+        standalone = args.command == "verify" and args.reports_dir and not args.root  # a reviewer's folder
+        return args.func(None if standalone else Paths.from_root(args.root), args)
     except ProjectError as exc:
         problems, status = exc.problems, 2
     except OSError as exc:  # a read-only or full disk, a folder removed under us: one line, no traceback

@@ -199,10 +199,20 @@ def decode_plan(data: bytes, name: str | Path) -> str:
     return _decode(data, name)[0]
 
 
+def read_plan_text(path: Path, data: bytes | None = None) -> str:
+    """The text of a plan file: extracted from a .pdf, .docx or .html/.htm (`analysis.ingest`),
+    else decoded as text (`decode_plan`)."""
+    from analysis import ingest
+
+    data = Path(path).read_bytes() if data is None else data
+    if ingest.kind_of(path) is not None:
+        return ingest.extract_text(path, data)
+    return decode_plan(data, path)
+
+
 def load_text(raw_dir: Path, plan: Plan) -> str:
-    """The decoded raw text of one plan."""
-    path = raw_dir / plan.file
-    return decode_plan(path.read_bytes(), path)
+    """The decoded (or, for PDF, DOCX and HTML, extracted) raw text of one plan."""
+    return read_plan_text(raw_dir / plan.file)
 
 
 # --- manifest ---------------------------------------------------------------------------------
@@ -314,7 +324,12 @@ def _check_text(column: str, required: bool = True) -> Callable[[Plan], str | No
     return check
 
 
+RAW_EXTENSIONS = (".txt", ".pdf", ".docx", ".html", ".htm")  # as published; see analysis.ingest
+
+
 def _check_file(plan: Plan) -> str | None:
+    if plan.file in {f"{plan.doc_id}{ext}" for ext in RAW_EXTENSIONS[1:]}:
+        return None
     return None if plan.file == f"{plan.doc_id}.txt" else f"file {plan.file!r} should be {plan.doc_id}.txt"
 
 
@@ -332,8 +347,11 @@ ROW_CHECKS: dict[str, Callable[[Plan], str | None]] = {
 
 
 def _names_safe_file(plan: Plan) -> bool:
-    """True when the row's file is `<doc_id>.txt` with a well-formed doc_id: a plain name in data/raw."""
-    return DOC_ID_RE.fullmatch(plan.doc_id) is not None and plan.file == f"{plan.doc_id}.txt"
+    """True when the row's file is `<doc_id>.txt` (or .pdf, .docx, .html, .htm) with a well-formed
+    doc_id: a plain name in data/raw."""
+    return DOC_ID_RE.fullmatch(plan.doc_id) is not None and plan.file in {
+        f"{plan.doc_id}{ext}" for ext in RAW_EXTENSIONS
+    }
 
 
 def row_problems(plan: Plan, skip: Collection[str] = ()) -> list[str]:
@@ -372,7 +390,7 @@ def file_problems(raw_dir: Path, plan: Plan) -> list[str]:
             f"are immutable — restore it, or accept the change with `python -m analysis check --accept {plan.doc_id}`"
         ]
     try:
-        decode_plan(path.read_bytes(), path)
+        read_plan_text(path)
     except ProjectError as exc:
         return [str(exc)]
     return []
@@ -390,7 +408,8 @@ def validate(raw_dir: Path) -> list[Plan]:
         if _names_safe_file(plan):
             problems += file_problems(raw_dir, plan)
     listed = {plan.file for plan in plans}
-    for orphan in sorted(p.name for p in raw_dir.glob("*.txt") if p.name not in listed):
+    files = (p.name for p in raw_dir.iterdir() if p.suffix.lower() in RAW_EXTENSIONS and not p.name.startswith("."))
+    for orphan in sorted(name for name in files if name not in listed):
         problems.append(f"{raw_dir / orphan}: no manifest row; register it with `python -m analysis add` or remove it")
     if not plans:
         problems.append(f"{manifest}: lists no plans; add one with `python -m analysis add FILE --district … --year …`")
@@ -501,14 +520,110 @@ def _source_problem(path: Path) -> str | None:
 
 
 def _read_source(source_file: Path) -> tuple[bytes, str, list[str]]:
-    """The original bytes of the file to add, their encoding, and any problems."""
+    """The original bytes of the file to add, their encoding ("" for an extracted PDF, DOCX or
+    HTML file), and any problems."""
+    from analysis import ingest
+
     if (problem := _source_problem(source_file)) is not None:
         return b"", "", [problem]
+    if source_file.suffix.lower() == ".doc":
+        return b"", "", [ingest.extension_problem(source_file)]
     data = source_file.read_bytes()
     try:
+        if ingest.kind_of(source_file) is not None:
+            ingest.extract_text(source_file, data)
+            return data, "", []
         return data, _decode(data, source_file)[1], []
     except ProjectError as exc:
         return b"", "", exc.problems
+
+
+def _raw_name(doc_id: str, source_file: Path) -> str:
+    """`<doc_id>` with the source's extension when it is extracted (.pdf, .docx, .html, .htm),
+    else `.txt` (a text file, whatever it was called)."""
+    from analysis import ingest
+
+    suffix = source_file.suffix.lower()
+    return f"{doc_id}{suffix if ingest.kind_of(source_file) is not None else '.txt'}"
+
+
+@dataclass(frozen=True)
+class AddRequest:
+    """One plan to add: its file and the metadata `add` takes (None: derive or default)."""
+
+    file: Path
+    district: str
+    year: int
+    title: str | None = None
+    source: str | None = None
+    completeness: str | None = None
+    region: str | None = None
+    admin_level: str | None = None
+    doc_id: str | None = None
+
+
+def _prepare(raw_dir: Path, plans: list[Plan], request: AddRequest) -> tuple[Plan, bytes, list[str]]:
+    """The manifest row for one request, the bytes to store, and every problem (nothing written)."""
+    source_file, district, year = Path(request.file), request.district.strip(), request.year
+    given = {"doc_id": request.doc_id, "region": request.region, "admin_level": request.admin_level,
+             "title": request.title}
+    values, why = _identity(plans, district, year, given)
+    data, encoding, read_problems = _read_source(source_file)
+    note = f" (encoding {ENCODING_LABELS[encoding]})" if encoding in ENCODING_LABELS else ""
+    plan = Plan(
+        **values, district=district, year=year, completeness=(request.completeness or "complete").strip(),
+        source=(request.source or f"added from {printable(source_file.name)}").strip() + note,
+        file=_raw_name(values["doc_id"], source_file), sha256=hashlib.sha256(data).hexdigest(),
+    )
+    problems = _new_row_problems(plan, given, why) + duplicate_problems(plan, plans)
+    if plan.doc_id:
+        problems += _prefix_problems(plans, plan)
+    where = f"{raw_dir / 'manifest.csv'} (new row {district} {year})"
+    problems = [f"{where}: {p}" for p in problems] + read_problems
+    target = raw_dir / plan.file
+    if _names_safe_file(plan) and (
+        target.is_symlink() or (target.exists() and target.resolve() != source_file.resolve())
+    ):
+        problems.append(f"{target}: exists without a manifest row; remove it, or add that file itself")
+    for other in (f"{plan.doc_id}{ext}" for ext in RAW_EXTENSIONS):
+        if other != plan.file and _names_safe_file(plan) and (raw_dir / other).exists():
+            problems.append(f"{raw_dir / other}: exists without a manifest row; remove it before adding {plan.file}")
+    return plan, data, problems
+
+
+def add_plans(raw_dir: Path, requests: list[AddRequest], problems: Collection[str] = ()) -> list[Plan]:
+    """Add several plans at once, all or nothing: every file is read (and PDF/DOCX/HTML extracted)
+    and every row checked first; any problem → one ProjectError listing them all, nothing written.
+    Then the files are copied byte for byte and the manifest is rewritten once (atomically).
+
+    Each request sees the rows before it, so a batch may hold a new district's plans of several
+    years (the later ones inherit from the earlier) and repeats within the batch are refused.
+    `problems` found earlier (e.g. in a metadata file) are listed first and also stop the batch."""
+    plans = read_manifest(raw_dir)
+    prepared: list[tuple[Plan, bytes]] = []
+    problems = list(problems)
+    for request in requests:
+        plan, data, found = _prepare(raw_dir, [*plans, *(p for p, _ in prepared)], request)
+        problems += found
+        targets = {p.file for p, _ in prepared}
+        if plan.doc_id and plan.file in targets:
+            problems.append(f"{raw_dir / plan.file}: named twice in this batch; each plan appears once")
+        prepared.append((plan, data))
+    if problems:
+        raise ProjectError(*problems)
+    created: list[Path] = []
+    try:
+        for plan, data in prepared:
+            target = raw_dir / plan.file
+            if not target.exists():
+                created.append(target)
+            write_bytes_atomic(target, data)
+        write_manifest(raw_dir, [*plans, *(p for p, _ in prepared)])
+    except BaseException:
+        for target in created:
+            target.unlink(missing_ok=True)
+        raise
+    return [plan for plan, _ in prepared]
 
 
 def add_plan(
@@ -524,42 +639,14 @@ def add_plan(
     admin_level: str | None = None,
     doc_id: str | None = None,
 ) -> Plan:
-    """Copy a plan into data/raw as `<doc_id>.txt`, append its manifest row, and return the row.
+    """Copy a plan into data/raw as `<doc_id>.txt` (a PDF, DOCX or HTML page keeps its extension:
+    `<doc_id>.pdf`), append its manifest row, and return the row.
 
     doc_id, region, admin_level and title default to those of the district's latest plan (the
     title with its year replaced); a new district must give them. The file's bytes are stored
     as they are, whatever the encoding; a non-UTF-8 one is noted in `source`, e.g. "(encoding
     GB18030)". All problems are reported at once as a ProjectError, and then nothing is written.
     """
-    source_file, district = Path(source_file), district.strip()
-    plans = read_manifest(raw_dir)
-    given = {"doc_id": doc_id, "region": region, "admin_level": admin_level, "title": title}
-    values, why = _identity(plans, district, year, given)
-    data, encoding, read_problems = _read_source(source_file)
-    note = f" (encoding {ENCODING_LABELS[encoding]})" if encoding in ENCODING_LABELS else ""
-    plan = Plan(
-        **values, district=district, year=year, completeness=completeness.strip(),
-        source=(source or f"added from {printable(source_file.name)}").strip() + note,
-        file=f"{values['doc_id']}.txt", sha256=hashlib.sha256(data).hexdigest(),
-    )
-    problems = _new_row_problems(plan, given, why) + duplicate_problems(plan, plans)
-    if plan.doc_id:
-        problems += _prefix_problems(plans, plan)
-    where = f"{raw_dir / 'manifest.csv'} (new row {district} {year})"
-    problems = [f"{where}: {p}" for p in problems] + read_problems
-    target = raw_dir / plan.file
-    if _names_safe_file(plan) and (
-        target.is_symlink() or (target.exists() and target.resolve() != source_file.resolve())
-    ):
-        problems.append(f"{target}: exists without a manifest row; remove it, or add that file itself")
-    if problems:
-        raise ProjectError(*problems)
-    created = not target.exists()
-    write_bytes_atomic(target, data)
-    try:
-        write_manifest(raw_dir, [*plans, plan])
-    except BaseException:
-        if created:
-            target.unlink(missing_ok=True)
-        raise
-    return plan
+    request = AddRequest(Path(source_file), district, year, title=title, source=source,
+                         completeness=completeness, region=region, admin_level=admin_level, doc_id=doc_id)
+    return add_plans(raw_dir, [request])[0]

@@ -1,0 +1,369 @@
+"""Plans as they are published: text extracted from PDF, DOCX and saved portal HTML pages.
+
+data/raw keeps the published file byte for byte (with its own extension); `extract_text` gives the
+text the pipeline reads. Each format is reduced to one paragraph per line:
+
+- `.pdf` (pdfplumber, text layer only): running headers/footers (a line repeated at the top or
+  bottom of several pages) and page numbers (`— 2 —`, `第 2 页`, `2/10`) are dropped; lines are
+  re-joined into paragraphs from their geometry (a line that fills the measure continues on the
+  next, unless that one is indented or starts with an item marker), across page breaks too. A PDF
+  without a text layer (a scan) is refused: it needs OCR first.
+- `.docx` (python-docx): body paragraphs and table rows in document order; headers, footers and
+  comments are other parts of the package and are never read.
+- `.html`/`.htm` (BeautifulSoup): the article body — the block that holds most paragraph text —
+  with the page's title heading before it; navigation, related links and footers are left out.
+  What remains of the portal furniture is removed, and recorded, by cleaning (params/clean.yaml).
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import Counter
+from pathlib import Path
+
+from analysis.paths import ProjectError
+
+PDF, DOCX, HTML = ".pdf", ".docx", ".html"
+EXTENSIONS = {".pdf": PDF, ".docx": DOCX, ".html": HTML, ".htm": HTML}
+TEXT_EXTENSIONS = (".txt",)
+ACCEPTED = (*TEXT_EXTENSIONS, *EXTENSIONS)
+
+# A page number line: "— 2 —", "- 2 -", "2", "第 2 页", "第2页 共10页", "2/10", "Page 2".
+PAGE_NUMBER = re.compile(
+    r"^[\s\-—–－一_·]*(?:第\s*)?\d{1,4}\s*(?:页)?\s*(?:(?:[/／]|共)\s*\d{1,4}\s*页?)?[\s\-—–－一_·]*$"
+    r"|^(?:page\s*)?\d{1,4}(?:\s*of\s*\d{1,4})?$",
+    re.IGNORECASE,
+)
+# A line that starts a paragraph whatever its geometry: section and item markers.
+MARKER = re.compile(
+    r"^(?:[零〇一二三四五六七八九十百]+、|（[零〇一二三四五六七八九十百]+）|\d{1,3}\s*[.、．]|（\d{1,3}）"
+    r"|第[一二三四五六七八九十]+[章节部分条])"
+)
+SENTENCE_END = "。；！？：”」）"
+MIN_TEXT_CHARS = 20  # fewer non-space characters in a whole PDF: no text layer
+EDGE_LINES = 2  # lines at the top and the bottom of a page that may be running headers/footers
+HTML_NOISE = ("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "iframe",
+              "select", "button")
+NOISE_ATTR = re.compile(
+    r"nav|menu|breadcrumb|crumb|footer|copyright|share|fenxiang|related|xgwz|xglj|sidebar|banner|login|search"
+    r"|toolbar|print|(?<![a-z])top(?![a-z])|bottom",
+    re.IGNORECASE,
+)
+PARAGRAPH_TAGS = ("p", "div", "td", "li", "span", "font", "section", "article", "h1", "h2", "h3", "h4", "pre")
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def kind_of(path: Path) -> str | None:
+    """The extractor for a file name: `.pdf`, `.docx` or `.html`; None for text (`.txt`)."""
+    return EXTENSIONS.get(Path(path).suffix.lower())
+
+
+def extension_problem(path: Path) -> str | None:
+    """Why a file's extension is not one `add` takes."""
+    suffix = Path(path).suffix.lower()
+    if suffix in ACCEPTED:
+        return None
+    if suffix == ".doc":
+        return f"{path}: a .doc (Word 97-2003) file; open it in Word or LibreOffice and save it as .docx"
+    return f"{path}: extension {suffix or '(none)'!r} is not one of {', '.join(ACCEPTED)}; save the plan in one of them"
+
+
+def extract_text(path: Path, data: bytes | None = None) -> str:
+    """The text of a published plan file (one paragraph per line); ProjectError naming the file."""
+    path = Path(path)
+    kind = kind_of(path)
+    data = path.read_bytes() if data is None else data
+    if kind == PDF:
+        text = pdf_text(data, path)
+    elif kind == DOCX:
+        text = docx_text(data, path)
+    elif kind == HTML:
+        text = html_main_text(data, path)
+    else:
+        raise ProjectError(extension_problem(path) or f"{path}: plain text needs no extraction")
+    if not text.strip():
+        raise ProjectError(f"{path}: no text found in the {kind[1:].upper()} file; check that it is the plan")
+    return text
+
+
+# --- PDF ---------------------------------------------------------------------------------------
+
+
+def pdf_text(data: bytes, name: Path | str) -> str:
+    """Paragraphs of a text PDF; a PDF without a text layer or that cannot be read is refused."""
+    import io
+
+    import pdfplumber
+
+    if not data.startswith(b"%PDF"):
+        raise ProjectError(f"{name}: not a PDF file (no %PDF header); export the plan as PDF again")
+    try:
+        with pdfplumber.open(io.BytesIO(data)) as pdf:
+            pages = [_page_lines(page) for page in pdf.pages]
+    except Exception as exc:  # pdfminer raises many types for damaged or encrypted files
+        raise ProjectError(
+            f"{name}: cannot read the PDF ({type(exc).__name__}); it may be damaged or password-protected — "
+            "save an unprotected copy"
+        ) from None
+    if sum(len(re.sub(r"\s", "", line["text"])) for page in pages for line in page) < MIN_TEXT_CHARS:
+        raise ProjectError(
+            f"{name}: PDF has no text layer (a scanned image?); run OCR on it, or add the portal's HTML page "
+            "or a text PDF instead"
+        )
+    lines = _drop_running_lines(pages)
+    return "\n".join(_join_paragraphs(lines)) + "\n"
+
+
+def _page_lines(page) -> list[dict]:
+    lines = []
+    for line in page.extract_text_lines(return_chars=True):
+        text = line["text"].strip()
+        if not text:
+            continue
+        sizes = [c["x1"] - c["x0"] for c in line["chars"] if c["text"].strip()]
+        lines.append({"text": text, "x0": line["x0"], "x1": line["x1"], "top": line["top"],
+                      "em": statistics.median(sizes) if sizes else 10.0})
+    return lines
+
+
+def _normalised(text: str) -> str:
+    """A running header with its page number or date masked, so every page's copy compares equal."""
+    return re.sub(r"\d+", "#", re.sub(r"\s", "", text))
+
+
+def _drop_running_lines(pages: list[list[dict]]) -> list[dict]:
+    """All body lines in reading order: page numbers and running headers/footers (the same text at
+    the top or bottom of at least two pages, and of half of them) dropped."""
+    edges = Counter(
+        _normalised(line["text"])
+        for page in pages
+        for line in {id(x): x for x in page[:EDGE_LINES] + page[-EDGE_LINES:]}.values()
+    )
+    running = {text for text, n in edges.items() if n >= max(2, (len(pages) + 1) // 2)}
+    body = []
+    for page in pages:
+        edge = {id(x) for x in page[:EDGE_LINES] + page[-EDGE_LINES:]}
+        for line in page:
+            if PAGE_NUMBER.match(line["text"]):
+                continue
+            if id(line) in edge and _normalised(line["text"]) in running:
+                continue
+            body.append(line)
+    return body
+
+
+def _join_paragraphs(lines: list[dict]) -> list[str]:
+    """Lines re-joined into paragraphs: a line continues the previous one when the previous fills
+    the measure (reaches the right edge) and this one is neither indented nor starts a marker."""
+    if not lines:
+        return []
+    left = min(line["x0"] for line in lines)
+    right = max(line["x1"] for line in lines)
+    paragraphs: list[str] = []
+    previous = None
+    for line in lines:
+        em = line["em"]
+        continues = (
+            previous is not None
+            and previous["x1"] >= right - 1.5 * previous["em"]
+            and line["x0"] <= left + 0.5 * em
+            and not MARKER.match(line["text"])
+        )
+        if continues:
+            glue = " " if re.search(r"[A-Za-z0-9]$", paragraphs[-1]) and re.match(r"[A-Za-z0-9]", line["text"]) else ""
+            paragraphs[-1] += glue + line["text"]
+        else:
+            paragraphs.append(line["text"])
+        previous = line
+    return paragraphs
+
+
+# --- DOCX --------------------------------------------------------------------------------------
+
+
+def docx_text(data: bytes, name: Path | str) -> str:
+    """Body paragraphs and table rows of a .docx in document order (headers/footers are not read)."""
+    import io
+    import zipfile
+
+    import docx
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise ProjectError(
+            f"{name}: not a readable .docx ({type(exc).__name__}); open it in Word or LibreOffice and save as .docx"
+        ) from None
+    lines = []
+    for block in document.element.body.iterchildren():
+        tag = block.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            lines.append(Paragraph(block, document).text.strip())
+        elif tag == "tbl":
+            for row in Table(block, document).rows:
+                cells = list(dict.fromkeys(cell.text.strip() for cell in row.cells))  # merged cells repeat
+                lines.append(" ".join(c for c in cells if c))
+    return "\n".join(line for line in lines if line) + "\n"
+
+
+# --- HTML --------------------------------------------------------------------------------------
+
+
+def html_main_text(data: bytes, name: Path | str) -> str:
+    """The article body of a saved portal page, its title heading first."""
+    from bs4 import BeautifulSoup, NavigableString
+
+    from analysis.corpus import detect_encoding, html_to_text
+
+    text = data.decode(detect_encoding(data, name)).lstrip("\ufeff")
+    if not text.strip():
+        raise ProjectError(f"{name}: file is empty; save the page again")
+    soup = BeautifulSoup(text, "html.parser")
+    for tag in soup(HTML_NOISE):
+        tag.decompose()
+    for tag in soup.find_all(True):
+        if tag.decomposed or tag.name in ("html", "body"):
+            continue
+        attrs = " ".join([*tag.get("class", []), tag.get("id", "") or ""])
+        if attrs and NOISE_ATTR.search(attrs):
+            tag.decompose()
+    scores: Counter = Counter()
+    for tag in soup.find_all(PARAGRAPH_TAGS):
+        own = "".join(s for s in tag.children if isinstance(s, NavigableString)).strip()
+        if len(CJK.findall(own)) < 10:
+            continue
+        parent = tag.parent
+        for weight in (1.0, 0.5):
+            if parent is None or parent.name in ("html", "[document]"):
+                break
+            scores[id(parent)] += weight * len(own)
+            parent = parent.parent
+    by_id = {id(tag): tag for tag in soup.find_all(True)}
+    best = max(scores, key=lambda key: scores[key], default=None)
+    main = by_id.get(best) if best is not None else None
+    if main is None:
+        return html_to_text(str(soup))
+    body = html_to_text(str(main))
+    heading = _title_heading(soup, main)
+    if heading and heading not in body:
+        body = heading + "\n" + body
+    return body
+
+
+def _title_heading(soup, main) -> str | None:
+    """The page's article heading (h1, else h2, else an element with `title` in its class) when it
+    stands outside the body block."""
+    for finder in (lambda: soup.find("h1"), lambda: soup.find("h2"),
+                   lambda: soup.find(class_=re.compile("title", re.IGNORECASE))):
+        tag = finder()
+        if tag is not None and main not in tag.parents:
+            text = " ".join(tag.get_text(" ").split())
+            if 0 < len(text) <= 80:
+                return text
+    return None
+
+
+# --- batch metadata ----------------------------------------------------------------------------
+
+METADATA_NAMES = ("metadata.csv", "metadata.yaml", "metadata.yml")
+METADATA_REQUIRED = ("file", "district", "year")
+METADATA_OPTIONAL = ("title", "source", "completeness", "region", "admin_level", "doc_id")
+
+
+def metadata_in(folder: Path) -> Path | None:
+    """The metadata file inside a batch folder, if it has one."""
+    return next((folder / name for name in METADATA_NAMES if (folder / name).is_file()), None)
+
+
+def _metadata_rows(path: Path) -> list[tuple[str, dict]]:
+    """(where, row) pairs of a metadata CSV (header row) or YAML (a list of mappings, or `plans:`)."""
+    import csv
+
+    from analysis.params import parse_yaml
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ProjectError(
+            f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8 (in Excel: CSV UTF-8)"
+        ) from None
+    if path.suffix.lower() == ".csv":
+        reader = csv.DictReader(text.splitlines())
+        rows = list(reader)
+        if None in (reader.fieldnames or [None]):
+            raise ProjectError(f"{path}: no header row; the first line names the columns, e.g. file,district,year")
+        problems = [f"{path}:{n}: wrong number of fields; quote values that contain commas"
+                    for n, row in enumerate(rows, start=2) if None in row or None in row.values()]
+        if problems:
+            raise ProjectError(*problems)
+        return [(f"{path}:{n}", row) for n, row in enumerate(rows, start=2)]
+    try:
+        data, problems = parse_yaml(text)
+    except Exception as exc:
+        raise ProjectError(f"{path}: is not valid YAML ({exc.__class__.__name__}); fix the syntax") from None
+    if problems:
+        raise ProjectError(*(f"{path}: {problem}" for problem in problems))
+    if isinstance(data, dict) and set(data) == {"plans"}:
+        data = data["plans"]
+    if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
+        raise ProjectError(f"{path}: expected a list of plans, each a mapping with file, district, year")
+    return [(f"{path} (plan {n})", {k: "" if v is None else str(v) for k, v in row.items()})
+            for n, row in enumerate(data, start=1)]
+
+
+def read_metadata(path: Path, files: list[Path] | None = None):
+    """Add requests from a metadata file, and the problems found (one line each).
+
+    Each row's `file` is found in the metadata file's folder, or, when `files` are given, among
+    them by name. Every given file (or every plan file in the folder) needs exactly one row."""
+    from analysis.corpus import AddRequest, year_problem
+
+    path = Path(path)
+    rows = _metadata_rows(path)
+    problems: list[str] = []
+    columns = {key for _, row in rows for key in row}
+    if missing := [c for c in METADATA_REQUIRED if c not in columns]:
+        problems.append(f"{path}: missing column(s) {', '.join(missing)}; columns: file,district,year"
+                        f"[,{','.join(METADATA_OPTIONAL)}]")
+    if unknown := sorted(columns - {*METADATA_REQUIRED, *METADATA_OPTIONAL}):
+        problems.append(f"{path}: unknown column(s) {', '.join(unknown)}; allowed: "
+                        f"{', '.join((*METADATA_REQUIRED, *METADATA_OPTIONAL))}")
+    if problems:
+        raise ProjectError(*problems)
+    if not rows:
+        raise ProjectError(f"{path}: lists no plans; one row per file: file,district,year")
+    given = {f.name: f for f in files} if files is not None else None
+    if given is not None and len(given) < len(files):
+        problems.append(f"{path}: two given files share a name; rename one")
+    requests, named = [], set()
+    for where, row in rows:
+        row = {k: (v or "").strip() for k, v in row.items()}
+        name = row.get("file", "")
+        if not name or Path(name).name != name:
+            problems.append(f"{where}: file {name!r} must be a file name (no folder), e.g. jingan_2025.pdf")
+            continue
+        if name in named:
+            problems.append(f"{where}: file {name} has two rows; keep one")
+            continue
+        named.add(name)
+        if given is not None and name not in given:
+            problems.append(f"{where}: file {name} is not among the files given; give it, or remove the row")
+            continue
+        if (problem := year_problem(row.get("year", ""))) is not None:
+            problems.append(f"{where}: {problem}")
+            continue
+        source_file = given[name] if given is not None else path.parent / name
+        requests.append(AddRequest(
+            source_file, row.get("district", ""), int(row["year"]),
+            **{key: row.get(key) or None for key in METADATA_OPTIONAL},
+        ))
+    candidates = (
+        given.values() if given is not None
+        else (p for p in path.parent.iterdir() if p.suffix.lower() in ACCEPTED and not p.name.startswith("."))
+    )
+    for orphan in sorted(str(p) for p in candidates if p.name not in named):
+        problems.append(f"{orphan}: no row in {path}; add one (file,district,year,…) or move the file out")
+    return requests, problems
