@@ -74,10 +74,16 @@ def timed(run: Callable[[], object]) -> float:
 
 
 def naive_loop(paths: Paths) -> int:
-    """What a user would script: papermill then nbconvert, per notebook, one after another."""
+    """What a user would script: the stages once, then papermill and nbconvert per notebook, one
+    after another."""
+    from analysis.pipeline import ensure_processed
     from analysis.report import build_jobs
+    from analysis.snapshot import read_table
+    from analysis.stages import snapshot_id
 
-    jobs = build_jobs(paths)
+    ensure_processed(paths, log=lambda line: None)
+    snapshot = snapshot_id(paths.processed)
+    jobs = build_jobs(paths, read_table(paths, "documents", snapshot), snapshot)
     out = paths.root / "naive"
     out.mkdir()
     for number, job in enumerate(jobs):

@@ -238,8 +238,8 @@ def _kill_reports(project: Paths) -> None:
     comparison = project.notebooks / "20_comparison_report.ipynb"
     comparison.write_bytes(comparison.read_bytes() + b"\n")  # only comparison.html is out of date
     proc = start_run(project)
-    wait_for(lambda: any(project.reports.glob(f"{STAGING_PREFIX}*/notebooks/*.ipynb")), proc)
-    time.sleep(0.5)  # inside the notebook's execution
+    wait_for(lambda: any(project.reports.glob(f"{STAGING_PREFIX}*")) and kernels_of(proc.pid), proc)
+    time.sleep(1.0)  # the kernel started: inside the notebook's execution
     assert kernels_of(proc.pid), "no kernel running at the moment of the kill"
     kill(proc)
     assert not (project.reports / JOURNAL).exists()

@@ -143,3 +143,15 @@ def test_set_names_with_markup_are_refused_by_check(
     assert main(["--root", str(project.root), "check"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err == [f"error: {report}: set name {name!r} must be a simple word other than 'default'"]
+
+
+def test_a_page_footer_lists_the_inputs_of_its_own_plans_only() -> None:
+    from analysis.report import FOOTER_INPUTS, footer_inputs
+
+    shared = {"data/raw/manifest.csv": "m", "data/annotations/item_themes.csv": "a"}
+    plans = {f"data/raw/p{i:04d}_2024.txt": f"s{i}" for i in range(1000)}
+    manifest = {"inputs": {**plans, **shared}}
+    assert footer_inputs(manifest, ("p0007_2024",)) == {"data/raw/p0007_2024.txt": "s7", **shared}
+    assert footer_inputs(manifest, tuple(f"p{i:04d}_2024" for i in range(FOOTER_INPUTS - 2))) is not None
+    assert footer_inputs(manifest, tuple(f"p{i:04d}_2024" for i in range(500))) is None  # see run_manifest.json
+    assert footer_inputs(manifest, None) is None

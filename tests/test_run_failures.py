@@ -80,7 +80,9 @@ def set_cell_timeout(report: Path, value: int | str) -> None:
 
 
 def _truncate(path: Path) -> None:
-    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    """Cut the notebook in half, at a character boundary (half its bytes may split a Chinese character)."""
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[: len(text) // 2], encoding="utf-8")
 
 
 def _edit(change: Callable[[dict], None]) -> Callable[[Path], None]:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT_MARKER = "pyproject.toml"
-INPUTS = (ROOT_MARKER, "params", "notebooks", "data/raw", "data/annotations")  # the rest is derived
+LOCK, CITATION = "requirements.lock", "CITATION.cff"
+INPUTS = (ROOT_MARKER, LOCK, CITATION, "params", "notebooks", "data/raw", "data/annotations")  # the rest is derived
 
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -82,6 +83,15 @@ class Paths:
         copy.processed.mkdir(parents=True)
         copy.reports.mkdir()
         return copy
+
+    @property
+    def lock(self) -> Path:
+        """requirements.lock: the pinned environment (`make lock`)."""
+        return self.root / LOCK
+
+    @property
+    def citation(self) -> Path:
+        return self.root / CITATION
 
     @property
     def raw(self) -> Path:

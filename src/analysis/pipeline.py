@@ -31,6 +31,7 @@ from analysis.stages import (
 )
 
 BUILD, RUN_KEY, PAGES = ".build.json", "_run", "_pages"  # in reports/: page → key, the run's key, all pages
+MANIFEST = "run_manifest.json"  # in reports/: what the run was built from, and the hash of every page and table
 logging.getLogger("papermill").addHandler(logging.NullHandler())  # a failure is one ProjectError line
 
 
@@ -123,8 +124,9 @@ def data_key(paths: Paths, keys: dict[str, str]) -> str:
 
 
 def run_key(paths: Paths, keys: dict[str, str]) -> str:
-    """What the whole set of pages depends on: the data key and every notebook."""
-    return digest(data_key(paths, keys), files_digest([paths.notebooks]))
+    """What the whole set of pages depends on: the data key, every notebook and params file (the
+    codebook too), the lock file and CITATION.cff (pages cite them)."""
+    return digest(data_key(paths, keys), files_digest([paths.notebooks, paths.params, paths.lock, paths.citation]))
 
 
 def _up_to_date(paths: Paths) -> bool:
@@ -147,10 +149,11 @@ def _run_reports(paths: Paths, keys: dict[str, str], force: bool, jobs: int | No
         raise ProjectError(f"{paths.processed} changed while this run was starting its reports; run again")
     snapshot = snapshot_id(paths.processed)
     documents = read_table(paths, "documents", snapshot)
-    all_jobs = build_jobs(paths, documents, snapshot)
+    manifest = run_manifest(paths, keys, documents)
+    all_jobs = build_jobs(paths, documents, snapshot, run=manifest["digest"])
     build = read_json(paths.reports / BUILD)
     shared = data_key(paths, keys)
-    job_keys = {job.page: digest(shared, (paths.notebooks / job.notebook).read_bytes(), json.dumps(
+    job_keys = {job.page: digest(shared, manifest["digest"], (paths.notebooks / job.notebook).read_bytes(), json.dumps(
         {k: v for k, v in job.parameters.items() if k != "root"}, sort_keys=True))  # a moved project keeps its pages
         for job in all_jobs}
     todo = [job for job in all_jobs if force or build.get(job.page) != job_keys[job.page]
@@ -158,7 +161,6 @@ def _run_reports(paths: Paths, keys: dict[str, str], force: bool, jobs: int | No
     for job in all_jobs:
         if job not in todo:
             print(f"skip  {job.page} (inputs unchanged)")
-    manifest = run_manifest(paths, keys, documents)
     report_params = load_report_params(paths.params / "report.yaml")
     with tempfile.TemporaryDirectory(dir=paths.reports, prefix=STAGING_PREFIX) as tmp:
         staging = Path(tmp)
@@ -171,13 +173,27 @@ def _run_reports(paths: Paths, keys: dict[str, str], force: bool, jobs: int | No
         pages = {job.page: job_keys[job.page] for job in all_jobs}
         build = {**pages, RUN_KEY: run_key(paths, keys), PAGES: sorted(pages)}
         write_text_atomic(staging / "index.html", render_index(all_jobs, build, manifest, documents))
-        write_text_atomic(staging / "run_manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False))
+        manifest |= published_hashes(paths, staging, [*pages, *(job.executed for job in all_jobs), "index.html"])
+        write_text_atomic(staging / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))
         write_text_atomic(staging / BUILD, json.dumps(build, indent=1, sort_keys=True))
         publish(staging, paths.reports)
     _remove_orphans(paths.reports, {job.page for job in all_jobs} | {job.executed for job in all_jobs})
     shutil.rmtree(paths.reports / "failed", ignore_errors=True)
     print(f"published {len(todo)} report(s), skipped {len(all_jobs) - len(todo)}: {paths.reports / 'index.html'}")
     return [job.page for job in todo]
+
+
+def published_hashes(paths: Paths, staging: Path, pages: list[str]) -> dict[str, dict[str, str]]:
+    """SHA-256 of every page as it will be published (this run's from `staging`, skipped ones from
+    reports/) and of every table of the processed snapshot, for `python -m analysis verify`."""
+    from analysis.verify import sha256_file
+
+    tables = sorted({name for names in read_stamps(paths.processed)["outputs"].values() for name in names})
+    return {
+        "pages": {page: sha256_file(staging / page if (staging / page).is_file() else paths.reports / page)
+                  for page in sorted(pages)},
+        "tables": {name: sha256_file(paths.processed / name) for name in tables},
+    }
 
 
 def _remove_orphans(reports: Path, current: set[str]) -> None:

@@ -7,6 +7,7 @@ import json
 import platform
 import subprocess
 import textwrap
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -21,7 +22,8 @@ from analysis.evidence import esc
 from analysis.params import load_yaml
 from analysis.paths import Paths, ProjectError
 from analysis.snapshot import check_snapshot, read_table
-from analysis.stages import digest, files_digest
+from analysis.stages import digest
+from analysis.verify import sha256_file
 
 COMPLETENESS_ORDER = {value: rank for rank, value in enumerate(COMPLETENESS)}  # complete is preferred
 DEFAULT_SET = "default"
@@ -117,9 +119,10 @@ class Job:
         return f"notebooks/{Path(self.page).with_suffix('.ipynb').as_posix().replace('/', '__')}"
 
 
-def build_jobs(paths: Paths, documents: pd.DataFrame, snapshot: str) -> list[Job]:
+def build_jobs(paths: Paths, documents: pd.DataFrame, snapshot: str, run: str = "") -> list[Job]:
     """Every page of a run over the plans of the snapshot (`documents`): analysis notebooks, one
-    district report per plan, the comparisons; each notebook gets the project root and snapshot id."""
+    district report per plan, the comparisons; each notebook gets the project root and snapshot id,
+    the comparisons also the run digest (`run`) they cite."""
     params = load_report_params(paths.params / "report.yaml")
     base = {"root": str(paths.root), "snapshot": snapshot}
     all_ids = tuple(sorted(documents["doc_id"]))
@@ -135,7 +138,8 @@ def build_jobs(paths: Paths, documents: pd.DataFrame, snapshot: str) -> list[Job
     for name in [DEFAULT_SET, *sorted(params["sets"] or {})]:
         page = "comparison.html" if name == DEFAULT_SET else f"comparison_{name}.html"
         if ids := tuple(plan_set(documents, name, params)):
-            jobs.append(Job(COMPARISON_NOTEBOOK, base | {"plan_set": name}, page, set_title(params, name), ids))
+            jobs.append(Job(COMPARISON_NOTEBOOK, base | {"plan_set": name, "run": run}, page, set_title(params, name),
+                            ids))
     return jobs
 
 
@@ -190,22 +194,41 @@ def _notebook_problem(path: Path) -> str | None:
 
 
 def run_manifest(paths: Paths, stage_keys: dict[str, str], documents: pd.DataFrame) -> dict:
-    """What a run was built from: the SHA-256 of each plan of the snapshot (`documents`), params,
-    package versions, git commit, and their `digest` (the same for every run of the same inputs);
-    the build time only lives here."""
+    """What a run was built from: the SHA-256 of the bytes of each plan of the snapshot
+    (`documents`), of data/raw/manifest.csv and the hand coding, of every params file, the lock file
+    and the notebooks; the installed version of every locked package and whether they equal the
+    lock; the git commit and whether the tree was dirty. `digest` hashes what determines the numbers
+    (everything but the git state, the notebooks — each page's key has its own — and the build time),
+    so it is the same for every run of the same inputs. The pipeline adds `pages` and `tables`."""
+    from analysis.lock import environment_status
+
+    raw = [paths.raw / name for name in documents["file"]]
+    for path, recorded in zip(raw, documents["sha256"], strict=True):
+        if sha256_file(path) != recorded:
+            raise ProjectError(f"{path}: changed since the processed snapshot was built; run `make reports` again")
     inputs = {
-        "git_commit": _git_commit(paths.root),
         "python": platform.python_version(),
         "packages": {name: _version(name) for name in VERSIONED},
-        "inputs": dict(zip(documents["file"], documents["sha256"], strict=True)),
-        "params": {p.name: files_digest([p]) for p in sorted(paths.params.iterdir()) if p.is_file()},
+        "environment": environment_status(paths.lock),
+        "inputs": _hashes(paths.root, [*raw, paths.manifest, paths.annotations]),  # _hashes skips absent files
+        "params": {p.name: sha256_file(p) for p in sorted(paths.params.iterdir()) if p.is_file()},
+        "citation": citation_text(paths),
         "stage_keys": stage_keys,
     }
+    git = _git_state(paths.root)
     return {
         "built_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "digest": digest(json.dumps(inputs, sort_keys=True))[:12],
+        "git_commit": _git_commit(git),
+        "git": git,
+        "notebooks": _hashes(paths.root, sorted(paths.notebooks.glob("*.ipynb"))),
         **inputs,
     }
+
+
+def _hashes(root: Path, files: list[Path]) -> dict[str, str]:
+    """Project-relative path (as `sha256sum` run in the project prints it) → SHA-256, files only."""
+    return {f.relative_to(root).as_posix(): sha256_file(f) for f in files if f.is_file() and not f.name.startswith(".")}
 
 
 def _version(name: str) -> str:
@@ -215,15 +238,60 @@ def _version(name: str) -> str:
         return "not installed"
 
 
-def _git_commit(root: Path) -> str:
+def _git_state(root: Path) -> dict:
+    """The checked-out commit and whether the work tree differs from it (untracked files count)."""
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
-                             text=True, check=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        return out.stdout.strip() + (" (uncommitted changes)" if dirty else "")
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True,
+                                timeout=10).stdout.strip()
+        status = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True,
+                                check=True, timeout=10).stdout.strip()
+        return {"commit": commit, "dirty": bool(status)}
     except (OSError, subprocess.SubprocessError):
+        return {"commit": "unknown", "dirty": None}
+
+
+def _git_commit(git: dict) -> str:
+    """The short commit for page footers: `1a2b3c4`, `1a2b3c4 (uncommitted changes)` or unknown."""
+    if git["commit"] == "unknown":
         return "unknown (not a git checkout)"
+    return git["commit"][:7] + (" (uncommitted changes)" if git["dirty"] else "")
+
+
+def citation_text(paths: Paths) -> str:
+    """The project's preferred citation from CITATION.cff: `authors (year). title (version X)`."""
+    if not paths.citation.is_file():
+        return f"{paths.root.name} (no CITATION.cff)"
+    cff = load_yaml(paths.citation)
+    authors = "; ".join(a.get("name") or " ".join(filter(None, [a.get("given-names"), a.get("family-names")]))
+                        for a in cff.get("authors", []))
+    year = str(cff.get("date-released", ""))[:4]
+    return f"{authors} ({year}). {cff.get('title', '')} (version {cff.get('version', '?')})"
+
+
+def citation_html(data: ReportData, run: str = ""):
+    """The "How to cite" note of a report: the citation, the run digest, every plan of the snapshot
+    with the SHA-256 of its raw file, and the SHA-256 of the lexicon and the codebook. All escaped."""
+    paths = data.paths
+    plans = "".join(
+        f"<tr><td>{esc(row.doc_id)}</td><td><code>{esc(row.sha256)}</code></td></tr>"
+        for row in data.documents.sort_values("doc_id").itertuples()
+    )
+    hashes = {name: sha256_file(paths.params / name) if (paths.params / name).is_file() else "missing"
+              for name in ("themes.yaml", "codebook.md")}
+    versions = "".join(f"<li><code>params/{esc(name)}</code> SHA-256 <code>{esc(sha)}</code></li>"
+                       for name, sha in hashes.items())
+    run_text = (f"运行摘要 run digest <code>{esc(run)}</code>（见 <code>run_manifest.json</code>，"
+                "可用 <code>python -m analysis verify</code> 核对 verifiable)" if run else
+                "本页不是由 <code>make reports</code> 生成的，没有运行摘要 no run digest (not a published run)")
+    from IPython.display import HTML
+
+    return HTML(
+        f"<p>引用本报告 Cite this report as: <strong>{esc(citation_text(paths))}</strong>, {run_text}. "
+        "引用信息见 <code>CITATION.cff</code>.</p>"
+        f"<p>语料 Corpus: {len(data.documents)} 份计划 plans (raw file SHA-256):</p>"
+        f"<table><tr><th>doc_id</th><th>SHA-256</th></tr>{plans}</table>"
+        f"<p>词表与编码手册 Lexicon and codebook:</p><ul>{versions}</ul>"
+    )
 
 
 def safe_html(template: str, **values):
@@ -281,8 +349,26 @@ def _environment():
     return Environment(loader=PackageLoader("analysis", "templates"), autoescape=select_autoescape(["j2"]))
 
 
-def render_page(title: str, body: str, manifest: dict, depth: int, is_index: bool = False) -> str:
-    """A complete offline page: inline CSS, a table of contents from the h2/h3 headings, run footer."""
+FOOTER_INPUTS = 30  # a footer lists the hashes of at most this many input files (all: run_manifest.json)
+
+
+def footer_inputs(manifest: dict, plans: tuple[str, ...] | None) -> dict[str, str] | None:
+    """The input files a page's footer lists: those of its plans (`plans`: doc_ids; None: every
+    input) and the shared ones (manifest, hand coding); None when they are more than FOOTER_INPUTS,
+    so 1,000 district pages do not each carry 1,000 hashes."""
+    inputs = manifest.get("inputs", {})
+    if plans is not None:
+        wanted = set(plans)
+        inputs = {name: sha for name, sha in inputs.items()
+                  if not name.startswith("data/raw/") or name.endswith("manifest.csv") or Path(name).stem in wanted}
+    return inputs if len(inputs) <= FOOTER_INPUTS else None
+
+
+def render_page(
+    title: str, body: str, manifest: dict, depth: int, is_index: bool = False, plans: tuple[str, ...] | None = None,
+) -> str:
+    """A complete offline page: inline CSS, a table of contents from the h2/h3 headings, run footer
+    (with the hashes of the inputs of `plans`, see `footer_inputs`)."""
     from bs4 import BeautifulSoup
     from markupsafe import Markup
 
@@ -294,7 +380,8 @@ def render_page(title: str, body: str, manifest: dict, depth: int, is_index: boo
     css = (Path(__file__).parent / "templates" / "style.css").read_text(encoding="utf-8")
     return _environment().get_template("page.html.j2").render(
         title=title, body=Markup(str(soup)), toc=toc, manifest=manifest, css=Markup(css),
-        up="../" * depth, is_index=is_index,
+        up="../" * depth, is_index=is_index, inputs=footer_inputs(manifest, plans),
+        n_inputs=len(manifest.get("inputs", {})),
     )
 
 
@@ -307,11 +394,15 @@ def page_html(executed: Path, job, manifest: dict) -> str:
     for cell in notebook.cells:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if o.get("name") != "stderr"]
-    exporter = HTMLExporter(
-        template_name="basic", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
-    )
-    body, _ = exporter.from_notebook_node(notebook)
-    return render_page(job.title, describe_figures(body), manifest, depth=job.page.count("/"))
+    if not hasattr(_exporters, "html"):  # one exporter per thread: building one costs more than a page
+        _exporters.html = HTMLExporter(
+            template_name="basic", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+        )
+    body, _ = _exporters.html.from_notebook_node(notebook)
+    return render_page(job.title, describe_figures(body), manifest, depth=job.page.count("/"), plans=job.plans)
+
+
+_exporters = threading.local()
 
 
 def describe_figures(body: str) -> str:
