@@ -26,6 +26,7 @@ from analysis.paths import Paths, ProjectError
 from analysis.report import Job
 
 RESET = "import analysis.kernel\nanalysis.kernel.reset()"
+RESET_TIMEOUT = 120  # seconds for the reset (the first one imports pandas and matplotlib on a busy machine)
 KERNEL = "python3"
 
 
@@ -66,7 +67,8 @@ class WarmKernel:
     def execute(self, notebook: nbformat.NotebookNode, timeout: int, started: list[int]) -> None:
         """Run every cell of `notebook` in place, after a reset; `started` collects the index of each
         cell sent."""
-        self._run(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(RESET)]), timeout, [])
+        reset = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(RESET)])
+        self._run(reset, max(timeout, RESET_TIMEOUT), [])  # imports on a fresh kernel: not the notebook's cell_timeout
         self._run(notebook, timeout, started)
 
     def _run(self, notebook: nbformat.NotebookNode, timeout: int, started: list[int]) -> None:
