@@ -56,6 +56,10 @@ def test_add_then_check(project: Paths) -> None:
     result = cli(*root, "add", str(plan), "--district", "杨浦", "--year", "2025")
     assert result.returncode == 0, result.stderr
     assert (project.raw / "yangpu_2025.txt").read_bytes() == plan.read_bytes()
+    assert result.stdout.splitlines()[1:] == [  # what was understood, at once
+        "  title: 2025年杨浦区教育局工作要点", "  2 sections, 3 items (continuous numbering), 109 characters",
+        "  removed: nothing",
+    ]
     assert cli(*root, "check").stdout.startswith("ok: 6 plans")
 
     again = cli(*root, "add", str(plan), "--district", "杨浦", "--year", "2025")

@@ -84,9 +84,12 @@ def cmd_add(paths: Paths, args: argparse.Namespace) -> int:
     paths.processed.mkdir(parents=True, exist_ok=True)
     with FileLock(paths.processed / ".lock"):  # never while a run reads data/raw into its snapshot
         plans = add_plans(paths.raw, requests, problems)
+    from analysis.dataset import outline
+
     for plan in plans:
         print(f"added {plan.doc_id}: {paths.raw / plan.file} ({plan.district} {plan.year}, {plan.completeness})"
               + ("; run `make reports` to include it everywhere" if len(plans) == 1 else ""))
+        print("\n".join(outline(plan, paths.raw, paths.params)))
     if len(plans) > 1:
         print(f"added {len(plans)} plans; run `make reports` to include them everywhere")
     return 0
@@ -112,6 +115,18 @@ def cmd_bundle(paths: Paths, args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise ProjectError(*str(exc).splitlines()) from None
     print(f"bundled {target}")
+    return 0
+
+
+def cmd_kwic(paths: Paths, args: argparse.Namespace) -> int:
+    from analysis.explore import normalise_term, print_concordance, run_kwic
+    from analysis.report import load_report_data
+
+    data = load_report_data(paths.root)
+    frame, csv, page = run_kwic(data, args.term, args.plans, args.window)
+    terms = list(dict.fromkeys(t for t in map(normalise_term, args.term) if t))
+    print_concordance(frame, terms, sorted(args.plans) if args.plans else sorted(data.documents["doc_id"]))
+    print(f"wrote {csv} and {page}")
     return 0
 
 
@@ -165,6 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
     bundle = sub.add_parser("bundle", help="zip reports/, the tables, the manifest and SHA256SUMS for reviewers")
     bundle.add_argument("--out", metavar="DIR", help="where the zip goes (default: bundles/)")
     bundle.set_defaults(func=cmd_bundle)
+    kwic = sub.add_parser("kwic", help="concordance of any term in the processed plans "
+                                          "(reports/kwic/<query>.csv and .html)")
+    kwic.add_argument("term", nargs="+", metavar="TERM", help="a word or phrase, matched literally in the cleaned text")
+    kwic.add_argument("--plans", nargs="+", metavar="DOC_ID", help="only these plans (default: every plan)")
+    kwic.add_argument("--window", type=int, default=20, help="characters of context each side (default: 20)")
+    kwic.set_defaults(func=cmd_kwic)
     return parser
 
 

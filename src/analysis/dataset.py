@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pandas as pd
 from analysis.clean import CleanResult, CleanRules, clean_plan
 from analysis.corpus import MANIFEST_COLUMNS, Plan, load_text, validate
 from analysis.files import write_tables, write_text_atomic
-from analysis.paths import Paths, ProjectError
+from analysis.paths import Paths, ProjectError, printable
 from analysis.structure import PlanStructure, StructureRules, parse_plan
 
 COMPLETENESS_MARK = {"complete": "", "truncated": "（截断）", "partial": "（节选）"}
@@ -115,6 +116,22 @@ def write_corpus(tables: CorpusTables, processed_dir: Path) -> list[Path]:
         write_text_atomic(path, done.cleaned.text)
         written.append(path)
     return written + write_tables(processed_dir, {f"{name}.csv": getattr(tables, name) for name in TABLE_NAMES})
+
+
+def outline(plan: Plan, raw_dir: Path, params_dir: Path) -> list[str]:
+    """What cleaning and structuring found in one plan, for the analyst who just added it: title,
+    sections, items and characters, lines removed by rule, and the structure warnings."""
+    done = structure_plan(plan, raw_dir, CleanRules.from_yaml(params_dir / "clean.yaml"),
+                          StructureRules.from_yaml(params_dir / "structure.yaml"))
+    rules = Counter(rule for rule, _ in done.cleaned.removed)
+    found = done.structure
+    lines = [
+        f"  title: {done.cleaned.title or found.title or '(none found)'}",
+        f"  {found.n_sections} sections, {len(found.items)} items ({found.numbering} numbering), "
+        f"{n_chars(done.cleaned.text)} characters",
+        "  removed: " + (", ".join(f"{n} {rule}" for rule, n in sorted(rules.items())) or "nothing"),
+    ]
+    return [printable(line) for line in lines] + [f"  warning: {printable(w)}" for w in found.warnings]
 
 
 def run_stage(tables: CorpusTables, paths: Paths, out: Path) -> list[str]:
