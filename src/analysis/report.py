@@ -8,10 +8,12 @@ import platform
 import subprocess
 import textwrap
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 
@@ -19,6 +21,7 @@ from analysis import clusters, evidence
 from analysis.corpus import COMPLETENESS
 from analysis.dataset import COMPLETENESS_MARK, plan_labels
 from analysis.evidence import esc
+from analysis.fonts import font_face_css
 from analysis.params import load_yaml
 from analysis.paths import Paths, ProjectError
 from analysis.snapshot import check_snapshot, read_table
@@ -27,6 +30,7 @@ from analysis.verify import sha256_file
 
 COMPLETENESS_ORDER = {value: rank for rank, value in enumerate(COMPLETENESS)}  # complete is preferred
 DEFAULT_SET = "default"
+T = TypeVar("T")
 DEFAULT_TITLE = "各地工作要点比较"
 VERSIONED = ["analysis", "pandas", "scikit-learn", "scipy", "jieba", "matplotlib", "seaborn",
              "papermill", "nbconvert"]
@@ -378,11 +382,12 @@ def render_page(
         heading["id"] = heading.get("id") or f"section-{number}"
         toc.append((heading.name, heading["id"], heading.get_text(" ", strip=True).rstrip("¶").strip()))
     css = (Path(__file__).parent / "templates" / "style.css").read_text(encoding="utf-8")
-    return _environment().get_template("page.html.j2").render(
-        title=title, body=Markup(str(soup)), toc=toc, manifest=manifest, css=Markup(css),
-        up="../" * depth, is_index=is_index, inputs=footer_inputs(manifest, plans),
-        n_inputs=len(manifest.get("inputs", {})),
-    )
+    values = dict(title=title, body=Markup(str(soup)), toc=toc, manifest=manifest, css=Markup(css),
+                  up="../" * depth, is_index=is_index, inputs=footer_inputs(manifest, plans),
+                  n_inputs=len(manifest.get("inputs", {})))
+    template = _environment().get_template("page.html.j2")
+    # the page's own glyphs of the bundled CJK font, so it reads without a Chinese font (analysis.fonts)
+    return template.render(**values, font_css=Markup(font_face_css(template.render(**values))))
 
 
 def page_html(executed: Path, job, manifest: dict) -> str:
@@ -737,6 +742,17 @@ def caveats_html(data: ReportData, doc_ids: list[str]) -> str:
     return "<ul>" + "".join(f"<li>{n}</li>" for n in notes) + "</ul>"
 
 
+def per_set(cache: dict, data: ReportData, doc_ids: list[str], compute: Callable[[ReportData, list[str]], T]) -> T:
+    """`compute(data, sorted doc_ids)`, kept in `cache` for the snapshot: every district page of a
+    set needs the same set-wide result, and a warm kernel renders many of them."""
+    key = (data.snapshot, tuple(sorted(doc_ids)))
+    if key not in cache:
+        if any(k[0] != data.snapshot for k in cache):
+            cache.clear()
+        cache[key] = compute(data, list(key[1]))
+    return cache[key]
+
+
 _set_keyness: dict[tuple[str, tuple[str, ...]], pd.DataFrame] = {}  # per snapshot and set, for a warm kernel
 
 
@@ -745,12 +761,7 @@ def set_keyness(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
     pooled (an incomplete plan is tested but never pooled). Rebuilt from the per-plan token counts
     of keyness.csv, so each set — not the whole corpus — is the reference. Computed once per set in
     a kernel (every district page of a set needs it)."""
-    key = (data.snapshot, tuple(sorted(doc_ids)))
-    if key not in _set_keyness:
-        if any(k[0] != data.snapshot for k in _set_keyness):
-            _set_keyness.clear()
-        _set_keyness[key] = _compute_set_keyness(data, list(key[1]))
-    return _set_keyness[key]
+    return per_set(_set_keyness, data, doc_ids, _compute_set_keyness)
 
 
 def _compute_set_keyness(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
@@ -770,13 +781,49 @@ def _compute_set_keyness(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+_pools: dict[tuple[str, tuple[str, ...]], tuple[pd.Series, int]] = {}  # per snapshot and pool, for a warm kernel
+OTHERS = "\0others"  # the pooled reference in plan_keyness (never a doc_id)
+
+
+def _pool(data: ReportData, complete: list[str]) -> tuple[pd.Series, int]:
+    """Token counts summed over the plans `complete` and their total tokens, once per kernel."""
+    return per_set(_pools, data, complete, _compute_pool)
+
+
+def _compute_pool(data: ReportData, complete: list[str]) -> tuple[pd.Series, int]:
+    rows = data.keyness[data.keyness["doc_id"].isin(complete)]
+    return rows.groupby("term")["count"].sum(), int(rows.groupby("doc_id")["total"].first().sum())
+
+
+def plan_keyness(data: ReportData, doc_id: str, doc_ids: list[str]) -> pd.DataFrame:
+    """One plan's rows of `set_keyness(data, doc_ids + [doc_id])` — against the other complete plans
+    of the set pooled — at the cost of one plan: a district page of a 1,000-plan set does not test
+    all 1,000 plans."""
+    from analysis.themes import load_lexicon, stat_keyness
+
+    complete = ranked_ids(data.documents, sorted({*doc_ids, doc_id}), data.params)
+    own = data.keyness[data.keyness["doc_id"] == doc_id]
+    if own.empty:
+        return stat_keyness(own[["doc_id", "term", "count"]], pd.Series(dtype=float))  # no tokens: no rows
+    counts, total = _pool(data, complete)
+    own_total = int(own["total"].iloc[0])
+    if doc_id in complete:
+        counts, total = counts.sub(own.set_index("term")["count"], fill_value=0), total - own_total
+    others = counts[counts > 0]
+    frame = pd.concat([own[["doc_id", "term", "count"]],
+                       pd.DataFrame({"doc_id": OTHERS, "term": others.index, "count": others.to_numpy()})])
+    result = stat_keyness(frame, pd.Series({doc_id: own_total, OTHERS: total}),
+                          load_lexicon(data.paths.params / "themes.yaml").min_count)
+    return result[result["doc_id"] == doc_id].reset_index(drop=True)
+
+
 def distinctive_terms(data: ReportData, doc_id: str, doc_ids: list[str]) -> pd.DataFrame:
     """Tokens this plan uses significantly more than the other complete plans of the set (G², BH
     q, log ratio). Left out: place names and numerals (jieba word classes ns, m: 上海市, the 十三 of
     十三五) and terms containing a plan's district or region (every plan names itself)."""
     from analysis.tokenize import NOT_POLICY_TERMS, word_classes
 
-    keyness = set_keyness(data, sorted({*doc_ids, doc_id}))
+    keyness = plan_keyness(data, doc_id, doc_ids)
     names = {*data.documents["district"], *data.documents["region"].str.replace(r"(省|市|自治区)$", "", regex=True)}
     names.discard("")
     classes = word_classes()
@@ -802,9 +849,16 @@ def distinctive_terms_table(data: ReportData, doc_id: str, doc_ids: list[str]):
     return table(terms)
 
 
+_set_tests: dict[tuple[str, tuple[str, ...]], pd.DataFrame] = {}
+
+
 def set_tests(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
     """Item-presence tests of a plan set: each plan × theme against the set's other complete plans
     (Fisher's exact test, BH q over the set; `stats.item_presence_tests`, params/statistics.yaml)."""
+    return per_set(_set_tests, data, doc_ids, _compute_set_tests)
+
+
+def _compute_set_tests(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
     from analysis.stats import StatisticsParams, item_presence_tests
 
     max_q = StatisticsParams.from_yaml(data.paths.params / "statistics.yaml").max_q
