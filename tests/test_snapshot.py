@@ -36,7 +36,8 @@ def copy_of(project: Paths, tmp_path: Path) -> Paths:
 
 def test_stamps_record_every_stage_key_and_the_files_it_wrote(processed: Paths) -> None:
     stamps = read_stamps(processed.processed)
-    assert set(stamps["keys"]) == set(stamps["outputs"]) == {"dataset", "themes", "clusters", "validation"}
+    assert set(stamps["keys"]) == set(stamps["outputs"]) == {
+        "dataset", "themes", "clusters", "validation", "policy_tools"}
     assert {"items.csv", "documents.csv", "clean/yangpu_2024.txt"} <= set(stamps["outputs"]["dataset"])
     assert "cluster_solution.csv" in stamps["outputs"]["clusters"]
     for files in stamps["outputs"].values():

@@ -107,6 +107,11 @@ class Paths:
         return self.root / "data" / "annotations" / "item_themes.csv"
 
     @property
+    def policy_tool_annotations(self) -> Path:
+        """The hand coding of items × policy sub-tools that the cues are validated against (optional)."""
+        return self.root / "data" / "annotations" / "policy_tools.csv"
+
+    @property
     def processed(self) -> Path:
         return self.root / "data" / "processed"
 

@@ -40,6 +40,7 @@ def check_params(paths: Paths) -> list[str]:
     return the warnings (legal but doubtful settings), one line each, naming the file."""
     from analysis.clean import CleanRules
     from analysis.clusters import ClusterParams
+    from analysis.policy_tools import load_toolbook
     from analysis.report import load_report_params
     from analysis.stats import StatisticsParams
     from analysis.structure import StructureRules
@@ -53,6 +54,7 @@ def check_params(paths: Paths) -> list[str]:
     load_report_params(paths.params / "report.yaml")
     read_word_list(paths.params / "stopwords.txt")
     StatisticsParams.from_yaml(paths.params / "statistics.yaml")
+    load_toolbook(paths.params / "policy_tools.yaml")
     return lexicon_warnings(lexicon, paths.params / "themes.yaml")
 
 
@@ -140,9 +142,12 @@ def _up_to_date(paths: Paths) -> bool:
 
 
 def _run_reports(paths: Paths, keys: dict[str, str], force: bool, jobs: int | None) -> list[str]:
-    from analysis.report import build_jobs, load_report_params, page_html, render_index, run_manifest
+    from nbclient.exceptions import CellExecutionError
+
+    from analysis.report import build_jobs, load_report_params, render_index, run_manifest
     from analysis.runner import execute_all
     from analysis.snapshot import read_table
+    from analysis.workbook import WORKBOOK, write_workbook
 
     recover(paths.reports)
     if read_stamps(paths.processed).get("keys") != keys:  # another process published in between
@@ -162,18 +167,29 @@ def _run_reports(paths: Paths, keys: dict[str, str], force: bool, jobs: int | No
         if job not in todo:
             print(f"skip  {job.page} (inputs unchanged)")
     report_params = load_report_params(paths.params / "report.yaml")
-    with tempfile.TemporaryDirectory(dir=paths.reports, prefix=STAGING_PREFIX) as tmp:
-        staging = Path(tmp)
+    with tempfile.TemporaryDirectory(dir=paths.reports, prefix=STAGING_PREFIX) as tmp, \
+            tempfile.TemporaryDirectory() as work:
+        staging, page_manifest = Path(tmp), Path(work) / "manifest.json"
+        write_text_atomic(page_manifest, json.dumps(manifest, ensure_ascii=False))
 
-        def export(job, executed: Path) -> None:
-            write_text_atomic(staging / job.page, page_html(executed, job, manifest))
+        def export(job, executed: Path, kernel) -> None:
+            """The page of `job`, exported by the kernel that ran it (see report.export_page)."""
+            code = (f"import analysis.report\nanalysis.report.export_page({str(executed)!r}, "
+                    f"{str(staging / job.page)!r}, {job.title!r}, {job.page!r}, {list(job.plans)!r}, "
+                    f"{str(page_manifest)!r})")
+            try:
+                kernel.run_code(code, report_params["cell_timeout"])
+            except CellExecutionError as exc:
+                raise ProjectError(f"{job.page}: exporting the page failed: {exc.ename}: {exc.evalue}") from None
 
         execute_all(paths, todo, staging, jobs or os.cpu_count() or 1, report_params["cell_timeout"], export,
                     report_params["kernel_memory_mb"])
         pages = {job.page: job_keys[job.page] for job in all_jobs}
         build = {**pages, RUN_KEY: run_key(paths, keys), PAGES: sorted(pages)}
         write_text_atomic(staging / "index.html", render_index(all_jobs, build, manifest, documents))
-        manifest |= published_hashes(paths, staging, [*pages, *(job.executed for job in all_jobs), "index.html"])
+        write_workbook(paths.processed, staging / WORKBOOK, snapshot_tables(paths))  # every table, one sheet each
+        manifest |= published_hashes(paths, staging, [*pages, *(job.executed for job in all_jobs), "index.html",
+                                                      WORKBOOK])
         write_text_atomic(staging / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))
         write_text_atomic(staging / BUILD, json.dumps(build, indent=1, sort_keys=True))
         publish(staging, paths.reports)
@@ -188,12 +204,17 @@ def published_hashes(paths: Paths, staging: Path, pages: list[str]) -> dict[str,
     reports/) and of every table of the processed snapshot, for `python -m analysis verify`."""
     from analysis.verify import sha256_file
 
-    tables = sorted({name for names in read_stamps(paths.processed)["outputs"].values() for name in names})
+    tables = snapshot_tables(paths)
     return {
         "pages": {page: sha256_file(staging / page if (staging / page).is_file() else paths.reports / page)
                   for page in sorted(pages)},
         "tables": {name: sha256_file(paths.processed / name) for name in tables},
     }
+
+
+def snapshot_tables(paths: Paths) -> list[str]:
+    """The files of the processed snapshot (as data/processed/.stamps lists them), sorted."""
+    return sorted({name for names in read_stamps(paths.processed)["outputs"].values() for name in names})
 
 
 def _remove_orphans(reports: Path, current: set[str]) -> None:

@@ -298,3 +298,100 @@ def plot_stability(stability: pd.DataFrame, summary: pd.DataFrame, jaccard_min: 
     right.set_xlim(0, 1.02)
     right.set_ylabel("")
     return fig
+
+
+def plot_dispersion(kwic: pd.DataFrame, items: pd.DataFrame, themes: list[str] | None = None) -> Figure:
+    """Dispersion ("x-ray") plot: one panel per theme, one row per plan, a tick at the relative
+    position (item_seq / n_items, 0 = first item, 1 = last) of every mention inside a numbered item.
+    Mentions in the title, preamble or section headings (no item_seq) are not drawn."""
+    use_cjk_font()
+    n_items = items.groupby("doc_id")["item_seq"].max()
+    plans = items.drop_duplicates("doc_id").sort_values(["year", "district", "doc_id"])
+    labels = dict(zip(plans["doc_id"], plan_labels(plans), strict=True))
+    order = list(plans["doc_id"])
+    themes = themes or list(dict.fromkeys(kwic["theme"]))
+    mentions = kwic[kwic["item_seq"].notna() & kwic["doc_id"].isin(order)]
+    fig = Figure(figsize=(8, 0.32 * len(order) * max(len(themes), 1) + 0.9 * max(len(themes), 1) + 0.6),
+                 layout="constrained")
+    axes = fig.subplots(max(len(themes), 1), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, theme in zip(axes, themes, strict=False):
+        rows = mentions[mentions["theme"] == theme]
+        y = rows["doc_id"].map({d: i for i, d in enumerate(order)})
+        x = (rows["item_seq"].astype(float) - 0.5) / rows["doc_id"].map(n_items).astype(float)
+        ax.scatter(x, y, marker="|", s=120, linewidths=1.2, color="#0b5cad")
+        ax.set_yticks(range(len(order)), [labels[d] for d in order])
+        ax.set_ylim(len(order) - 0.5, -0.5)
+        ax.set_xlim(0, 1)
+        ax.set_title(f"{theme}（{len(rows)} 次 mentions in items）", loc="left", fontsize=10)
+        ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+    axes[-1].xaxis.set_major_formatter(PercentFormatter(1.0))
+    axes[-1].set_xlabel("在计划中的位置（条目序号 / 条目数）position in the plan (item / number of items)")
+    return fig
+
+
+def plot_coword_network(nodes: pd.DataFrame, edges: pd.DataFrame, max_edges: int = 40) -> Figure:
+    """Co-word network (analysis.explore.coword_edges): terms as nodes coloured by theme and sized by
+    the items that mention them, links as wide as the items mentioning both; the `max_edges`
+    strongest links. Layout: networkx spring layout with a fixed seed (same figure every run)."""
+    import networkx as nx
+    from matplotlib.lines import Line2D
+
+    use_cjk_font()
+    graph = nx.Graph()
+    for row in nodes.itertuples():
+        graph.add_node(row.term, theme=row.theme, items=row.items)
+    for row in edges.head(max_edges).itertuples():
+        graph.add_edge(row.source, row.target, weight=row.items)
+    graph.remove_nodes_from([n for n in list(graph.nodes) if graph.degree(n) == 0])
+    fig = Figure(figsize=(8, 6.5), layout="constrained")
+    ax = fig.subplots()
+    ax.set_axis_off()
+    if not graph.number_of_edges():
+        ax.text(0.5, 0.5, "没有共同出现在条目中的词语 no terms share an item", ha="center", va="center")
+        return fig
+    position = _component_layout(graph)
+    themes = list(dict.fromkeys(nodes["theme"]))
+    palette = matplotlib.colormaps["tab10"]
+    colour = {theme: palette(i % 10) for i, theme in enumerate(themes)}
+    weights = np.array([graph.edges[e]["weight"] for e in graph.edges], dtype=float)
+    nx.draw_networkx_edges(graph, position, ax=ax, width=0.6 + 3 * weights / weights.max(), edge_color="#9aa5b1",
+                           alpha=0.7)
+    nx.draw_networkx_nodes(graph, position, ax=ax, node_color=[colour[graph.nodes[n]["theme"]] for n in graph],
+                           node_size=[60 + 25 * graph.nodes[n]["items"] for n in graph], alpha=0.85)
+    nx.draw_networkx_labels(graph, position, ax=ax, font_family=cjk_font(), font_size=9)
+    ax.legend(handles=[Line2D([], [], marker="o", linestyle="", color=colour[t], label=t)
+                       for t in themes], frameon=False, loc="lower right")
+    return fig
+
+
+def _component_layout(graph) -> dict:
+    """Each connected component laid out on its own (spring layout, fixed seed) in a cell of a
+    grid, largest first, so small components neither drift off nor pile onto the large one."""
+    import networkx as nx
+
+    components = sorted((sorted(c) for c in nx.connected_components(graph)), key=lambda c: (-len(c), c))
+    columns = int(np.ceil(np.sqrt(len(components))))
+    position = {}
+    for number, members in enumerate(components):
+        sub = graph.subgraph(members)
+        local = nx.spring_layout(sub, seed=7, k=1.5 / np.sqrt(len(members)), iterations=200) if len(members) > 2 \
+            else {n: np.array([i - 0.5 * (len(members) - 1), 0.0]) * 0.8 for i, n in enumerate(members)}
+        scale = 0.42 * min(1.0, 0.35 + np.sqrt(len(members) / max(len(components[0]), 1)))
+        centre = np.array([number % columns, -(number // columns)], dtype=float)
+        position |= {n: centre + scale * np.asarray(xy) / max(1.0, np.abs(np.asarray(list(local.values()))).max())
+                     for n, xy in local.items()}
+    return position
+
+
+def plot_theme_trends(trends: pd.DataFrame) -> Figure:
+    """Median mentions per 10k characters per theme and year (analysis.explore.theme_trends)."""
+    use_cjk_font()
+    fig = Figure(figsize=(7, 3.8), layout="constrained")
+    ax = fig.subplots()
+    for theme, rows in trends.groupby("theme", sort=False):
+        ax.plot(rows["year"], rows["median"], marker="o", label=theme)
+    ax.set_xticks(sorted(trends["year"].unique()))
+    ax.set_xlabel("年份 year")
+    ax.set_ylabel("每万字提及（完整计划中位数）median per 10k chars")
+    ax.legend(frameon=False)
+    return fig

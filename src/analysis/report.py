@@ -4,6 +4,7 @@ self-contained HTML pages (no external scripts, styles, fonts or images)."""
 from __future__ import annotations
 
 import json
+import logging
 import platform
 import subprocess
 import textwrap
@@ -11,6 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TypeVar
@@ -21,6 +23,7 @@ from analysis import clusters, evidence
 from analysis.corpus import COMPLETENESS
 from analysis.dataset import COMPLETENESS_MARK, plan_labels
 from analysis.evidence import esc
+from analysis.files import write_text_atomic
 from analysis.fonts import font_face_css
 from analysis.params import load_yaml
 from analysis.paths import Paths, ProjectError
@@ -400,14 +403,28 @@ def page_html(executed: Path, job, manifest: dict) -> str:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if o.get("name") != "stderr"]
     if not hasattr(_exporters, "html"):  # one exporter per thread: building one costs more than a page
+        quiet = logging.getLogger("analysis.export")  # describe_figures sets the alt texts nbconvert warns about
+        quiet.setLevel(logging.ERROR)
         _exporters.html = HTMLExporter(
-            template_name="basic", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+            template_name="basic", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, log=quiet,
         )
     body, _ = _exporters.html.from_notebook_node(notebook)
     return render_page(job.title, describe_figures(body), manifest, depth=job.page.count("/"), plans=job.plans)
 
 
 _exporters = threading.local()
+
+
+def export_page(executed: str, out: str, title: str, page: str, plans: list[str], manifest: str) -> None:
+    """Write the page of an executed notebook (`page_html`) to `out`; run inside the warm kernel
+    that executed it, so exports (font subsetting included) run in parallel like the notebooks."""
+    job = Job("", {}, page, title, tuple(plans))
+    write_text_atomic(Path(out), page_html(Path(executed), job, _manifest(manifest)))
+
+
+@lru_cache(maxsize=1)
+def _manifest(path: str) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 def describe_figures(body: str) -> str:

@@ -67,9 +67,12 @@ class WarmKernel:
     def execute(self, notebook: nbformat.NotebookNode, timeout: int, started: list[int]) -> None:
         """Run every cell of `notebook` in place, after a reset; `started` collects the index of each
         cell sent."""
-        reset = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(RESET)])
-        self._run(reset, max(timeout, RESET_TIMEOUT), [])  # imports on a fresh kernel: not the notebook's cell_timeout
+        self.run_code(RESET, max(timeout, RESET_TIMEOUT))  # imports on a fresh kernel: not the notebook's cell_timeout
         self._run(notebook, timeout, started)
+
+    def run_code(self, code: str, timeout: int) -> None:
+        """Run `code` in the kernel as a cell of its own (e.g. the page export after a notebook)."""
+        self._run(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]), timeout, [])
 
     def _run(self, notebook: nbformat.NotebookNode, timeout: int, started: list[int]) -> None:
         client = NotebookClient(
@@ -177,11 +180,12 @@ def _write_reproducible(notebook: nbformat.NotebookNode, path: Path) -> None:
 
 def execute_all(
     paths: Paths, todo: list[Job], staging: Path, workers: int, timeout: int,
-    finish: Callable[[Job, Path], None], memory_mb: int | None = None,
+    finish: Callable[[Job, Path, WarmKernel], None], memory_mb: int | None = None,
 ) -> None:
     """Run the notebooks on `workers` warm kernels (each replaced when it holds more than
-    `memory_mb`); `finish(job, executed)` runs after each (the page export). After a failure no
-    notebook starts; those running finish, then the failure is raised."""
+    `memory_mb`); `finish(job, executed, kernel)` runs after each (the page export, in the same
+    kernel so that exports run in parallel too). After a failure no notebook starts; those running
+    finish, then the failure is raised."""
     if not todo:
         return
     jobs: queue.Queue[Job] = queue.Queue()
@@ -199,9 +203,8 @@ def execute_all(
                     job = jobs.get_nowait()
                 except queue.Empty:
                     return
-                executed = execute_job(paths, job, staging, timeout, kernel)
+                finish(job, execute_job(paths, job, staging, timeout, kernel), kernel)
                 kernel.recycle_if_large()
-                finish(job, executed)
                 with lock:
                     bar.set_postfix_str(job.page)
                     bar.update()

@@ -17,7 +17,7 @@ MANIFEST = "run_manifest.json"
 SUMS = "SHA256SUMS"
 RUN_META = re.compile(r'<meta name="analysis-run" content="([^"]*)">')
 NOT_PAGES = {MANIFEST}  # in reports/ but not listed: the manifest itself (hidden files are bookkeeping)
-NOT_PAGE_FOLDERS = {"failed"}  # a failed run's executed notebook, kept for debugging
+NOT_PAGE_FOLDERS = {"failed", "kwic"}  # a failed run's executed notebook; `analysis kwic` query outputs
 
 
 def sha256_file(path: Path) -> str:
