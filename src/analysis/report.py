@@ -517,6 +517,17 @@ def header_html(documents: pd.DataFrame, doc_id: str) -> str:
     return "\n".join(parts)
 
 
+def compared_with_html(data: ReportData, doc_id: str, doc_ids: list[str]):
+    """The plans a district page compares with: named (with years), or counted above detail_max_plans."""
+    names = plan_names(data.documents)
+    others = [names[d] for d in doc_ids if d != doc_id]
+    if len(others) > data.params["detail_max_plans"]:
+        return safe_html("<p>比较对象 Compared with: 本比较集中其他 {n} 份计划 the other {n} plans of the set"
+                         "（名单见报告索引 listed in the index）。</p>", n=len(others))
+    return safe_html("<p>比较对象 Compared with: {others}（年份不同时，比较的是不同年度的计划 plans of different "
+                     "years）。</p>", others="、".join(others))
+
+
 def structure_table(items: pd.DataFrame, doc_id: str) -> pd.DataFrame:
     """Sections of one plan with their item numbers and counts."""
     plan = items[items["doc_id"] == doc_id]
