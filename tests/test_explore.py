@@ -219,3 +219,16 @@ def test_exploration_figures_draw(published: Paths) -> None:
     fig = plot_dispersion(kwic, items)
     assert len(fig.axes) == kwic["theme"].nunique()
     assert plot_coword_network(*coword_edges(kwic)).axes
+
+
+def test_a_table_too_long_for_a_sheet_is_named_in_the_readme_sheet(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from analysis.files import write_csv_atomic
+    from analysis.workbook import write_workbook
+
+    write_csv_atomic(tmp_path / "small.csv", pd.DataFrame({"a": [1, 2]}))
+    write_csv_atomic(tmp_path / "pairs.csv", pd.DataFrame({"a": range(11)}))
+    book = load_workbook(write_workbook(tmp_path, tmp_path / "t.xlsx", max_rows=10))
+    assert book.sheetnames == ["README", "small"]
+    assert [c.value for c in book["README"][2]] == ["pairs", 11, "more than 10 rows: open data/processed/pairs.csv"]

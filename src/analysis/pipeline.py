@@ -187,7 +187,8 @@ def _run_reports(paths: Paths, keys: dict[str, str], force: bool, jobs: int | No
         pages = {job.page: job_keys[job.page] for job in all_jobs}
         build = {**pages, RUN_KEY: run_key(paths, keys), PAGES: sorted(pages)}
         write_text_atomic(staging / "index.html", render_index(all_jobs, build, manifest, documents))
-        write_workbook(paths.processed, staging / WORKBOOK, snapshot_tables(paths))  # every table, one sheet each
+        write_workbook(paths.processed, staging / WORKBOOK, snapshot_tables(paths),  # every table, one sheet each
+                       report_params["workbook_max_rows"])
         manifest |= published_hashes(paths, staging, [*pages, *(job.executed for job in all_jobs), "index.html",
                                                       WORKBOOK])
         write_text_atomic(staging / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))

@@ -41,7 +41,8 @@ DISTRICT_NOTEBOOK = "10_district_report.ipynb"
 COMPARISON_NOTEBOOK = "20_comparison_report.ipynb"
 
 
-WHOLE_NUMBERS = {"cell_timeout": "seconds", "detail_max_plans": "plans", "kernel_memory_mb": "megabytes"}
+WHOLE_NUMBERS = {"cell_timeout": "seconds", "detail_max_plans": "plans", "kernel_memory_mb": "megabytes",
+                 "workbook_max_rows": "rows"}
 
 
 def load_report_params(path: Path) -> dict:

@@ -97,11 +97,22 @@ def _fixed_times(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def write_workbook(processed: Path, out: Path, names: list[str] | None = None) -> Path:
-    """`out` (an .xlsx) from the CSV tables `names` of `processed` (default: every *.csv there)."""
+def write_workbook(processed: Path, out: Path, names: list[str] | None = None, max_rows: int | None = None) -> Path:
+    """`out` (an .xlsx) from the CSV tables `names` of `processed` (default: every *.csv there).
+    A table of more than `max_rows` rows (a 1,000-plan corpus' plan pairs or tokens) gets no sheet:
+    the first sheet, `README`, lists it with its row count and CSV file instead."""
+    import pandas as pd
+
     from analysis.files import read_csv, write_bytes_atomic
 
     files = sorted(names) if names is not None else sorted(p.name for p in processed.glob("*.csv"))
     tables = {Path(name).stem: read_csv(processed / name) for name in files if name.endswith(".csv")}
+    large = {name: len(frame) for name, frame in tables.items() if max_rows is not None and len(frame) > max_rows}
+    if large:
+        readme = pd.DataFrame({
+            "table": list(large), "rows": list(large.values()),
+            "note": [f"more than {max_rows} rows: open data/processed/{name}.csv" for name in large],
+        })
+        tables = {"README": readme, **{k: v for k, v in tables.items() if k not in large}}
     write_bytes_atomic(out, workbook_bytes(tables))
     return out
