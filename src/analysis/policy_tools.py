@@ -26,6 +26,7 @@ from analysis.params import load_yaml
 from analysis.paths import Paths, ProjectError
 from analysis.structure import chinese_numeral
 from analysis.themes import THEME_NAME_RULE, _is_theme_name, _term_problem, load_lexicon, stat_kwic
+from analysis.validation import coverage_notes as validation_coverage
 
 CODE_COLUMNS = ["doc_id", "item_seq", "unit", "type", "sub_tool", "cue"]
 SUMMARY_COLUMNS = ["doc_id", "level", "type", "sub_tool", "codes", "share", "items", "item_share", "n_items",
@@ -334,19 +335,7 @@ def disagreements(hand: pd.DataFrame, codes: pd.DataFrame, items: pd.DataFrame, 
 def coverage_notes(hand: pd.DataFrame, items: pd.DataFrame, book: Toolbook, path: Path) -> list[str]:
     """One line per problem that leaves coded items out: a plan not in the corpus, items not in
     items.csv or not coded, a sub-tool the codebook does not have."""
-    notes = []
-    coded = hand.groupby("doc_id")["item_seq"].agg(set)
-    present = items.groupby("doc_id")["item_seq"].agg(set)
-    for doc_id, seqs in coded.items():
-        if doc_id not in present:
-            notes.append(f"{path}: plan {doc_id} is coded but not in the corpus; left out of the validation")
-            continue
-        if missing := sorted(seqs - present[doc_id]):
-            notes.append(f"{path}: plan {doc_id}: coded items {', '.join(map(str, missing))} are not in items.csv "
-                         "(has its structure changed?); left out of the validation")
-        if uncoded := sorted(present[doc_id] - seqs):
-            notes.append(f"{path}: plan {doc_id}: items {', '.join(map(str, uncoded))} are not coded; left out of "
-                         "the validation")
+    notes = validation_coverage(hand, items, path, "the policy-tool validation")
     if unknown := sorted(set(hand["sub_tool"]) - set(book.type_of) - {""}):
         notes.append(f"{path}: coded sub-tool(s) {', '.join(unknown)} are not in the codebook; not validated")
     return notes

@@ -65,23 +65,25 @@ def item_terms(kwic: pd.DataFrame) -> pd.Series:
     return located.astype({"item_seq": int}).groupby(KEY)["term"].agg(lambda terms: "、".join(dict.fromkeys(terms)))
 
 
-def coverage_notes(annotations: pd.DataFrame, items: pd.DataFrame, path: Path) -> list[str]:
+def coverage_notes(
+    annotations: pd.DataFrame, items: pd.DataFrame, path: Path, what: str = "the lexicon validation"
+) -> list[str]:
     """One line per coded plan whose coded items differ from its items in items.csv (a plan left
-    out of the corpus, or a changed structure): those items cannot be compared."""
+    out of the corpus, or a changed structure): those items cannot be compared (left out of `what`)."""
     coded = annotations.groupby("doc_id")["item_seq"].agg(set)
     present = items.groupby("doc_id")["item_seq"].agg(set)
     notes = []
     for doc_id, seqs in coded.items():
         if doc_id not in present:
             notes.append(f"{path}: plan {doc_id} is coded but not in the corpus; its coded items ({len(seqs)}) are "
-                         "left out of the lexicon validation")
+                         f"left out of {what}")
             continue
         if missing := sorted(seqs - present[doc_id]):
             notes.append(f"{path}: plan {doc_id}: coded items {_numbers(missing)} are not in items.csv (has its "
-                         "structure changed?); they are left out of the lexicon validation")
+                         f"structure changed?); they are left out of {what}")
         if uncoded := sorted(present[doc_id] - seqs):
             notes.append(f"{path}: plan {doc_id}: items {_numbers(uncoded)} of items.csv are not coded (has its "
-                         "structure changed?); they are left out of the lexicon validation")
+                         f"structure changed?); they are left out of {what}")
     return notes
 
 
