@@ -25,7 +25,14 @@ from analysis.files import write_tables
 from analysis.params import load_yaml
 from analysis.paths import Paths, ProjectError
 from analysis.structure import chinese_numeral
-from analysis.themes import THEME_NAME_RULE, _is_theme_name, _term_problem, load_lexicon, stat_kwic
+from analysis.themes import (
+    THEME_NAME_RULE,
+    _is_theme_name,
+    _term_problem,
+    load_lexicon,
+    longest_first,
+    stat_kwic,
+)
 from analysis.validation import coverage_notes as validation_coverage
 
 CODE_COLUMNS = ["doc_id", "item_seq", "unit", "type", "sub_tool", "cue"]
@@ -60,9 +67,7 @@ class Toolbook:
     @cached_property
     def pattern(self) -> re.Pattern:
         """Cues and excluded phrases as one alternation, longest first: the leftmost, longest wins."""
-        phrases = {phrase for group in self.exclude.values() for phrase in group}
-        ordered = sorted({*self.tool_of, *phrases}, key=lambda cue: (-len(cue), cue))
-        return re.compile("|".join(map(re.escape, ordered)))
+        return longest_first({*self.tool_of, *(phrase for group in self.exclude.values() for phrase in group)})
 
     def sub_tools(self) -> list[str]:
         return [tool for tools in self.tools.values() for tool in tools]

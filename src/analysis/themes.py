@@ -64,6 +64,11 @@ TERM_RULE = (
 )
 
 
+def longest_first(words: set[str]) -> re.Pattern:
+    """One alternation of `words`, longest first (ties by text): the leftmost, longest match wins."""
+    return re.compile("|".join(map(re.escape, sorted(words, key=lambda word: (-len(word), word)))))
+
+
 @dataclass(frozen=True)
 class Lexicon:
     """The validated contents of params/themes.yaml."""
@@ -89,9 +94,7 @@ class Lexicon:
     @cached_property
     def pattern(self) -> re.Pattern:
         """Terms and excluded phrases as one alternation, longest first: the leftmost, longest wins."""
-        phrases = {phrase for group in self.exclude.values() for phrase in group}
-        ordered = sorted({*self.theme_of, *phrases}, key=lambda term: (-len(term), term))
-        return re.compile("|".join(map(re.escape, ordered)))
+        return longest_first({*self.theme_of, *(phrase for group in self.exclude.values() for phrase in group)})
 
 
 def _keys(path: Path, where: str, value: Any, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict:
