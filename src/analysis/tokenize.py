@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from bisect import bisect_right
 from collections.abc import Iterable
 from functools import cache, lru_cache
@@ -36,13 +37,13 @@ class Segmenter:
         self.stopwords = frozenset(read_word_list(self.stopwords_path))
 
     def cut(self, text: str) -> tuple[str, ...]:
-        """Every token of `text`; a text is segmented once per process (the themes stage needs each
-        plan's tokens twice: segmentation check and keyness), later calls reuse the result."""
+        """Every token of `text`; a text is segmented once per process (the stages need each plan's
+        and each item's tokens several times: segmentation check, keyness, clusters, co-words)."""
         return self._cut(text)
 
-    @lru_cache(maxsize=2048)  # noqa: B019 - one Segmenter per params folder lives for the process anyway
+    @lru_cache(maxsize=65536)  # noqa: B019 - plans and items of ~2,000 plans; `release_segmenters` clears it
     def _cut(self, text: str) -> tuple[str, ...]:
-        return tuple(self.tokenizer.lcut(text, HMM=True))
+        return tuple(map(sys.intern, self.tokenizer.lcut(text, HMM=True)))  # one object per distinct token
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """(start, end) offsets of every token of `cut(text)`; together they cover `text`."""
@@ -88,6 +89,13 @@ def load_segmenter_files(userdict: Path, stopwords: Path) -> Segmenter:
     return Segmenter(userdict, stopwords)
 
 
+def release_segmenters() -> None:
+    """Forget every Segmenter and cached segmentation of this process (jieba's dictionary and the
+    tokens of every plan: hundreds of MB at 1,000 plans), e.g. once the stages are done."""
+    Segmenter._cut.cache_clear()
+    load_segmenter_files.cache_clear()
+
+
 # Word classes of jieba's dictionary that never make a distinctive policy term: place names (ns,
 # 上海市, 西宁) and numerals/quantities (m, the 十三 of a split 十三五).
 NOT_POLICY_TERMS = frozenset({"ns", "m"})
@@ -117,27 +125,29 @@ def stat_segmentation(texts: Iterable[str], terms: Iterable[str], segmenter: Seg
     `flagged` when any occurrence is split or the term alone is not one token: keyness and
     clusters then never see the term, so add it to the user dictionary.
     """
-    texts, terms = list(texts), list(dict.fromkeys(terms))
-    spans = [segmenter.spans(text) for text in texts]
-    rows = []
-    for term in terms:
-        tally = {"whole": 0, "inside_longer": 0, "split": 0}
-        example = ""
-        for text, token_spans in zip(texts, spans, strict=True):
-            starts = [s for s, _ in token_spans]
+    terms = list(dict.fromkeys(terms))
+    tallies = {term: {"whole": 0, "inside_longer": 0, "split": 0} for term in terms}
+    examples = dict.fromkeys(terms, "")
+    for text in texts:  # one plan's token offsets at a time (all plans': ~400 MB at 1,000)
+        token_spans = segmenter.spans(text)
+        starts = [s for s, _ in token_spans]
+        for term in terms:
+            tally = tallies[term]
             for match in re.finditer(re.escape(term), text):
                 first = bisect_right(starts, match.start()) - 1
                 last = bisect_right(starts, match.end() - 1) - 1
                 if first != last:
                     tally["split"] += 1
-                    example = example or " / ".join(text[s:e] for s, e in token_spans[first:last + 1])
+                    examples[term] = examples[term] or " / ".join(text[s:e] for s, e in token_spans[first:last + 1])
                 elif token_spans[first] == match.span():
                     tally["whole"] += 1
                 else:
                     tally["inside_longer"] += 1
+    rows = []
+    for term, tally in tallies.items():
         alone = segmenter.cut(term)
         rows.append({
             "term": term, "occurrences": sum(tally.values()), **tally, "alone": " / ".join(alone),
-            "example": example, "flagged": tally["split"] > 0 or len(alone) > 1,
+            "example": examples[term], "flagged": tally["split"] > 0 or len(alone) > 1,
         })
     return pd.DataFrame(rows, columns=SEGMENTATION_COLUMNS)
