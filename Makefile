@@ -26,9 +26,11 @@ help: ## list the targets
 reports: $(STAMP) ## the main job: data/raw → data/processed → reports/ (python -m analysis run)
 	$(BIN)/python -m analysis run
 
-test: $(STAMP) ## lint, then every test (notebooks executed by nbval)
+# Tests run on every core (pytest-xdist); --dist loadscope keeps a module (and a notebook's cells) on
+# one worker, in order, with its module fixtures. `pytest tests/test_x.py` alone runs in one process.
+test: $(STAMP) ## lint, then every test (notebooks executed by nbval), one worker per core
 	$(BIN)/ruff check src tests benchmarks notebooks/conftest.py
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadscope
 
 lint: $(STAMP) ## ruff only
 	$(BIN)/ruff check src tests benchmarks notebooks/conftest.py
