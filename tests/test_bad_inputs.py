@@ -135,8 +135,8 @@ CASES = [
     Case("utf16-be-without-bom", plan_bytes("zhoushan_2024", lambda text: text.encode("utf-16-be")),
          "{raw}/zhoushan_2024.txt: looks like UTF-16 without a byte-order mark (BOM); save it as UTF-8"),
     Case("latin1-text", plan_bytes("zhoushan_2024", lambda text: "Résumé du plan d'éducation.\n".encode("latin-1")),
-         "{raw}/zhoushan_2024.txt: not UTF-8 and not recognisably Chinese (GB18030/GBK); it may be Japanese, Korean "
-         "or traditional Chinese (Shift-JIS, EUC-KR, Big5) — save it as UTF-8"),
+         "{raw}/zhoushan_2024.txt: not UTF-8 and not recognisably Chinese (GB18030/GBK, Big5); it may be Japanese "
+         "or Korean (Shift-JIS, EUC-KR) — save it as UTF-8"),
     Case("html-page-without-text", plan_bytes("baoshan_2023", lambda text: SCRIPT_ONLY_PAGE.encode()),
          "{raw}/baoshan_2023.txt: HTML page without visible text; save the plan's text instead"),
     Case("duplicate-district-year", set_value("chengzhong_2024", district="杨浦"),

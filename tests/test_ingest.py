@@ -77,6 +77,40 @@ def test_html_main_content_only() -> None:
         assert furniture not in text
 
 
+def numbered_docx(path: Path) -> Path:
+    """PLAN as Word writes it with automatic numbering: sections in a 一、 list (one made by hand in
+    numbering.xml), items in the built-in "List Number" style, no number typed in the text."""
+    import re
+
+    import docx
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    document = docx.Document()
+    numbering = document.part.numbering_part.element
+    numbering.insert(0, parse_xml(
+        f'<w:abstractNum {nsdecls("w")} w:abstractNumId="90"><w:lvl w:ilvl="0"><w:start w:val="1"/>'
+        '<w:numFmt w:val="chineseCounting"/><w:lvlText w:val="%1、"/></w:lvl></w:abstractNum>'))
+    numbering.append(parse_xml(f'<w:num {nsdecls("w")} w:numId="90"><w:abstractNumId w:val="90"/></w:num>'))
+    for line in PLAN:
+        if re.match(r"\d+\.", line):
+            document.add_paragraph(re.sub(r"^\d+\.", "", line), style="List Number")
+        elif line[1:2] == "、":
+            paragraph = document.add_paragraph(line[2:])
+            paragraph._p.get_or_add_pPr().append(parse_xml(
+                f'<w:numPr {nsdecls("w")}><w:ilvl w:val="0"/><w:numId w:val="90"/></w:numPr>'))
+        else:
+            document.add_paragraph(line)
+    document.add_paragraph("不编号的要点", style="List Bullet")
+    document.save(path)
+    return path
+
+
+def test_docx_automatic_numbering_is_written_out(tmp_path: Path) -> None:
+    text = extract_text(numbered_docx(tmp_path / "numbered.docx"))
+    assert text.splitlines() == [*PLAN, "不编号的要点"]  # 一、 1. 2. 二、 3. 4.; bullets stay unnumbered
+
+
 def test_doc_is_refused_with_advice(project: Paths, tmp_path: Path) -> None:
     old = tmp_path / "plan.doc"
     old.write_bytes(b"\xd0\xcf\x11\xe0")
@@ -102,6 +136,15 @@ def test_add_keeps_the_original_and_the_pipeline_reads_its_text(project: Paths, 
     assert list(items["item_no"]) == ["1", "2", "3", "4"]
     assert list(items["section_no"]) == [1, 1, 2, 2]
     assert items["text"].iloc[1].endswith("减轻学生过重作业负担。")
+
+
+def test_pdf_page_furniture_is_recorded_in_the_removed_lines(project: Paths) -> None:
+    add_plan(project.raw, INGEST / "plan.pdf", "静安", 2025, region="上海市", admin_level="区", title=made.TITLE,
+             doc_id="jingan_2025")
+    removed = structure_corpus(project.raw, project.params, ["jingan_2025"]).removed
+    assert removed.values.tolist() == [
+        ["jingan_2025", "pdf_page_furniture", line] for line in (made.HEADER, "— 1 —", made.HEADER, "— 2 —")
+    ]
 
 
 def write_metadata(folder: Path, rows: list[str]) -> None:
@@ -199,9 +242,9 @@ def test_portal_metadata_block_is_removed_and_recorded(project: Paths, tmp_path:
     removed = tables.removed
     block = removed[removed["rule"] == "metadata_block"]["text"].tolist()
     assert block == [
-        "001008009005004/2025-00273", "静安区教育局", "2025年03月10日",  # values of keys dropped as portal_metadata
+        "001008009005004/2025-00273", "静安区教育局", "2025年03月10日", "有效",  # values of keys (有效性)
         "2025年静安区教育工作要点_静安区人民政府", "首页 信息公开 教育局", "所属类别：", "计划总结", "统一编号",
-        "JAQ0012025001", "有效", "2025-03-12 09:30", "主动公开",
+        "JAQ0012025001", "2025-03-12 09:30", "主动公开",
     ]
     assert set(removed["rule"]) == {"footer", "breadcrumb", "portal_metadata", "share_print", "metadata_block"}
     cleaned = clean_plan(load_text(project.raw, read_manifest(project.raw)[-1]), clean_rules)

@@ -1,7 +1,13 @@
-"""Cleaning: remove what is not the plan, normalise characters, repair PDF word breaks."""
+"""Cleaning: remove what is not the plan, normalise characters, repair PDF word breaks.
+
+A plan written in Traditional characters (雙減, 數字化) is converted to Simplified first (OpenCC
+t2s), so that cleaning rules, theme lexicons, policy-tool cues and clusters — all written in
+Simplified — count it like any other plan; the raw file is never changed, and the plan's `script`
+(documents.csv) says it was converted."""
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +35,9 @@ SPACE_BEFORE_PUNCT = re.compile(r" +(?=[，。；：、！？）》”])")
 
 RULE_KEYS = (
     "max_boilerplate_chars", "drop_lines", "footer_start", "strip_prefixes", "cover_notice_start",
-    "title", "max_title_chars", "signature", "space_repair_min_per_1k", "metadata_block",
+    "title", "max_title_chars", "signature", "space_repair_min_per_1k", "metadata_block", "traditional_min_share",
 )
+SIMPLIFIED, CONVERTED = "simplified", "traditional→simplified"  # CleanResult.script
 METADATA_BLOCK_KEYS = ("lines", "key_only", "max_label_chars", "max_value_chars", "anchor_min_chars")
 
 
@@ -52,6 +59,7 @@ class CleanRules:
     max_label_chars: int = 0
     max_value_chars: int = 0
     anchor_min_chars: int = 40
+    traditional_min_share: float = 0.05
 
     @classmethod
     def from_yaml(cls, path: Path) -> CleanRules:
@@ -80,6 +88,7 @@ class CleanRules:
             max_label_chars=int(block["max_label_chars"]),
             max_value_chars=int(block["max_value_chars"]),
             anchor_min_chars=int(block["anchor_min_chars"]),
+            traditional_min_share=float(raw["traditional_min_share"]),
         )
 
 
@@ -91,6 +100,37 @@ class CleanResult:
     title: str | None
     removed: list[tuple[str, str]] = field(default_factory=list)  # (rule, removed text)
     spaces_repaired: int = 0
+    script: str = SIMPLIFIED  # CONVERTED: written in Traditional characters, converted to Simplified
+
+
+@functools.cache
+def _t2s():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def simplified(text: str) -> str:
+    """`text` with Traditional characters converted to Simplified (OpenCC t2s)."""
+    return _t2s().convert(text)
+
+
+def traditional_share(text: str) -> float:
+    """The share of the Han characters of `text` that OpenCC t2s would change: about 0.4 in a
+    Traditional text, 0 in a Simplified one."""
+    han = re.findall(rf"[{CJK}]", text)
+    distinct = sorted(set(han))
+    converted = simplified("\n".join(distinct)).split("\n")
+    changed = {a for a, b in zip(distinct, converted, strict=True) if a != b}
+    return sum(c in changed for c in han) / max(len(han), 1)
+
+
+def to_simplified(text: str, min_share: float) -> tuple[str, str]:
+    """`text` and its script: converted to Simplified (CONVERTED) when at least `min_share` of its
+    Han characters are Traditional, else unchanged (SIMPLIFIED)."""
+    if traditional_share(text) < min_share:
+        return text, SIMPLIFIED
+    return simplified(text), CONVERTED
 
 
 def normalize_chars(text: str) -> str:
@@ -117,6 +157,7 @@ def _matches(patterns: list[re.Pattern], line: str) -> bool:
 def clean_plan(text: str, rules: CleanRules) -> CleanResult:
     """Clean one decoded plan text with `rules`; pure: the input is not changed."""
     removed: list[tuple[str, str]] = []
+    text, script = to_simplified(text, rules.traditional_min_share)
     lines = [line.strip() for line in normalize_chars(text).split("\n")]
     lines = [line for line in lines if line]
     short = rules.max_boilerplate_chars
@@ -151,9 +192,9 @@ def clean_plan(text: str, rules: CleanRules) -> CleanResult:
 
     title = next((ln for ln in lines[:3] if _is_title(ln, rules)), None)
     if title:
-        lines = _drop_repeated_title(lines, title, removed)
+        lines = _drop_repeated_title(lines, title, rules, removed)
     body, repaired = repair_spaces("\n".join(lines), rules.space_repair_min_per_1k)
-    return CleanResult(text=body + "\n", title=title, removed=removed, spaces_repaired=repaired)
+    return CleanResult(text=body + "\n", title=title, removed=removed, spaces_repaired=repaired, script=script)
 
 
 def _is_title(line: str, rules: CleanRules) -> bool:
@@ -210,9 +251,15 @@ def _drop_cover_notice(lines: list[str], rules: CleanRules, removed: list) -> li
     return lines[:start] + lines[end:]
 
 
-def _drop_repeated_title(lines: list[str], title: str, removed: list) -> list[str]:
-    """A PDF often repeats the title at the start of the first paragraph: keep it once."""
+def _drop_repeated_title(lines: list[str], title: str, rules: CleanRules, removed: list) -> list[str]:
+    """Keep the title once: a saved page may give it twice before the body (the page's <title>,
+    then the article heading), a PDF may repeat it at the start of the first paragraph."""
     at = lines.index(title)
+    start = next((i for i, line in enumerate(lines) if _is_anchor(line, rules)), len(lines))
+    if title in lines[at + 1:start]:
+        removed.append(("repeated_title", title))
+        del lines[at]
+        at = lines.index(title)
     if at + 1 < len(lines) and lines[at + 1].startswith(title + " "):
         removed.append(("repeated_title", title))
         lines = [*lines[: at + 1], lines[at + 1][len(title):].lstrip(), *lines[at + 2:]]

@@ -3,10 +3,10 @@
 data/raw is immutable and holds real files (no symbolic links). Only `add_plan` creates a file
 there (plus its manifest row) and only `accept_checksum` changes a row. A plan is stored byte for
 byte, whatever its encoding, and decoded when read: UTF-8, UTF-8 or UTF-16 with a BOM, or
-GB18030/GBK when the decoded text is confidently Chinese (see `word_pair_share`). Shift-JIS,
-EUC-KR and Big5 files read as GB18030 mojibake, fail that test and are refused: save them as
-UTF-8. (Big5 is not decoded as such: traditional text cannot be checked against jieba's
-simplified dictionary, and the theme lexicons are simplified.)
+GB18030/GBK when the decoded text is confidently Chinese (see `word_pair_share`), or Big5 when
+the decoded text, converted to Simplified (OpenCC; jieba's dictionary is Simplified), is. Shift-JIS
+and EUC-KR files read as GB18030 mojibake and are not valid Big5: they are refused (save them as
+UTF-8). Cleaning converts a Traditional text to Simplified (`analysis.clean.to_simplified`).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ YEAR_TEXT = re.compile(r"[0-9]{4}")  # ASCII only: str.isdigit and \d accept ２
 DOC_ID_RE = re.compile(r"[a-z][a-z0-9]*_[0-9]{4}")
 DISTRICT_RE = re.compile(r"[\u4e00-\u9fff]{1,10}")
 BOMS = {b"\xef\xbb\xbf": "utf-8-sig", b"\xff\xfe": "utf-16", b"\xfe\xff": "utf-16"}
-ENCODING_LABELS = {"utf-8-sig": "UTF-8 with BOM", "utf-16": "UTF-16", "gb18030": "GB18030"}
+ENCODING_LABELS = {"utf-8-sig": "UTF-8 with BOM", "utf-16": "UTF-16", "gb18030": "GB18030", "big5": "Big5"}
 # Characters of ordinary text (CJK, CJK/full-width punctuation, ASCII): what UTF-16 without a BOM decodes to.
 PLAIN_CHAR = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef\u2010-\u206f\x20-\x7e\s\u00a0]")
 MIN_PLAIN_SHARE = 0.95
@@ -89,7 +89,8 @@ def sha256_of(path: Path) -> str:
 
 
 def detect_encoding(data: bytes, name: str | Path) -> str:
-    """The codec for plan bytes: a BOM wins, then UTF-8, then GB18030 (GBK); else ProjectError."""
+    """The codec for plan bytes: a BOM wins, then UTF-8, then GB18030 (GBK), then Big5; else
+    ProjectError."""
     for bom, encoding in BOMS.items():
         if data.startswith(bom):
             return encoding
@@ -107,11 +108,12 @@ def detect_encoding(data: bytes, name: str | Path) -> str:
     guess = from_bytes(data).best()
     if guess is not None and guess.encoding.startswith("utf_16"):
         raise ProjectError(_utf16_message(name))
-    if _reads_as_chinese(data):
-        return "gb18030"
+    for codec in ("gb18030", "big5"):
+        if _reads_as_chinese(data, codec):
+            return codec
     raise ProjectError(
-        f"{name}: not UTF-8 and not recognisably Chinese (GB18030/GBK); it may be Japanese, Korean or "
-        "traditional Chinese (Shift-JIS, EUC-KR, Big5) — save it as UTF-8"
+        f"{name}: not UTF-8 and not recognisably Chinese (GB18030/GBK, Big5); it may be Japanese or Korean "
+        "(Shift-JIS, EUC-KR) — save it as UTF-8"
     )
 
 
@@ -150,12 +152,16 @@ def word_pair_share(text: str) -> tuple[float, int]:
     return sum(pair in known for pair in pairs) / max(len(pairs), 1), len(pairs)
 
 
-def _reads_as_chinese(data: bytes) -> bool:
-    """True when the bytes decode as GB18030 to text that is confidently Chinese."""
+def _reads_as_chinese(data: bytes, codec: str = "gb18030") -> bool:
+    """True when the bytes decode as `codec` to text that is confidently Chinese (Big5, a
+    Traditional encoding, judged on the text converted to Simplified)."""
+    from analysis.clean import simplified
+
     try:
-        share, pairs = word_pair_share(data.decode("gb18030"))
+        text = data.decode(codec)
     except UnicodeDecodeError:
         return False
+    share, pairs = word_pair_share(simplified(text) if codec == "big5" else text)
     return pairs >= MIN_CJK_PAIRS and share >= MIN_WORD_PAIR_SHARE
 
 
@@ -199,15 +205,20 @@ def decode_plan(data: bytes, name: str | Path) -> str:
     return _decode(data, name)[0]
 
 
-def read_plan_text(path: Path, data: bytes | None = None) -> str:
-    """The text of a plan file: extracted from a .pdf, .docx or .html/.htm (`analysis.ingest`),
-    else decoded as text (`decode_plan`)."""
+def read_plan(path: Path, data: bytes | None = None) -> tuple[str, list[tuple[str, str]]]:
+    """The text of a plan file — extracted from a .pdf, .docx or .html/.htm (`analysis.ingest`),
+    else decoded as text (`decode_plan`) — and the (rule, line) pairs extraction dropped."""
     from analysis import ingest
 
     data = Path(path).read_bytes() if data is None else data
     if ingest.kind_of(path) is not None:
-        return ingest.extract_text(path, data)
-    return decode_plan(data, path)
+        return ingest.extract(path, data)
+    return decode_plan(data, path), []
+
+
+def read_plan_text(path: Path, data: bytes | None = None) -> str:
+    """The text of a plan file (`read_plan` without the dropped lines)."""
+    return read_plan(path, data)[0]
 
 
 def load_text(raw_dir: Path, plan: Plan) -> str:

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 
-from analysis.clean import CleanResult, CleanRules, clean_plan
-from analysis.corpus import MANIFEST_COLUMNS, Plan, load_text, validate
+from analysis.clean import CONVERTED, CleanResult, CleanRules, clean_plan
+from analysis.corpus import MANIFEST_COLUMNS, Plan, read_plan, validate
 from analysis.files import write_tables, write_text_atomic
 from analysis.paths import Paths, ProjectError, printable
 from analysis.structure import PlanStructure, StructureRules, parse_plan
 
 COMPLETENESS_MARK = {"complete": "", "truncated": "（截断）", "partial": "（节选）"}
 ITEM_COLUMNS = ["doc_id", "district", "year", "section_no", "section_title", "item_no", "item_seq", "text"]
-DOCUMENT_COLUMNS = [*MANIFEST_COLUMNS, "n_chars", "n_sections", "n_items"]
+DOCUMENT_COLUMNS = [*MANIFEST_COLUMNS, "n_chars", "n_sections", "n_items", "script"]
 
 
 @dataclass
@@ -53,8 +53,11 @@ def n_chars(text: str) -> int:
 def structure_plan(
     plan: Plan, raw_dir: Path, clean_rules: CleanRules, structure_rules: StructureRules
 ) -> StructuredPlan:
-    """Clean and structure one plan of data/raw."""
-    cleaned = clean_plan(load_text(raw_dir, plan), clean_rules)
+    """Clean and structure one plan of data/raw; lines dropped when extracting a PDF or HTML file
+    are recorded among the removed lines, before cleaning's own."""
+    text, dropped = read_plan(raw_dir / plan.file)
+    cleaned = clean_plan(text, clean_rules)
+    cleaned = replace(cleaned, removed=dropped + cleaned.removed)
     return StructuredPlan(plan, cleaned, parse_plan(cleaned.text, structure_rules))
 
 
@@ -77,6 +80,7 @@ def _documents(done: list[StructuredPlan]) -> pd.DataFrame:
             "n_chars": n_chars(d.cleaned.text),
             "n_sections": d.structure.n_sections,
             "n_items": len(d.structure.items),
+            "script": d.cleaned.script,
         }
         for d in done
     ]
@@ -130,6 +134,8 @@ def outline(plan: Plan, raw_dir: Path, params_dir: Path) -> list[str]:
         f"  {found.n_sections} sections, {len(found.items)} items ({found.numbering} numbering), "
         f"{n_chars(done.cleaned.text)} characters",
         "  removed: " + (", ".join(f"{n} {rule}" for rule, n in sorted(rules.items())) or "nothing"),
+        *([f"  script: {done.cleaned.script} (原文为繁体，已转为简体；原文件未改动)"]
+          if done.cleaned.script == CONVERTED else []),
     ]
     return [printable(line) for line in lines] + [f"  warning: {printable(w)}" for w in found.warnings]
 

@@ -1,18 +1,24 @@
 """Plans as they are published: text extracted from PDF, DOCX and saved portal HTML pages.
 
-data/raw keeps the published file byte for byte (with its own extension); `extract_text` gives the
-text the pipeline reads. Each format is reduced to one paragraph per line:
+data/raw keeps the published file byte for byte (with its own extension); `extract` gives the
+text the pipeline reads, and the lines it dropped with their rule (the dataset stage records them
+in removed.csv before cleaning's own removals, so nothing disappears silently). Each format is
+reduced to one paragraph per line:
 
 - `.pdf` (pdfplumber, text layer only): running headers/footers (a line repeated at the top or
-  bottom of several pages) and page numbers (`— 2 —`, `第 2 页`, `2/10`) are dropped; lines are
-  re-joined into paragraphs from their geometry (a line that fills the measure continues on the
-  next, unless that one is indented or starts with an item marker), across page breaks too. A PDF
-  without a text layer (a scan) is refused: it needs OCR first.
-- `.docx` (python-docx): body paragraphs and table rows in document order; headers, footers and
-  comments are other parts of the package and are never read.
-- `.html`/`.htm` (BeautifulSoup): the article body — the block that holds most paragraph text —
-  with the page's title heading before it; navigation, related links and footers are left out.
-  What remains of the portal furniture is removed, and recorded, by cleaning (params/clean.yaml).
+  bottom of several pages) and page numbers (`— 2 —`, `第 2 页`, `2/10`) are dropped
+  (`pdf_page_furniture`); lines are re-joined into paragraphs from their geometry (a line that
+  fills the measure — or stops short by less than the next line's first word or number — continues
+  on the next, unless that one is indented or starts with an item marker), across page breaks
+  too. A PDF without a text layer (a scan) is refused: it needs OCR first.
+- `.docx` (python-docx): body paragraphs and table rows in document order, Word's automatic list
+  numbers written out (`1.`, `一、`); headers, footers and comments are other parts of the package
+  and are never read.
+- `.html`/`.htm` (BeautifulSoup): the article body — the innermost block that holds 80 % of the
+  paragraph text, so a plan set as one table row or <font> per paragraph stays whole — with the
+  page's title heading before it; navigation, related links and footers are left out
+  (`html_outside_article`). What remains of the portal furniture is removed, and recorded, by
+  cleaning (params/clean.yaml).
 """
 
 from __future__ import annotations
@@ -37,10 +43,12 @@ PAGE_NUMBER = re.compile(
 )
 # A line that starts a paragraph whatever its geometry: section and item markers.
 MARKER = re.compile(
-    r"^(?:[零〇一二三四五六七八九十百]+、|（[零〇一二三四五六七八九十百]+）|\d{1,3}\s*[.、．]|（\d{1,3}）"
+    r"^(?:[零〇一二三四五六七八九十百]+、|（[零〇一二三四五六七八九十百]+）|\d{1,3}\s*[.、．](?!\d)|（\d{1,3}）"
     r"|第[一二三四五六七八九十]+[章节部分条])"
 )
-SENTENCE_END = "。；！？：”」）"
+# The first word or number of a line (2017-2019, 0.5%, AI): a typesetter moves it to the next line
+# whole, so the previous line of the same paragraph may stop short of the right edge by its width.
+UNBREAKABLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.%\-–—/:+]*")
 MIN_TEXT_CHARS = 20  # fewer non-space characters in a whole PDF: no text layer
 EDGE_LINES = 2  # lines at the top and the bottom of a page that may be running headers/footers
 HTML_NOISE = ("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "iframe",
@@ -50,8 +58,12 @@ NOISE_ATTR = re.compile(
     r"|toolbar|print|(?<![a-z])top(?![a-z])|bottom",
     re.IGNORECASE,
 )
+MAIN_SHARE = 0.8  # the article body holds at least this share of a page's paragraph text
 PARAGRAPH_TAGS = ("p", "div", "td", "li", "span", "font", "section", "article", "h1", "h2", "h3", "h4", "pre")
 CJK = re.compile(r"[\u4e00-\u9fff]")
+# Word list number formats written out as item (1.) or section (一、) markers; bullets and letters are not.
+DECIMAL_FORMATS = ("decimal", "decimalZero", "decimalFullWidth", "decimalHalfWidth")
+CHINESE_FORMATS = ("chineseCounting", "chineseCountingThousand", "chineseLegalSimplified", "ideographDigital")
 
 
 def kind_of(path: Path) -> str | None:
@@ -69,29 +81,40 @@ def extension_problem(path: Path) -> str | None:
     return f"{path}: extension {suffix or '(none)'!r} is not one of {', '.join(ACCEPTED)}; save the plan in one of them"
 
 
-def extract_text(path: Path, data: bytes | None = None) -> str:
-    """The text of a published plan file (one paragraph per line); ProjectError naming the file."""
+def extract(path: Path, data: bytes | None = None) -> tuple[str, list[tuple[str, str]]]:
+    """The text of a published plan file (one paragraph per line), and the lines extraction dropped
+    as (rule, line) — a PDF's running headers and page numbers (`pdf_page_furniture`), the lines of
+    a portal page outside its article (`html_outside_article`) — so they are recorded with
+    cleaning's own removals; ProjectError naming the file."""
     path = Path(path)
     kind = kind_of(path)
     data = path.read_bytes() if data is None else data
+    removed: list[tuple[str, str]] = []
     if kind == PDF:
-        text = pdf_text(data, path)
+        text, removed = pdf_text(data, path)
     elif kind == DOCX:
         text = docx_text(data, path)
     elif kind == HTML:
-        text = html_main_text(data, path)
+        text, left_out = html_main_text(data, path)
+        removed = [("html_outside_article", line) for line in left_out]
     else:
         raise ProjectError(extension_problem(path) or f"{path}: plain text needs no extraction")
     if not text.strip():
         raise ProjectError(f"{path}: no text found in the {kind[1:].upper()} file; check that it is the plan")
-    return text
+    return text, removed
+
+
+def extract_text(path: Path, data: bytes | None = None) -> str:
+    """The text of a published plan file (`extract` without the dropped lines)."""
+    return extract(path, data)[0]
 
 
 # --- PDF ---------------------------------------------------------------------------------------
 
 
-def pdf_text(data: bytes, name: Path | str) -> str:
-    """Paragraphs of a text PDF; a PDF without a text layer or that cannot be read is refused."""
+def pdf_text(data: bytes, name: Path | str) -> tuple[str, list[tuple[str, str]]]:
+    """Paragraphs of a text PDF, and its page furniture dropped as (`pdf_page_furniture`, line); a
+    PDF without a text layer or that cannot be read is refused."""
     import io
 
     import pdfplumber
@@ -111,8 +134,8 @@ def pdf_text(data: bytes, name: Path | str) -> str:
             f"{name}: PDF has no text layer (a scanned image?); run OCR on it, or add the portal's HTML page "
             "or a text PDF instead"
         )
-    lines = _drop_running_lines(pages)
-    return "\n".join(_join_paragraphs(lines)) + "\n"
+    lines, dropped = _drop_running_lines(pages)
+    return "\n".join(_join_paragraphs(lines)) + "\n", [("pdf_page_furniture", line) for line in dropped]
 
 
 def _page_lines(page) -> list[dict]:
@@ -121,9 +144,12 @@ def _page_lines(page) -> list[dict]:
         text = line["text"].strip()
         if not text:
             continue
-        sizes = [c["x1"] - c["x0"] for c in line["chars"] if c["text"].strip()]
+        chars = [c for c in line["chars"] if c["text"].strip()]
+        sizes = [c["x1"] - c["x0"] for c in chars]
+        word = len(match.group()) if (match := UNBREAKABLE.match(text)) else 0
         lines.append({"text": text, "x0": line["x0"], "x1": line["x1"], "top": line["top"],
-                      "em": statistics.median(sizes) if sizes else 10.0})
+                      "em": statistics.median(sizes) if sizes else 10.0,
+                      "lead": chars[min(word, len(chars)) - 1]["x1"] - chars[0]["x0"] if word and chars else 0.0})
     return lines
 
 
@@ -132,30 +158,32 @@ def _normalised(text: str) -> str:
     return re.sub(r"\d+", "#", re.sub(r"\s", "", text))
 
 
-def _drop_running_lines(pages: list[list[dict]]) -> list[dict]:
-    """All body lines in reading order: page numbers and running headers/footers (the same text at
-    the top or bottom of at least two pages, and of half of them) dropped."""
+def _drop_running_lines(pages: list[list[dict]]) -> tuple[list[dict], list[str]]:
+    """All body lines in reading order, and the text of the page numbers and running
+    headers/footers (the same text at the top or bottom of at least two pages, and of half of
+    them) that were dropped."""
     edges = Counter(
         _normalised(line["text"])
         for page in pages
         for line in {id(x): x for x in page[:EDGE_LINES] + page[-EDGE_LINES:]}.values()
     )
     running = {text for text, n in edges.items() if n >= max(2, (len(pages) + 1) // 2)}
-    body = []
+    body, dropped = [], []
     for page in pages:
         edge = {id(x) for x in page[:EDGE_LINES] + page[-EDGE_LINES:]}
         for line in page:
-            if PAGE_NUMBER.match(line["text"]):
-                continue
-            if id(line) in edge and _normalised(line["text"]) in running:
-                continue
-            body.append(line)
-    return body
+            if PAGE_NUMBER.match(line["text"]) or (id(line) in edge and _normalised(line["text"]) in running):
+                dropped.append(line["text"])
+            else:
+                body.append(line)
+    return body, dropped
 
 
 def _join_paragraphs(lines: list[dict]) -> list[str]:
     """Lines re-joined into paragraphs: a line continues the previous one when the previous fills
-    the measure (reaches the right edge) and this one is neither indented nor starts a marker."""
+    the measure (reaches the right edge, or stops short by less than the width of this line's first
+    word or number, which a typesetter does not break) and this one is neither indented nor starts
+    a marker."""
     if not lines:
         return []
     left = min(line["x0"] for line in lines)
@@ -166,7 +194,7 @@ def _join_paragraphs(lines: list[dict]) -> list[str]:
         em = line["em"]
         continues = (
             previous is not None
-            and previous["x1"] >= right - 1.5 * previous["em"]
+            and previous["x1"] >= right - max(1.5 * previous["em"], line["lead"] + 0.5 * em)
             and line["x0"] <= left + 0.5 * em
             and not MARKER.match(line["text"])
         )
@@ -183,7 +211,8 @@ def _join_paragraphs(lines: list[dict]) -> list[str]:
 
 
 def docx_text(data: bytes, name: Path | str) -> str:
-    """Body paragraphs and table rows of a .docx in document order (headers/footers are not read)."""
+    """Body paragraphs and table rows of a .docx in document order (headers/footers are not read);
+    a paragraph of a Word numbered list gets the number Word shows (`1.`, `一、`) written out."""
     import io
     import zipfile
 
@@ -197,11 +226,12 @@ def docx_text(data: bytes, name: Path | str) -> str:
         raise ProjectError(
             f"{name}: not a readable .docx ({type(exc).__name__}); open it in Word or LibreOffice and save as .docx"
         ) from None
-    lines = []
+    lines, levels, counters = [], _list_levels(document), {}
     for block in document.element.body.iterchildren():
         tag = block.tag.rsplit("}", 1)[-1]
         if tag == "p":
-            lines.append(Paragraph(block, document).text.strip())
+            paragraph = Paragraph(block, document)
+            lines.append(_list_marker(paragraph, levels, counters) + paragraph.text.strip())
         elif tag == "tbl":
             for row in Table(block, document).rows:
                 cells = list(dict.fromkeys(cell.text.strip() for cell in row.cells))  # merged cells repeat
@@ -209,12 +239,67 @@ def docx_text(data: bytes, name: Path | str) -> str:
     return "\n".join(line for line in lines if line) + "\n"
 
 
+def _list_levels(document) -> dict[tuple[str, str], tuple[str, str, int]]:
+    """(numId, ilvl) → (numFmt, lvlText, start) of every numbered-list level of a .docx."""
+    from docx.oxml.ns import qn
+
+    def val(element, tag: str, default: str = "") -> str:
+        child = element.find(qn(tag))
+        return default if child is None else child.get(qn("w:val"), default)
+
+    try:
+        root = document.part.numbering_part.element
+    except (KeyError, NotImplementedError):  # a document without lists
+        return {}
+    abstract = {a.get(qn("w:abstractNumId")): a for a in root.findall(qn("w:abstractNum"))}
+    levels = {}
+    for num in root.findall(qn("w:num")):
+        definition = abstract.get(val(num, "w:abstractNumId"))
+        for level in [] if definition is None else definition.findall(qn("w:lvl")):
+            levels[num.get(qn("w:numId")), level.get(qn("w:ilvl"))] = (
+                val(level, "w:numFmt"), val(level, "w:lvlText"), int(val(level, "w:start", "1")))
+    return levels
+
+
+def _list_marker(paragraph, levels: dict, counters: dict[str, list[int]]) -> str:
+    """The number Word shows before `paragraph` (its own numPr, else its style's), counted per
+    list; "" for a paragraph outside a list or in a bulleted or lettered one."""
+    from analysis.structure import chinese_numeral
+
+    style, numbering = paragraph.style, paragraph._p.pPr.numPr if paragraph._p.pPr is not None else None
+    while numbering is None and style is not None:
+        numbering = style.element.pPr.numPr if style.element.pPr is not None else None
+        style = style.base_style
+    if numbering is None or numbering.numId is None:
+        return ""
+    num_id, level = str(numbering.numId.val), int(numbering.ilvl.val) if numbering.ilvl is not None else 0
+    if levels.get((num_id, str(level)), ("",))[0] not in (*DECIMAL_FORMATS, *CHINESE_FORMATS):
+        return ""  # not a list, or bullets/letters: no item or section number
+    counts = counters.setdefault(num_id, [])
+    del counts[level + 1:]  # deeper levels restart
+    while len(counts) <= level:  # a level's first paragraph: its start value
+        depth = len(counts)
+        start = levels.get((num_id, str(depth)), ("", "", 1))[2]
+        counts.append(start - 1 if depth == level else start)
+    counts[level] += 1
+    text = levels[num_id, str(level)][1]
+    for depth, count in enumerate(counts):
+        fmt = levels.get((num_id, str(depth)), ("",))[0]
+        shown = str(count) if fmt in DECIMAL_FORMATS else chinese_numeral(count) if fmt in CHINESE_FORMATS else None
+        if f"%{depth + 1}" in text:
+            if shown is None:
+                return ""
+            text = text.replace(f"%{depth + 1}", shown)
+    return text
+
+
 # --- HTML --------------------------------------------------------------------------------------
 
 
-def html_main_text(data: bytes, name: Path | str) -> str:
-    """The article body of a saved portal page, its title heading first."""
-    from bs4 import BeautifulSoup, NavigableString
+def html_main_text(data: bytes, name: Path | str) -> tuple[str, list[str]]:
+    """The article body of a saved portal page, its title heading first, and the page's other
+    visible lines (navigation, metadata, related links, footer), which it leaves out."""
+    from bs4 import BeautifulSoup
 
     from analysis.corpus import detect_encoding, html_to_text
 
@@ -230,27 +315,44 @@ def html_main_text(data: bytes, name: Path | str) -> str:
         attrs = " ".join([*tag.get("class", []), tag.get("id", "") or ""])
         if attrs and NOISE_ATTR.search(attrs):
             tag.decompose()
-    scores: Counter = Counter()
-    for tag in soup.find_all(PARAGRAPH_TAGS):
-        own = "".join(s for s in tag.children if isinstance(s, NavigableString)).strip()
-        if len(CJK.findall(own)) < 10:
-            continue
-        parent = tag.parent
-        for weight in (1.0, 0.5):
-            if parent is None or parent.name in ("html", "[document]"):
-                break
-            scores[id(parent)] += weight * len(own)
-            parent = parent.parent
-    by_id = {id(tag): tag for tag in soup.find_all(True)}
-    best = max(scores, key=lambda key: scores[key], default=None)
-    main = by_id.get(best) if best is not None else None
+    main = _main_block(soup)
     if main is None:
-        return html_to_text(str(soup))
-    body = html_to_text(str(main))
-    heading = _title_heading(soup, main)
-    if heading and heading not in body:
-        body = heading + "\n" + body
-    return body
+        body = html_to_text(str(soup))
+    else:
+        body = html_to_text(str(main))
+        heading = _title_heading(soup, main)
+        if heading and heading not in body:
+            body = heading + "\n" + body
+    return body, _left_out(html_to_text(text), body)
+
+
+def _left_out(page: str, body: str) -> list[str]:
+    """The lines of a page's visible text that are not in the extracted body, in page order."""
+    kept = Counter(line for line in body.splitlines() if line.strip())
+    left = []
+    for line in (line for line in page.splitlines() if line.strip()):
+        if kept[line]:
+            kept[line] -= 1
+        else:
+            left.append(line)
+    return left
+
+
+def _main_block(soup):
+    """The innermost element that holds at least MAIN_SHARE of the page's paragraph text (text runs
+    of at least 10 Chinese characters), so no plan paragraph is left outside it, whatever the
+    page's markup; None for a page without such text."""
+    from bs4 import NavigableString
+
+    chars: Counter = Counter()
+    for tag in soup.find_all(PARAGRAPH_TAGS):
+        own = "".join(s for s in tag.children if isinstance(s, NavigableString))
+        if (n := len(CJK.findall(own))) >= 10:
+            for holder in (tag, *tag.parents):
+                chars[id(holder)] += n
+    total = max(chars.values(), default=0)
+    holders = [tag for tag in soup.find_all(True) if chars[id(tag)] >= MAIN_SHARE * total > 0]
+    return holders[-1] if holders else None  # in document order, each holder is inside the one before
 
 
 def _title_heading(soup, main) -> str | None:
