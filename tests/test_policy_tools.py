@@ -1,10 +1,12 @@
-"""Policy-tool coding: the codebook's checks, the cue coding on hand-written items, the X–Y matrix,
-and the agreement measures on a tiny known example."""
+"""Policy-tool coding: the codebook's checks, the cue coding of sentences and items on hand-written
+text, the X–Y matrix, the agreement measures on a tiny known example, the item bootstrap of type
+shares, the finding sentence, the figures and the trend of a district with two years."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -12,17 +14,34 @@ import pytest
 from analysis.paths import ProjectError
 from analysis.policy_tools import (
     NO_THEME,
+    POOLED,
     build_policy_tools,
     code_items,
     compare_coding,
     disagreements,
+    find_cues,
+    findings_html,
+    interval_table,
+    item_codes,
     load_toolbook,
     matrix,
+    plan_findings_html,
+    plot_type_shares,
+    plot_type_trends,
+    plot_xy,
+    pooled_shares,
     read_tool_annotations,
+    sentences,
     summarise,
+    trend_table,
+    type_intervals,
 )
 from analysis.stages import STAGES
+from analysis.stats import StatisticsParams
 from analysis.themes import load_lexicon
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PARAMS = StatisticsParams(replicates=400, level=0.95, seed=7, max_q=0.05, min_items=10)
 
 BOOK = """\
 types:
@@ -76,12 +95,12 @@ def test_the_project_codebook_loads_and_the_stage_is_registered(paths):
     assert list(book.tools) == ["供给型", "环境型", "需求型"]
     assert len(book.sub_tools()) == 15
     stage = next(s for s in STAGES if s.name == "policy_tools")
-    assert stage.upstream == ["dataset"] and "policy_tools.yaml" in stage.params
+    assert stage.upstream == ["dataset"] and {"policy_tools.yaml", "statistics.yaml"} <= set(stage.params)
     assert stage.inputs == ["policy_tool_annotations"] and paths.policy_tool_annotations.is_file()
 
 
 def test_items_are_coded_with_their_cues_exactly(book):
-    codes = code_items(ITEMS, book)
+    codes = item_codes(code_items(ITEMS, book), book)
     got = [tuple(row) for row in codes[["item_seq", "type", "sub_tool", "cue"]].itertuples(index=False)]
     assert got == [
         (1, "供给型", "师资人才", "师资、教师培训"),
@@ -95,7 +114,7 @@ def test_items_are_coded_with_their_cues_exactly(book):
 
 
 def test_summary_counts_and_shares(book):
-    summary = summarise(code_items(ITEMS, book), book).set_index(["level", "type", "sub_tool"])
+    summary = summarise(code_items(ITEMS, book), book, PARAMS).set_index(["level", "type", "sub_tool"])
     assert summary.loc[("type", "供给型", ""), "codes"] == 2
     assert summary.loc[("type", "供给型", ""), "share"] == 0.5
     assert summary.loc[("type", "供给型", ""), "items"] == 2
@@ -105,7 +124,7 @@ def test_summary_counts_and_shares(book):
 
 
 def test_matrix_sums_equal_item_codes(book):
-    codes = code_items(ITEMS, book)
+    codes = item_codes(code_items(ITEMS, book), book)
     themes = pd.DataFrame({"doc_id": ["a_2024"] * 3, "item_seq": [1, 1, 3], "theme": ["甲", "乙", "甲"]})
     xy = matrix(codes, ITEMS, themes, ["甲", "乙"])
     n_codes = (codes["sub_tool"] != "").sum()
@@ -125,7 +144,7 @@ def test_agreement_on_a_known_example(book, tmp_path):
         "sub_tool": ["师资人才", "示范试点", "", "示范试点", "法规制度"],
         "note": ["", "边界: x", "", "", "why"],
     })
-    codes = code_items(ITEMS, book)
+    codes = item_codes(code_items(ITEMS, book), book)
     table = compare_coding(hand, codes, book).set_index(["level", "sub_tool", "type"])
     teachers = table.loc[("sub_tool", "师资人才", "供给型")]
     assert (teachers["tp"], teachers["fp"], teachers["fn"], teachers["tn"]) == (1, 0, 0, 3)
@@ -148,9 +167,10 @@ def test_agreement_on_a_known_example(book, tmp_path):
 
 def test_stage_on_the_seed_plans(corpus, paths):
     built = build_policy_tools(corpus, load_toolbook(paths.params / "policy_tools.yaml"),
-                               load_lexicon(paths.params / "themes.yaml"), paths.policy_tool_annotations)
+                               load_lexicon(paths.params / "themes.yaml"), paths.policy_tool_annotations,
+                               StatisticsParams.from_yaml(paths.params / "statistics.yaml"))
     assert built.notes == []
-    codes = built.policy_tools
+    codes = item_codes(built.policy_tools, load_toolbook(paths.params / "policy_tools.yaml"))
     assert set(map(tuple, corpus.items[["doc_id", "item_seq"]].values)) == set(
         map(tuple, codes[["doc_id", "item_seq"]].values))
     section = built.policy_tool_matrix.query("dimension == 'section'")
@@ -159,6 +179,13 @@ def test_stage_on_the_seed_plans(corpus, paths):
     assert set(validation.query("level == 'type'")["n_items"]) == {29 + 19}
     wrong = validation.query("level == 'sub_tool'")[["fp", "fn"]].to_numpy().sum()
     assert len(built.policy_tool_disagreements) == wrong
+    # the item level of the sentence coding is the coding of whole items: the validation numbers are
+    # those of item matching (杨浦 2024 + 城中 2024, κ per type as published before sentence coding)
+    kappas = validation.query("level == 'type'").set_index("type")["kappa"].to_dict()
+    assert kappas == {"供给型": 0.5393, "环境型": 0.7767, "需求型": 0.6541}
+    summary = built.policy_tool_summary
+    assert ((summary["share_low"] <= summary["share"]) & (summary["share"] <= summary["share_high"])).all()
+    assert (summary["sentence_codes"] >= summary["codes"]).all()
 
 
 @pytest.mark.parametrize("text, message", [
@@ -189,3 +216,163 @@ def test_annotation_errors(tmp_path):
     path.write_text("doc_id,item_seq,sub_tool,note\na,1,x,\na,1,x,\n", encoding="utf-8")
     with pytest.raises(ProjectError, match="line 3: this item × sub-tool is coded twice"):
         read_tool_annotations(path)
+
+
+# --- sentences -----------------------------------------------------------------------------------
+
+
+def test_sentences_keep_their_offsets_in_the_item_text():
+    text = "建立制度。开展“教师培训！”；设立试点？\n推进改革"
+    found = sentences(text)
+    assert [sentence for _, sentence in found] == ["建立制度。", "开展“教师培训！”；", "设立试点？", "推进改革"]
+    assert all(text[start:start + len(sentence)] == sentence for start, sentence in found)
+
+
+def test_a_mixed_item_is_coded_per_sentence_and_its_item_codes_are_the_union(book):
+    text = "完善管理制度，落实办法。开展教师培训；设立改革试点，完善考核制度。举办运动会。"
+    items = pd.DataFrame([item(1, text)])
+    codes = code_items(items, book)
+    got = [tuple(r) for r in codes[["sentence", "sub_tool", "cue"]].itertuples(index=False)]
+    assert got == [(1, "法规制度", "制度、办法"), (2, "师资人才", "教师培训"), (3, "法规制度", "制度"),
+                   (3, "示范试点", "试点")]
+    assert all(text[start:start + len(sentence)] == sentence
+               for start, sentence in zip(codes["start"], codes["sentence_text"], strict=True))
+    whole = item_codes(codes, book)
+    assert [tuple(r) for r in whole[["sub_tool", "cue"]].itertuples(index=False)] == [
+        ("师资人才", "教师培训"), ("法规制度", "制度、办法"), ("示范试点", "试点")]
+    # the same cues as matching the whole item at once
+    assert sorted({cue for _, cue in find_cues(text, book)}) == sorted(
+        {cue for joined in whole["cue"] for cue in joined.split("、")})
+    summary = summarise(codes, book, PARAMS).set_index(["level", "sub_tool"])
+    rules = summary.loc[("sub_tool", "法规制度")]
+    assert (rules["codes"], rules["sentence_codes"]) == (1, 2)  # one item × sub-tool code, in two sentences
+    assert summary.loc[("type", ""), "codes"].sum() == 3 and summary.loc[("type", ""), "sentence_codes"].sum() == 4
+
+
+def test_an_item_without_cues_is_one_explicitly_uncoded_row(book):
+    codes = code_items(pd.DataFrame([item(4, "举办运动会。开展体育节。")]), book)
+    assert len(codes) == 1 and codes.loc[0, "sub_tool"] == "" and pd.isna(codes.loc[0, "sentence"])
+
+
+# --- item bootstrap of type shares --------------------------------------------------------------
+
+
+def plan_items(doc_id: str, texts: list[str]) -> list[dict]:
+    return [item(seq, text, doc_id=doc_id) for seq, text in enumerate(texts, start=1)]
+
+
+def fake_data(tmp_path: Path, items: pd.DataFrame, book, years: dict[str, int] | None = None) -> SimpleNamespace:
+    """What notebooks read (report.load_report_data), built in memory from `items`."""
+    (tmp_path / "params").mkdir(exist_ok=True)
+    (tmp_path / "params" / "statistics.yaml").write_text(
+        "replicates: 400\nlevel: 0.95\nseed: 7\nmax_q: 0.05\nmin_items: 10\n", encoding="utf-8")
+    codes = code_items(items, book)
+    ids = sorted(items["doc_id"].unique())
+    years = years or {}
+    documents = pd.DataFrame({"doc_id": ids, "district": [d.split("_")[0] for d in ids],
+                              "year": [years.get(d, 2024) for d in ids], "completeness": "complete"})
+    return SimpleNamespace(paths=SimpleNamespace(params=tmp_path / "params"), documents=documents,
+                           policy_tools=codes, policy_tool_summary=summarise(codes, book, PARAMS))
+
+
+def test_shares_with_known_values_have_known_intervals(book):
+    # every item holds one supply and one environment code: every replicate's shares are 1/2, 1/2, 0
+    half = plan_items("a_2024", ["加强师资，完善制度。"] * 10)  # 10 items: PARAMS.min_items
+    only = plan_items("b_2024", ["完善制度。"] * 9 + ["举办运动会。"])  # all codes environment
+    summary = summarise(code_items(pd.DataFrame(half + only), book), book, PARAMS)
+    types = summary[summary["level"] == "type"].set_index(["doc_id", "type"])
+    assert types.loc[("a_2024", "供给型"), ["share", "share_low", "share_high"]].tolist() == [0.5, 0.5, 0.5]
+    assert types.loc[("a_2024", "需求型"), ["share", "share_low", "share_high"]].tolist() == [0.0, 0.0, 0.0]
+    assert types.loc[("b_2024", "环境型"), ["share", "share_low", "share_high"]].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_intervals_are_deterministic_contain_the_estimate_and_pool_per_plan(book, tmp_path):
+    texts = ["加强师资，完善制度。", "完善制度。", "开展试点。", "保障资金投入。", "完善办法，开展试点。",
+             "举办运动会。"] * 3
+    items = pd.DataFrame(plan_items("a_2024", texts) + plan_items("c_2024", texts[:11]))
+    codes = code_items(items, book)
+    first, second = summarise(codes, book, PARAMS), summarise(codes, book, PARAMS)
+    pd.testing.assert_frame_equal(first, second)
+    assert ((first["share_low"] <= first["share"]) & (first["share"] <= first["share_high"])).all()
+    assert (first["share_low"] < first["share_high"]).any()  # a real interval, not the estimate twice
+    data = fake_data(tmp_path, items, book)
+    alone = pooled_shares(data, ["a_2024"]).set_index("type")[["share", "share_low", "share_high"]]
+    own = first[(first["doc_id"] == "a_2024") & (first["level"] == "type")].set_index("type")
+    pd.testing.assert_frame_equal(alone, own[["share", "share_low", "share_high"]], check_names=False)
+    both = type_intervals(data, ["a_2024", "c_2024"])
+    assert list(dict.fromkeys(both["plan"]))[-1] == POOLED
+    pooled = both[both["plan"] == POOLED].set_index("type")
+    assert pooled["codes"].sum() == first.query("level == 'type'")["codes"].sum()
+    assert ((pooled["share_low"] <= pooled["share"]) & (pooled["share"] <= pooled["share_high"])).all()
+
+
+def test_dominant_and_scarce_only_when_the_interval_supports_it(book, tmp_path):
+    clear = plan_items("a_2024", ["完善制度，健全办法。"] * 30 + ["加强师资，完善制度。"] * 10 + ["开展试点。"])
+    page = str(findings_html(fake_data(tmp_path, pd.DataFrame(clear), book), ["a_2024"]).data)
+    assert "<b>环境型</b>占比最高" in page and "可称为主导" in page and "不宜称为主导" not in page
+    close = plan_items("b_2024", ["完善制度。", "加强师资。", "完善办法。", "开展试点。", "加强师资。", "健全制度。"]
+                       * 2)  # 12 items: above min_items
+    page = str(findings_html(fake_data(tmp_path, pd.DataFrame(close), book), ["b_2024"]).data)
+    assert "<b>环境型</b>占比最高" in page and "不宜称为主导" in page and "不宜称为稀缺" in page
+
+
+def test_too_few_items_give_no_interval_and_no_verdict(book, tmp_path):
+    """One coded item: every replicate would be the plan itself ("100% (100–100%)"); below
+    min_items (10) the interval is n/a with its reason and nothing is called 主导 or 稀缺."""
+    data = fake_data(tmp_path, pd.DataFrame(plan_items("a_2024", ["加强师资。"])), book)
+    types = data.policy_tool_summary.query("level == 'type'").set_index("type")
+    assert types.loc["供给型", "share"] == 1.0
+    assert data.policy_tool_summary[["share_low", "share_high"]].isna().all().all()
+    assert interval_table(data, ["a_2024"]).loc[0, "供给型"] == "100%（n/a：仅 1 个条目，少于 10 个不计算区间）"
+    for page in (str(findings_html(data, ["a_2024"]).data), str(plan_findings_html(data, "a_2024", ["a_2024"]).data)):
+        assert "区间 n/a：仅 1 个条目" in page and "条目太少，不据此判断是否主导" in page
+        assert "可称为" not in page and "不宜称为" not in page and "100–100%" not in page
+
+
+def test_min_items_is_a_threshold_per_plan_and_for_the_pooled_set(book, tmp_path):
+    texts = ["完善制度，健全办法。", "加强师资，完善制度。", "开展试点。", "完善制度。", "保障资金投入。"]
+    at = plan_items("a_2024", texts * 2)  # 10 items: at the threshold
+    below = plan_items("b_2024", (texts * 2)[:9])  # 9 items
+    halves = plan_items("c_2024", texts) + plan_items("d_2024", texts)  # 5 + 5 items
+    data = fake_data(tmp_path, pd.DataFrame(at + below + halves), book)
+    summary = data.policy_tool_summary.set_index("doc_id")
+    assert summary.loc["a_2024", "share_low"].notna().all() and summary.loc["b_2024", "share_low"].isna().all()
+    assert summary.loc[["c_2024", "d_2024"], "share_low"].isna().all()
+    pooled = pooled_shares(data, ["c_2024", "d_2024"])  # 10 items together: an interval
+    assert pooled["n_items"].eq(10).all() and pooled[["share_low", "share_high"]].notna().all().all()
+    assert ((pooled["share_low"] <= pooled["share"]) & (pooled["share"] <= pooled["share_high"])).all()
+    for page in (str(findings_html(data, ["a_2024"]).data), str(findings_html(data, ["c_2024", "d_2024"]).data),
+                 str(plan_findings_html(data, "a_2024", ["a_2024", "b_2024"]).data)):
+        assert "称为主导" in page and "条目太少" not in page and "n/a" not in page
+    assert "条目太少" in str(plan_findings_html(data, "b_2024", ["a_2024", "b_2024"]).data)
+
+
+def test_figures_show_every_plan_and_type(book, tmp_path):
+    texts = ["加强师资，完善制度。", "开展试点。", "保障资金投入。"]
+    items = pd.DataFrame(plan_items("a_2024", texts) + plan_items("c_2024", texts[:2]))
+    data = fake_data(tmp_path, items, book)
+    data.policy_tool_matrix = matrix(item_codes(data.policy_tools, book), items,
+                                     pd.DataFrame(columns=["doc_id", "item_seq", "theme"]), [])
+    bars = plot_type_shares(type_intervals(data, ["a_2024", "c_2024"])).axes[0].containers
+    assert [len(c) for c in bars if hasattr(c, "patches")] == [3, 3, 3]  # 3 types × (2 plans + pooled)
+    heat = plot_xy(data, ["a_2024", "c_2024"], "section").axes[0]
+    assert len(heat.get_yticklabels()) == 2 and len(heat.get_xticklabels()) == 3
+
+
+def test_a_district_with_two_years_gets_a_trend(book, tmp_path, paths):
+    from analysis.corpus import add_plan
+    from analysis.dataset import structure_corpus
+
+    project = paths.copy_inputs(tmp_path / "project")
+    add_plan(project.raw, FIXTURES / "corpus_yangpu_2025.txt", "杨浦", 2025)
+    corpus = structure_corpus(project.raw, project.params, ["yangpu_2024", "yangpu_2025", "zhoushan_2024"])
+    data = fake_data(tmp_path, corpus.items, load_toolbook(paths.params / "policy_tools.yaml"))
+    data.documents = corpus.documents
+    trend = trend_table(data, sorted(corpus.documents["doc_id"]))
+    assert set(trend["district"]) == {"杨浦"} and sorted(set(trend["year"])) == [2024, 2025]
+    assert len(trend) == 2 * 3 and trend.groupby("year")["share"].sum().round(3).eq(1).all()
+    shown = trend[trend["year"] == 2024]  # the 2025 fixture has 3 items: below min_items, no interval
+    assert ((shown["share_low"] <= shown["share"]) & (shown["share"] <= shown["share_high"])).all()
+    assert trend.loc[trend["year"] == 2025, ["share_low", "share_high"]].isna().all().all()
+    assert len(plot_type_trends(trend).axes) == 1
+    assert trend_table(data, ["yangpu_2024", "zhoushan_2024"]).empty

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from math import comb
 
 import numpy as np
@@ -24,7 +25,7 @@ from analysis.stats import (
 )
 from analysis.themes import build_themes
 
-PARAMS = StatisticsParams(replicates=2000, level=0.95, seed=7, max_q=0.05)
+PARAMS = StatisticsParams(replicates=2000, level=0.95, seed=7, max_q=0.05, min_items=10)
 
 
 @pytest.fixture(scope="module")
@@ -37,15 +38,18 @@ def seed(corpus, paths):
 
 def test_committed_params_load(paths):
     params = StatisticsParams.from_yaml(paths.params / "statistics.yaml")
-    assert params.replicates >= 1000 and params.level == 0.95 and 0 < params.max_q < 1
+    assert params.replicates >= 1000 and params.level == 0.95 and 0 < params.max_q < 1 and params.min_items == 10
+    assert not params.enough_items(params.min_items - 1) and params.enough_items(params.min_items)
 
 
 def test_params_out_of_range_are_one_line_each_naming_the_file(tmp_path):
     path = tmp_path / "statistics.yaml"
-    path.write_text(yaml.safe_dump({"replicates": 0, "level": 1.0, "seed": -1, "max_q": True}), encoding="utf-8")
+    path.write_text(yaml.safe_dump({"replicates": 0, "level": 1.0, "seed": -1, "max_q": True, "min_items": 1}),
+                    encoding="utf-8")
     with pytest.raises(ProjectError) as caught:
         StatisticsParams.from_yaml(path)
-    assert len(caught.value.problems) == 4
+    assert len(caught.value.problems) == 5
+    assert any("min_items = 1 must be a whole number of at least 2" in line for line in caught.value.problems)
     assert all(line.startswith(f"{path}: ") for line in caught.value.problems)
     path.write_text(yaml.safe_dump({"replicates": 10, "level": 0.9, "seed": 1}), encoding="utf-8")
     with pytest.raises(ProjectError, match="missing key"):
@@ -108,7 +112,7 @@ def test_bootstrap_is_seeded_per_plan(seed, corpus):
 
     first = intervals(PARAMS)
     assert first.equals(intervals(PARAMS))
-    assert not first.equals(intervals(StatisticsParams(PARAMS.replicates, PARAMS.level, 8, PARAMS.max_q)))
+    assert not first.equals(intervals(replace(PARAMS, seed=8)))
     # a plan's interval does not depend on which other plans are computed with it
     assert intervals(PARAMS, ["yangpu_2024"]).equals(first.loc[["yangpu_2024"]])
 

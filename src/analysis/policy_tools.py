@@ -18,12 +18,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analysis.dataset import CorpusTables
 from analysis.files import write_tables
 from analysis.params import load_yaml
 from analysis.paths import Paths, ProjectError
+from analysis.stats import StatisticsParams, percentile_interval, plan_rng, resample_counts
 from analysis.structure import chinese_numeral
 from analysis.themes import (
     THEME_NAME_RULE,
@@ -35,15 +37,20 @@ from analysis.themes import (
 )
 from analysis.validation import coverage_notes as validation_coverage
 
-CODE_COLUMNS = ["doc_id", "item_seq", "unit", "type", "sub_tool", "cue"]
-SUMMARY_COLUMNS = ["doc_id", "level", "type", "sub_tool", "codes", "share", "items", "item_share", "n_items",
-                   "n_uncoded"]
+CODE_COLUMNS = ["doc_id", "item_seq", "sentence", "start", "unit", "type", "sub_tool", "cue", "sentence_text"]
+ITEM_COLUMNS = ["doc_id", "item_seq", "unit", "type", "sub_tool", "cue"]
+SUMMARY_COLUMNS = ["doc_id", "level", "type", "sub_tool", "codes", "share", "share_low", "share_high", "items",
+                   "item_share", "sentence_codes", "n_items", "n_uncoded"]
 MATRIX_COLUMNS = ["doc_id", "dimension", "y_order", "y", "type", "sub_tool", "codes"]
 VALIDATION_COLUMNS = ["level", "type", "sub_tool", "n_items", "tp", "fp", "fn", "tn", "precision", "recall", "f1",
                       "kappa"]
 DISAGREEMENT_COLUMNS = ["doc_id", "item_seq", "unit", "type", "sub_tool", "code", "predicted", "cues", "note", "text"]
 ANNOTATION_COLUMNS = ["doc_id", "item_seq", "sub_tool", "note"]
 NO_THEME = "(无主题)"
+LABEL_CHARS = 14  # a heatmap row label longer than this is cut, with …
+POOLED = "合并 pooled"  # the row of all shown plans together
+NO_INTERVAL = (float("nan"), float("nan"))  # too few items for a bootstrap interval (statistics.yaml min_items)
+SENTENCE = re.compile(r"[^。；！？!?;\n]*(?:[。；！？!?;]+[”’」』）)]*)+|[^。；！？!?;\n]+")  # see `sentences`
 
 
 @dataclass(frozen=True)
@@ -165,50 +172,138 @@ def unit_label(doc_id: str, section_no: Any, item_no: Any) -> str:
     return f"{doc_id}-{section}-{item_no}"
 
 
+def sentences(text: str) -> list[tuple[int, str]]:
+    """(offset, sentence) of every sentence of `text`: a sentence ends after 。；！？ (or ! ? ;) and any
+    closing quotes or brackets that follow, or at a line end; `text[offset:offset + len(sentence)]`
+    is the sentence exactly. Whitespace-only pieces are dropped."""
+    return [(m.start(), m.group()) for m in SENTENCE.finditer(text) if m.group().strip()]
+
+
 def code_items(items: pd.DataFrame, book: Toolbook) -> pd.DataFrame:
-    """One row per item × sub-tool found (its distinct cues in text order, joined by 、), and one row
-    with empty type, sub-tool and cue for an item without any: every item is coded or explicitly not."""
+    """One row per item × sentence × sub-tool found in the sentence (its distinct cues in text order,
+    joined by 、; `sentence` numbers the item's sentences from 1, `start` is the sentence's offset in
+    the item text, `sentence_text` the sentence), and one row with empty sentence, type, sub-tool and
+    cue for an item without any: every item is coded or explicitly not. Cues never hold a sentence
+    end, so matching each sentence finds exactly the cues of matching the whole item."""
     order = {tool: at for at, tool in enumerate(book.sub_tools())}
     rows = []
     for item in items.itertuples(index=False):
         unit = unit_label(item.doc_id, item.section_no, item.item_no)
-        found: dict[str, list[str]] = {}
-        for _, cue in find_cues(str(item.text), book):
-            found.setdefault(book.tool_of[cue], [])
-            if cue not in found[book.tool_of[cue]]:
-                found[book.tool_of[cue]].append(cue)
-        if not found:
-            rows.append({"doc_id": item.doc_id, "item_seq": int(item.item_seq), "unit": unit, "type": "",
-                         "sub_tool": "", "cue": ""})
-        for tool in sorted(found, key=order.get):
-            rows.append({"doc_id": item.doc_id, "item_seq": int(item.item_seq), "unit": unit,
-                         "type": book.type_of[tool], "sub_tool": tool, "cue": "、".join(found[tool])})
-    frame = pd.DataFrame(rows, columns=CODE_COLUMNS)
+        base = {"doc_id": item.doc_id, "item_seq": int(item.item_seq), "unit": unit}
+        coded = False
+        for number, (start, text) in enumerate(sentences(str(item.text)), start=1):
+            found: dict[str, list[str]] = {}
+            for _, cue in find_cues(text, book):
+                found.setdefault(book.tool_of[cue], [])
+                if cue not in found[book.tool_of[cue]]:
+                    found[book.tool_of[cue]].append(cue)
+            rows.extend({**base, "sentence": number, "start": start, "type": book.type_of[tool], "sub_tool": tool,
+                         "cue": "、".join(found[tool]), "sentence_text": text}
+                        for tool in sorted(found, key=order.get))
+            coded = coded or bool(found)
+        if not coded:
+            rows.append({**base, "sentence": pd.NA, "start": pd.NA, "type": "", "sub_tool": "", "cue": "",
+                         "sentence_text": ""})
+    frame = pd.DataFrame(rows, columns=CODE_COLUMNS).astype({"sentence": "Int64", "start": "Int64"})
     return frame.sort_values(["doc_id", "item_seq"], kind="stable").reset_index(drop=True)
 
 
-def summarise(codes: pd.DataFrame, book: Toolbook) -> pd.DataFrame:
+def item_codes(codes: pd.DataFrame, book: Toolbook) -> pd.DataFrame:
+    """The item level of sentence codes (code_items): one row per item × sub-tool (an item uses a
+    sub-tool when any of its sentences does; its distinct cues in text order), sub-tools in codebook
+    order, and the uncoded items' rows; ITEM_COLUMNS. The `codes` of the summaries, the X–Y matrix
+    and the validation count these item × sub-tool codes."""
+    order = {tool: at for at, tool in enumerate(["", *book.sub_tools()])}
+    grouped = codes.groupby(["doc_id", "item_seq", "sub_tool"], sort=False)
+    cues = grouped["cue"].agg(lambda found: "、".join(dict.fromkeys(c for cue in found for c in cue.split("、") if c)))
+    out = grouped[["unit", "type"]].first().join(cues).reset_index()
+    out = out.sort_values(["doc_id", "item_seq", "sub_tool"], kind="stable",
+                          key=lambda column: column.map(order) if column.name == "sub_tool" else column)
+    return out[ITEM_COLUMNS].reset_index(drop=True)
+
+
+# --- item bootstrap of shares ---------------------------------------------------------------------
+
+
+def unit_counts(codes: pd.DataFrame, column: str, names: list[str]) -> dict[str, np.ndarray]:
+    """doc_id → (items, names): each item's item × sub-tool codes of each type (`column` "type") or
+    sub-tool ("sub_tool"), items in item_seq order, an uncoded item a row of zeros. `codes`: sentence
+    or item codes (an item × sub-tool counts once)."""
+    used = codes.drop_duplicates(["doc_id", "item_seq", "sub_tool"])
+    table = pd.crosstab([used["doc_id"], used["item_seq"]], used[column]).reindex(columns=names, fill_value=0)
+    return {str(doc_id): plan.to_numpy(float) for doc_id, plan in table.groupby(level="doc_id", sort=True)}
+
+
+def replicate_codes(counts: np.ndarray, doc_id: str, params: StatisticsParams) -> np.ndarray:
+    """(replicates, columns): the codes of the items drawn in each replicate of the plan's item
+    bootstrap (stats.plan_rng: fixed by the seed and doc_id, whatever other plans exist)."""
+    draws = resample_counts(len(counts), params.replicates, plan_rng(params.seed, doc_id))
+    return draws @ counts
+
+
+def replicate_shares(codes: np.ndarray) -> np.ndarray:
+    """Each replicate's share of each column in its codes; replicates without any code are left out
+    (a share of nothing is undefined)."""
+    total = codes.sum(axis=1)
+    return codes[total > 0] / total[total > 0, None]
+
+
+def share_bounds(shares: np.ndarray, width: int, level: float) -> np.ndarray:
+    """(2, width): percentile interval of `shares` (replicate_shares), 4 decimals; NaN without any."""
+    return percentile_interval(shares, level).round(4) if len(shares) else np.full((2, width), np.nan)
+
+
+def pooled_replicates(codes: pd.DataFrame, doc_ids: list[str], kinds: list[str], params: StatisticsParams
+                      ) -> np.ndarray:
+    """(replicates, kinds): the codes of each type over the plans of `doc_ids`, items resampled within
+    each plan (each plan's own random numbers, so one plan alone gives its own interval)."""
+    plans = unit_counts(codes[codes["doc_id"].isin(doc_ids)], "type", kinds)
+    total = np.zeros((params.replicates, len(kinds)))
+    for doc_id, counts in plans.items():
+        total += replicate_codes(counts, doc_id, params)
+    return total
+
+
+def summarise(codes: pd.DataFrame, book: Toolbook, params: StatisticsParams) -> pd.DataFrame:
     """Per plan, every type and sub-tool (zeros included): `codes` (item × sub-tool codes; at type
-    level the sum of its sub-tools) and their `share` of the plan's codes, `items` using it and
-    `item_share` of the plan's items; `n_items`, `n_uncoded` (items without any code)."""
+    level the sum of its sub-tools), their `share` of the plan's codes with its item-bootstrap
+    interval `share_low`/`share_high` (NaN, n/a, for a plan with fewer than `params.min_items`
+    items), `items` using it and `item_share` of the plan's items; `sentence_codes` (sentence ×
+    sub-tool codes, the finer unit: never added to `codes`); `n_items`, `n_uncoded` (items without
+    any code). `codes`: code_items' sentence codes."""
+    items = item_codes(codes, book)
+    kinds, tools = list(book.tools), book.sub_tools()
+    of_type = np.array([[book.type_of[tool] == kind for kind in kinds] for tool in tools], dtype=float)
+    bounds = {}
+    for doc_id, counts in unit_counts(items, "sub_tool", tools).items():
+        if not params.enough_items(len(counts)):
+            continue  # NO_INTERVAL
+        drawn = replicate_codes(counts, doc_id, params)  # a type's codes: the sum of its sub-tools'
+        for names, replicates in ((tools, drawn), (kinds, drawn @ of_type)):
+            low_high = share_bounds(replicate_shares(replicates), len(names), params.level)
+            bounds |= {(doc_id, name): tuple(low_high[:, at]) for at, name in enumerate(names)}
+    in_sentences = pd.concat([codes.groupby(["doc_id", column]).size() for column in ("type", "sub_tool")])
     rows = []
-    for doc_id, plan in codes.groupby("doc_id", sort=True):
+    for doc_id, plan in items.groupby("doc_id", sort=True):
         coded = plan[plan["sub_tool"] != ""]
         n_items, total = plan["item_seq"].nunique(), len(coded)
         base = {"doc_id": doc_id, "n_items": n_items, "n_uncoded": n_items - coded["item_seq"].nunique()}
-        for kind, tools in book.tools.items():
-            used = coded[coded["type"] == kind]
-            rows.append(_summary_row(base, "type", kind, "", used, total))
-            rows.extend(_summary_row(base, "sub_tool", kind, tool, used[used["sub_tool"] == tool], total)
-                        for tool in tools)
+        for kind in kinds:
+            rows.append(_summary_row(base, "type", kind, "", coded[coded["type"] == kind], total,
+                                     in_sentences.get((doc_id, kind), 0), bounds.get((doc_id, kind), NO_INTERVAL)))
+            rows.extend(_summary_row(base, "sub_tool", kind, tool, coded[coded["sub_tool"] == tool], total,
+                                     in_sentences.get((doc_id, tool), 0), bounds.get((doc_id, tool), NO_INTERVAL))
+                        for tool in book.tools[kind])
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
-def _summary_row(base: dict, level: str, kind: str, tool: str, used: pd.DataFrame, total: int) -> dict:
+def _summary_row(base: dict, level: str, kind: str, tool: str, used: pd.DataFrame, total: int, in_sentences: int,
+                 bounds: tuple[float, float]) -> dict:
     items = used["item_seq"].nunique()
     return {**base, "level": level, "type": kind, "sub_tool": tool, "codes": len(used),
-            "share": round(len(used) / total, 4) if total else float("nan"), "items": items,
-            "item_share": round(items / base["n_items"], 4)}
+            "share": round(len(used) / total, 4) if total else float("nan"), "share_low": bounds[0],
+            "share_high": bounds[1], "items": items, "item_share": round(items / base["n_items"], 4),
+            "sentence_codes": int(in_sentences)}
 
 
 def item_themes(tables: CorpusTables, lexicon) -> pd.DataFrame:
@@ -364,28 +459,32 @@ class PolicyToolTables:
 TABLE_NAMES = tuple(f.name for f in fields(PolicyToolTables) if f.name != "notes")
 
 
-def build_policy_tools(tables: CorpusTables, book: Toolbook, lexicon, annotations_path: Path) -> PolicyToolTables:
-    """Code every item, summarise, cross with themes and sections, validate against the hand coding."""
+def build_policy_tools(tables: CorpusTables, book: Toolbook, lexicon, annotations_path: Path,
+                       params: StatisticsParams) -> PolicyToolTables:
+    """Code every sentence of every item, summarise, cross with themes and sections, validate the
+    item level against the hand coding."""
     items = tables.items
-    codes = code_items(items, book)
-    summary = summarise(codes, book)
+    sentence_codes = code_items(items, book)
+    codes = item_codes(sentence_codes, book)
+    summary = summarise(sentence_codes, book, params)
     xy = matrix(codes, items, item_themes(tables, lexicon), list(lexicon.terms))
     hand = read_tool_annotations(annotations_path)
     if hand is None:
-        return PolicyToolTables(codes, summary, xy, pd.DataFrame(columns=VALIDATION_COLUMNS),
+        return PolicyToolTables(sentence_codes, summary, xy, pd.DataFrame(columns=VALIDATION_COLUMNS),
                                 pd.DataFrame(columns=DISAGREEMENT_COLUMNS),
                                 [f"{annotations_path}: not found, so the policy-tool cues are not validated"])
     notes = coverage_notes(hand, items, book, annotations_path)
     present = items[["doc_id", "item_seq"]]
     hand = hand.merge(present, on=["doc_id", "item_seq"])
-    return PolicyToolTables(codes, summary, xy, compare_coding(hand, codes, book),
+    return PolicyToolTables(sentence_codes, summary, xy, compare_coding(hand, codes, book),
                             disagreements(hand, codes, items, book), notes)
 
 
 def run_stage(tables: CorpusTables, paths: Paths, out: Path) -> list[str]:
     """The pipeline stage (analysis.stages): write the five tables; the notes are its warnings."""
     built = build_policy_tools(tables, load_toolbook(paths.params / "policy_tools.yaml"),
-                               load_lexicon(paths.params / "themes.yaml"), paths.policy_tool_annotations)
+                               load_lexicon(paths.params / "themes.yaml"), paths.policy_tool_annotations,
+                               StatisticsParams.from_yaml(paths.params / "statistics.yaml"))
     write_tables(out, {f"{name}.csv": getattr(built, name) for name in TABLE_NAMES})
     return built.notes
 
@@ -414,15 +513,44 @@ def share_table(data, doc_ids: list[str], level: str = "type") -> pd.DataFrame:
     return out.drop(columns="doc_id")
 
 
-def pooled_shares(data, doc_ids: list[str]) -> pd.DataFrame:
-    """Per type over the plans in `doc_ids`: pooled codes and share, and the median and range of the
-    plans' own shares."""
+def statistics_params(data) -> StatisticsParams:
+    """The bootstrap settings (params/statistics.yaml) the stage used for the snapshot's intervals."""
+    return StatisticsParams.from_yaml(data.paths.params / "statistics.yaml")
+
+
+def pooled_items(data, doc_ids: list[str]) -> int:
+    """The items of the plans in `doc_ids` together (the summary's n_items)."""
+    summary = data.policy_tool_summary
+    rows = summary[(summary["level"] == "type") & summary["doc_id"].isin(doc_ids)]
+    return int(rows.drop_duplicates("doc_id")["n_items"].sum())
+
+
+def pooled_bootstrap(data, doc_ids: list[str]) -> np.ndarray:
+    """(replicates, types): the pooled type shares of the plans in `doc_ids` in each replicate of the
+    item bootstrap (items resampled within each plan; replicates without any code left out); no
+    replicate at all when the plans have fewer than `min_items` items together (no interval)."""
+    params, kinds = statistics_params(data), type_order(data.policy_tool_summary)
+    if not params.enough_items(pooled_items(data, doc_ids)):
+        return np.empty((0, len(kinds)))
+    return replicate_shares(pooled_replicates(data.policy_tools, doc_ids, kinds, params))
+
+
+def pooled_shares(data, doc_ids: list[str], shares: np.ndarray | None = None) -> pd.DataFrame:
+    """Per type over the plans in `doc_ids`: pooled codes and share with its item-bootstrap interval
+    (`share_low`, `share_high`; from `shares` when given, else pooled_bootstrap; NaN, n/a, with fewer
+    than `min_items` items in all), the plans' items together (`n_items`), and the median and range
+    of the plans' own shares."""
     summary = data.policy_tool_summary
     rows = summary[(summary["level"] == "type") & summary["doc_id"].isin(doc_ids)]
     total = rows["codes"].sum()
     out = rows.groupby("type", sort=False).agg(codes=("codes", "sum"), median_share=("share", "median"),
                                                min_share=("share", "min"), max_share=("share", "max"))
     out.insert(1, "share", (out["codes"] / total).round(4) if total else float("nan"))
+    shares = pooled_bootstrap(data, doc_ids) if shares is None else shares
+    bounds = share_bounds(shares, len(out), statistics_params(data).level)
+    out.insert(2, "share_low", bounds[0])
+    out.insert(3, "share_high", bounds[1])
+    out.insert(4, "n_items", pooled_items(data, doc_ids))
     return out.reset_index()
 
 
@@ -434,24 +562,131 @@ def dominant_types(data, doc_ids: list[str]) -> pd.Series:
         lambda plan: "＝".join(plan.loc[plan["codes"] == plan["codes"].max(), "type"]), include_groups=False)
 
 
+def margin_low(shares: np.ndarray, at: int, level: float) -> float:
+    """Lower bound of the percentile interval of column `at` minus the largest other column, over
+    the replicates of `shares`: above 0 when the data support "column `at` is the largest"."""
+    if len(shares) == 0 or shares.shape[1] < 2:
+        return float("nan")
+    lead = shares[:, at] - np.delete(shares, at, axis=1).max(axis=1)
+    return float(percentile_interval(lead, level)[0])
+
+
+def too_few(n_items: int, params: StatisticsParams) -> str:
+    """Why a share has no interval: the reason shown in place of it."""
+    return f"仅 {n_items} 个条目，少于 {params.min_items} 个不计算区间"
+
+
+def _interval_text(row: pd.Series, n_items: int, params: StatisticsParams) -> str:
+    if pd.isna(row["share_low"]):
+        return f"{row['share']:.0%}，区间 n/a：{too_few(n_items, params)}"
+    return f"{row['share']:.0%}，{params.level:.0%} 区间 {row['share_low']:.0%}–{row['share_high']:.0%}"
+
+
+def share_verdicts(shares: pd.Series, replicates: np.ndarray, n_items: int, params: StatisticsParams
+                   ) -> tuple[str, str]:
+    """What may be said of the largest and of the smallest of `shares` (type → share, in the order of
+    the columns of `replicates`, pooled_bootstrap): 主导 (稀缺) only when the interval of its margin
+    over (under) every other type excludes 0, else that the gap to the nearest type is uncertain;
+    with fewer than `min_items` items, that there are too few items to judge either."""
+    if not params.enough_items(n_items):
+        return "条目太少，不据此判断是否主导", "也不判断是否稀缺"
+    top, low = int(np.argmax(shares.to_numpy())), int(np.argmin(shares.to_numpy()))
+    second, next_low = shares.drop(index=shares.index[top]).idxmax(), shares.drop(index=shares.index[low]).idxmin()
+    return ("高于其他各类型的幅度在自助法区间内不含 0，可称为主导" if margin_low(replicates, top, params.level) > 0
+            else f"但与{second}的差距在自助法区间内不确定，不宜称为主导",
+            "低于其他各类型的幅度在自助法区间内不含 0，可称为稀缺" if margin_low(-replicates, low, params.level) > 0
+            else f"但与{next_low}的差距在自助法区间内不确定，不宜称为稀缺")
+
+
 def findings_html(data, doc_ids: list[str]):
-    """One paragraph stated from the data: the type with the largest pooled share, and in how many
-    plans each type dominates."""
+    """One paragraph stated from the data: the types with the largest and smallest pooled share
+    with their intervals — called 主导 (dominant) or 稀缺 (scarce) only as share_verdicts allows (never
+    with fewer than `min_items` items in all) — and in how many plans each type has the largest share."""
     from analysis.report import safe_html
 
-    pooled = pooled_shares(data, doc_ids)
+    shares, params = pooled_bootstrap(data, doc_ids), statistics_params(data)
+    pooled = pooled_shares(data, doc_ids, shares)
     if pooled.empty or pooled["codes"].sum() == 0:
         return safe_html("<p>这些计划中没有编码到任何政策工具。</p>")
-    top = pooled.loc[pooled["codes"].idxmax()]
-    low = pooled.loc[pooled["codes"].idxmin()]
+    top, low = int(pooled["share"].idxmax()), int(pooled["share"].idxmin())
+    n_items = pooled_items(data, doc_ids)
+    top_verdict, low_verdict = share_verdicts(pooled.set_index("type")["share"], shares, n_items, params)
     counts = dominant_types(data, doc_ids).value_counts()
-    spread = "、".join(f"{kind} {n} 份" for kind, n in counts.items())
     return safe_html(
-        "<p>在所选 {n} 份计划的 {codes} 个“条目 × 子工具”编码中，<b>{top}</b>占比最高（{top_share}），"
-        "<b>{low}</b>最低（{low_share}）。以各计划自身占比最高的类型计：{spread}。</p>",
-        n=len(doc_ids), codes=int(pooled["codes"].sum()), top=top["type"], top_share=f"{top['share']:.0%}",
-        low=low["type"], low_share=f"{low['share']:.0%}", spread=spread,
+        "<p>在所选 {n} 份计划的 {codes} 个“条目 × 子工具”编码中，<b>{top}</b>占比最高（{top_share}），{top_verdict}；"
+        "<b>{low}</b>最低（{low_share}），{low_verdict}。以各计划自身占比最高的类型计：{spread}。"
+        "（区间：在每份计划内对条目重抽样的自助法。）</p>",
+        n=len(doc_ids), codes=int(pooled["codes"].sum()), top=pooled.loc[top, "type"],
+        top_share=_interval_text(pooled.loc[top], n_items, params), low=pooled.loc[low, "type"],
+        low_share=_interval_text(pooled.loc[low], n_items, params), top_verdict=top_verdict,
+        low_verdict=low_verdict, spread="、".join(f"{kind} {n} 份" for kind, n in counts.items()),
     )
+
+
+def _share_cell(row, params: StatisticsParams) -> str:
+    """"46%（40–52%）"; "100%（n/a：仅 1 个条目，…）" without an interval; "—" without a share."""
+    if pd.isna(row.share):
+        return "—"
+    if pd.isna(row.share_low):
+        return f"{row.share:.0%}（n/a：{too_few(row.n_items, params)}）"
+    return f"{row.share:.0%}（{row.share_low:.0%}–{row.share_high:.0%}）"
+
+
+def interval_table(data, doc_ids: list[str]) -> pd.DataFrame:
+    """Plans (and, with two or more, the pooled row 合并) × types: share of the item × sub-tool codes
+    with its item-bootstrap interval (params/statistics.yaml `level`), as text "46%（40–52%）" (n/a and
+    why with fewer than `min_items` items), and the items and codes."""
+    long, params = type_intervals(data, doc_ids), statistics_params(data)
+    long = long.assign(cell=[_share_cell(row, params) for row in long.itertuples(index=False)])
+    wide = long.pivot_table(index="plan", columns="type", values="cell", aggfunc="first", sort=False)
+    wide = wide.reindex(columns=type_order(data.policy_tool_summary))
+    totals = long.groupby("plan", sort=False).agg(n_items=("n_items", "first"), codes=("codes", "sum"))
+    return totals.join(wide).reset_index()
+
+
+def type_intervals(data, doc_ids: list[str]) -> pd.DataFrame:
+    """Long: plan, type, n_items, codes, share, share_low, share_high (NaN, n/a, with fewer than
+    `min_items` items) for each plan of `doc_ids` (summary order) and, with two or more plans, the
+    pooled row `合并 pooled`."""
+    from analysis.report import plan_names
+
+    summary = data.policy_tool_summary
+    rows = summary[(summary["level"] == "type") & summary["doc_id"].isin(doc_ids)]
+    out = rows.assign(plan=rows["doc_id"].map(plan_names(data.documents)))[
+        ["plan", "type", "n_items", "codes", "share", "share_low", "share_high"]]
+    if len(set(rows["doc_id"])) > 1:
+        pooled = pooled_shares(data, doc_ids)[["type", "n_items", "codes", "share", "share_low", "share_high"]]
+        out = pd.concat([out, pooled.assign(plan=POOLED)[out.columns]], ignore_index=True)
+    return out.reset_index(drop=True)
+
+
+def sentence_overview(data, doc_ids: list[str]) -> pd.DataFrame:
+    """Per plan of `doc_ids`: its items, the coded ones, those mixing two or more types, those whose
+    codes come from two or more sentences, and its item × sub-tool and sentence × sub-tool codes
+    (two counting units, side by side: never to be added)."""
+    from analysis.report import plan_names
+
+    codes = data.policy_tools[data.policy_tools["doc_id"].isin(doc_ids)]
+    coded = codes[codes["sub_tool"] != ""]
+    per_item = coded.groupby(["doc_id", "item_seq"]).agg(types=("type", "nunique"), sentences=("sentence", "nunique"))
+    out = pd.DataFrame({
+        "n_items": codes.groupby("doc_id")["item_seq"].nunique(),
+        "coded_items": per_item.groupby("doc_id").size(),
+        "mixed_items": (per_item["types"] > 1).groupby("doc_id").sum(),
+        "multi_sentence_items": (per_item["sentences"] > 1).groupby("doc_id").sum(),
+        "codes": coded.drop_duplicates(["doc_id", "item_seq", "sub_tool"]).groupby("doc_id").size(),
+        "sentence_codes": coded.groupby("doc_id").size(),
+    }).fillna(0).astype(int)
+    out.insert(0, "plan", out.index.map(plan_names(data.documents)))
+    return out.reset_index(drop=True)
+
+
+def mixed_examples(data, doc_ids: list[str], limit: int = 20) -> pd.DataFrame:
+    """The sentence codes (unit, sentence, type, sub-tool, cue, sentence text) of the first items of
+    `doc_ids` that mix two or more types, at most `limit` rows: where each code of an item comes from."""
+    codes = data.policy_tools[data.policy_tools["doc_id"].isin(doc_ids) & (data.policy_tools["sub_tool"] != "")]
+    mixed = codes.groupby(["doc_id", "item_seq"])["type"].transform("nunique") > 1
+    return codes.loc[mixed, ["unit", "sentence", "type", "sub_tool", "cue", "sentence_text"]].head(limit)
 
 
 def xy_table(data, doc_ids: list[str], dimension: str = "theme") -> pd.DataFrame:
@@ -475,11 +710,12 @@ def xy_table(data, doc_ids: list[str], dimension: str = "theme") -> pd.DataFrame
 
 
 def plan_vs_others(data, doc_id: str, doc_ids: list[str]) -> pd.DataFrame:
-    """One plan's share of each type and sub-tool against the median share of the other plans of
-    `doc_ids` (complete or not, as given)."""
+    """One plan's share of each type and sub-tool (with its item-bootstrap interval) against the
+    median share of the other plans of `doc_ids` (complete or not, as given)."""
     summary = data.policy_tool_summary
     others = [d for d in doc_ids if d != doc_id]
-    rows = summary[summary["doc_id"] == doc_id][["level", "type", "sub_tool", "codes", "share"]]
+    rows = summary[summary["doc_id"] == doc_id][["level", "type", "sub_tool", "codes", "share", "share_low",
+                                                  "share_high"]]
     median = (summary[summary["doc_id"].isin(others)].groupby(["level", "type", "sub_tool"], sort=False)["share"]
               .median().rename("others_median").reset_index())
     out = rows.merge(median, on=["level", "type", "sub_tool"], how="left")
@@ -488,8 +724,9 @@ def plan_vs_others(data, doc_id: str, doc_ids: list[str]) -> pd.DataFrame:
 
 
 def plan_findings_html(data, doc_id: str, doc_ids: list[str]):
-    """One paragraph stated from the data: the plan's dominant type and its share against the median
-    share of the other plans of `doc_ids`."""
+    """One paragraph stated from the data: the plan's type with the largest share, with its interval,
+    against the median share of the other plans of `doc_ids`, and whether it may be called 主导
+    (share_verdicts: never with fewer than `min_items` items)."""
     from analysis.report import safe_html
 
     summary = data.policy_tool_summary
@@ -500,9 +737,104 @@ def plan_findings_html(data, doc_id: str, doc_ids: list[str]):
     types = compared[compared["sub_tool"] == "（合计 all）"].set_index("type")
     top = rows.loc[rows["codes"].idxmax(), "type"]
     median = types.loc[top, "others_median"]
+    params, n_items = statistics_params(data), int(rows["n_items"].iloc[0])
+    verdict, _ = share_verdicts(types["share"].reindex(type_order(summary)), pooled_bootstrap(data, [doc_id]),
+                                n_items, params)
     return safe_html(
-        "<p>本计划共 {codes} 个“条目 × 子工具”编码，占比最高的是<b>{top}</b>（{share}；"
-        "比较对象中其他计划的中位数 {median}）。</p>",
-        codes=int(rows["codes"].sum()), top=top, share=f"{types.loc[top, 'share']:.0%}",
-        median="—" if pd.isna(median) else f"{median:.0%}",
+        "<p>本计划共 {n_items} 个条目、{codes} 个“条目 × 子工具”编码，占比最高的是<b>{top}</b>（{share}；"
+        "比较对象中其他计划的中位数 {median}），{verdict}。</p>",
+        n_items=n_items, codes=int(rows["codes"].sum()), top=top, share=_interval_text(types.loc[top], n_items, params),
+        median="—" if pd.isna(median) else f"{median:.0%}", verdict=verdict,
     )
+
+
+def district_plans(data, doc_id: str) -> list[str]:
+    """doc_ids of every plan of `doc_id`'s district (all its years)."""
+    documents = data.documents
+    district = documents.loc[documents["doc_id"] == doc_id, "district"]
+    return sorted(documents.loc[documents["district"].isin(district), "doc_id"])
+
+
+def trend_table(data, doc_ids: list[str]) -> pd.DataFrame:
+    """Type shares year by year for each district with plans of two or more years among `doc_ids`:
+    district, year, plan, type, codes, share, share_low, share_high (item-bootstrap interval of each
+    plan; NaN, n/a, for a plan with fewer than `min_items` items); empty when no district has two years."""
+    from analysis.report import plan_names
+
+    documents = data.documents[data.documents["doc_id"].isin(doc_ids)]
+    documents = documents[documents.groupby("district")["year"].transform("nunique") > 1]
+    summary = data.policy_tool_summary
+    rows = summary[summary["level"] == "type"].merge(documents[["doc_id", "district", "year"]], on="doc_id")
+    rows = rows.assign(plan=rows["doc_id"].map(plan_names(data.documents)))
+    columns = ["district", "year", "plan", "type", "codes", "share", "share_low", "share_high"]
+    return rows.sort_values(["district", "year", "doc_id"], kind="stable")[columns].reset_index(drop=True)
+
+
+def _whiskers(rows: pd.DataFrame) -> np.ndarray:
+    """(2, rows) distances from `share` down to `share_low` and up to `share_high`, for error bars."""
+    return np.vstack([rows["share"] - rows["share_low"], rows["share_high"] - rows["share"]]).clip(min=0)
+
+
+def plot_type_shares(intervals: pd.DataFrame):
+    """Grouped bars: each plan's (and the pooled row's) share of each type, whiskers the item-bootstrap
+    interval; `intervals` as type_intervals."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import PercentFormatter
+
+    from analysis.plots import use_cjk_font
+
+    use_cjk_font()
+    plans, kinds = list(dict.fromkeys(intervals["plan"])), list(dict.fromkeys(intervals["type"]))
+    width = 0.8 / max(len(kinds), 1)
+    fig = Figure(figsize=(max(6.0, 1.1 * len(plans) + 2), 4), layout="constrained")
+    ax = fig.subplots()
+    for at, kind in enumerate(kinds):
+        rows = intervals[intervals["type"] == kind].set_index("plan").reindex(plans)
+        ax.bar(np.arange(len(plans)) + (at - (len(kinds) - 1) / 2) * width, rows["share"], width, yerr=_whiskers(rows),
+               capsize=3, label=kind)
+    ax.set_xticks(range(len(plans)), plans, rotation=30, ha="right")
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_ylabel("占“条目 × 子工具”编码的比例 share of codes")
+    ax.set_title("须线：条目自助法 95% 区间（条目太少则无）whiskers: item-bootstrap interval (none: too few items)",
+                 fontsize=9)
+    ax.legend(frameon=False, ncols=len(kinds))
+    return fig
+
+
+def plot_xy(data, doc_ids: list[str], dimension: str = "theme"):
+    """Heatmap of the X–Y matrix (xy_table): rows the themes or each plan's sections (labels cut to
+    LABEL_CHARS characters), columns the types, cells item × sub-tool codes."""
+    from analysis.plots import plot_heatmap
+
+    table = xy_table(data, doc_ids, dimension).drop(columns="合计")
+    label = table.columns[1] if dimension == "section" else table.columns[0]
+    shorten = table[label].map(lambda text: text if len(text) <= LABEL_CHARS else text[:LABEL_CHARS - 1] + "…")
+    index = shorten if dimension == "theme" else table["plan"] + " · " + shorten
+    values = table.drop(columns=[c for c in ("plan", label) if c in table]).set_axis(index, axis=0)
+    title = "政策工具 × " + ("主题" if dimension == "theme" else "部分") + "（条目 × 子工具编码数）"
+    return plot_heatmap(values, title, fmt=".0f", cmap="Blues")
+
+
+def plot_type_trends(trend: pd.DataFrame):
+    """One panel per district (trend_table): each type's share by year, bars the item-bootstrap interval."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator, PercentFormatter
+
+    from analysis.plots import use_cjk_font
+
+    use_cjk_font()
+    districts = list(dict.fromkeys(trend["district"]))
+    fig = Figure(figsize=(4.2 * len(districts) + 1, 3.6), layout="constrained")
+    axes = fig.subplots(1, len(districts), sharey=True, squeeze=False)[0]
+    for ax, district in zip(axes, districts, strict=True):
+        for kind, rows in trend[trend["district"] == district].groupby("type", sort=False):
+            ax.errorbar(rows["year"], rows["share"], yerr=_whiskers(rows), marker="o", capsize=3, label=kind)
+        ax.set_title(district)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("年份 year")
+    axes[0].yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    axes[0].set_ylabel("占“条目 × 子工具”编码的比例 share of codes")
+    axes[-1].legend(frameon=False)
+    fig.suptitle("竖线：条目自助法 95% 区间（条目太少则无）bars: item-bootstrap interval (none: too few items)",
+                 fontsize=9)
+    return fig

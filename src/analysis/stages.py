@@ -35,8 +35,8 @@ STAGES = [
     Stage("themes", ["themes.yaml", "statistics.yaml", *TOKENS], "analysis.themes:run_stage", ["dataset"]),
     Stage("clusters", ["clusters.yaml", "themes.yaml", *TOKENS], "analysis.clusters:run_stage", ["dataset"]),
     Stage("validation", ["themes.yaml"], "analysis.validation:run_validation", ["dataset"], ["annotations"]),
-    Stage("policy_tools", ["policy_tools.yaml", "themes.yaml"], "analysis.policy_tools:run_stage", ["dataset"],
-          ["policy_tool_annotations"]),
+    Stage("policy_tools", ["policy_tools.yaml", "themes.yaml", "statistics.yaml"], "analysis.policy_tools:run_stage",
+          ["dataset"], ["policy_tool_annotations"]),
 ]
 
 

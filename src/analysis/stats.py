@@ -48,6 +48,7 @@ class StatisticsParams:
     level: float  # interval coverage, in (0, 1)
     seed: int  # with each doc_id, the source of the bootstrap's random numbers
     max_q: float  # BH q below which a test is reported as more/less
+    min_items: int  # fewer items than this: no policy-tool share interval and no 主导/稀缺 verdict
 
     @classmethod
     def from_yaml(cls, path: Path) -> StatisticsParams:
@@ -58,11 +59,17 @@ class StatisticsParams:
             "level": (_is_open_share(data["level"]), "a number between 0 and 1 (both excluded)"),
             "seed": (_is_int(data["seed"], 0), "a whole number of at least 0"),
             "max_q": (_is_open_share(data["max_q"]), "a number between 0 and 1 (both excluded)"),
+            "min_items": (_is_int(data["min_items"], 2), "a whole number of at least 2"),
         }
         if bad := [f"{path}: {key} = {data[key]!r} must be {what}; fix it" for key, (ok, what) in rules.items()
                    if not ok]:
             raise ProjectError(*bad)
         return cls(**data)
+
+    def enough_items(self, n_items: int) -> bool:
+        """Whether `n_items` items (one plan's, or several plans' pooled) are enough for a
+        percentile-bootstrap interval (`min_items`)."""
+        return n_items >= self.min_items
 
 
 def significant(values: Iterable[float], digits: int = 6) -> np.ndarray:
