@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from analysis.clean import CONVERTED, SIMPLIFIED, clean_plan, traditional_share
 from analysis.corpus import add_plan, read_plan_text
 from analysis.dataset import structure_corpus
@@ -64,3 +66,13 @@ def test_big5_file_is_read_as_traditional_chinese_and_stored_as_is(project: Path
     assert read_plan_text(project.raw / plan.file) == read_plan_text(HANT)
     tables = structure_corpus(project.raw, project.params, ["linhai_2025"])
     assert tables.documents["script"].tolist() == [CONVERTED] and len(tables.items) == 6
+
+
+def test_a_district_page_says_the_plan_was_converted() -> None:
+    from analysis.report import header_html
+
+    row = {"doc_id": "taibei_2025", "region": "台北市", "district": "中正", "admin_level": "区", "year": 2025,
+           "completeness": "complete", "n_sections": 2, "n_items": 4, "n_chars": 900, "source": "test"}
+    converted = header_html(pd.DataFrame([{**row, "script": CONVERTED}]), "taibei_2025")
+    assert "原文为繁体，已转为简体" in converted
+    assert "原文为繁体" not in header_html(pd.DataFrame([{**row, "script": SIMPLIFIED}]), "taibei_2025")

@@ -20,6 +20,7 @@ from typing import TypeVar
 import pandas as pd
 
 from analysis import clusters, evidence
+from analysis.clean import CONVERTED
 from analysis.corpus import COMPLETENESS
 from analysis.dataset import COMPLETENESS_MARK, plan_labels
 from analysis.evidence import esc
@@ -515,6 +516,10 @@ def header_html(documents: pd.DataFrame, doc_id: str) -> str:
             f"<div class='warning'>⚠ 本计划{what}：计数偏低，不参与排名。 Counts understate the plan; "
             "it is left out of rankings.</div>"
         )
+    if row.get("script") == CONVERTED:
+        parts.append("<p class='meta'>原文为繁体，已转为简体后清洗与计数，本页引文为简体（原文件未改动）。 "
+                     "Written in Traditional characters: converted to Simplified before cleaning and counting; "
+                     "quotes on this page are the converted text.</p>")
     return "\n".join(parts)
 
 
