@@ -37,7 +37,7 @@ def copy_of(project: Paths, tmp_path: Path) -> Paths:
 def test_stamps_record_every_stage_key_and_the_files_it_wrote(processed: Paths) -> None:
     stamps = read_stamps(processed.processed)
     assert set(stamps["keys"]) == set(stamps["outputs"]) == {
-        "dataset", "themes", "clusters", "validation", "policy_tools"}
+        "dataset", "themes", "clusters", "validation", "policy_tools", "coword"}
     assert {"items.csv", "documents.csv", "clean/yangpu_2024.txt"} <= set(stamps["outputs"]["dataset"])
     assert "cluster_solution.csv" in stamps["outputs"]["clusters"]
     for files in stamps["outputs"].values():
@@ -90,10 +90,10 @@ def test_unchanged_run_answers_from_the_stamps_without_heavy_imports(processed: 
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.splitlines() == [f"reports up to date: {project.reports / 'index.html'}", "0 []"]
-    notebook = project.notebooks / "10_district_report.ipynb"
+    notebook = project.notebooks / "20_comparison_report.ipynb"
     notebook.write_bytes(notebook.read_bytes() + b"\n")  # a notebook edit is a change
     again = cli("--root", str(project.root), "run", "--jobs", "2")
-    assert "published 2 report(s), skipped 1" in again.stdout
+    assert "published 1 report(s), skipped 2" in again.stdout
 
 
 def test_warm_kernel_starts_each_notebook_clean(tmp_path: Path) -> None:

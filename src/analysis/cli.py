@@ -119,14 +119,20 @@ def cmd_bundle(paths: Paths, args: argparse.Namespace) -> int:
 
 
 def cmd_kwic(paths: Paths, args: argparse.Namespace) -> int:
-    from analysis.explore import normalise_term, print_concordance, run_kwic
+    from analysis.explore import print_collocates, print_concordance, query_collocates, query_terms, run_kwic
+    from analysis.files import write_csv_atomic
     from analysis.report import load_report_data
 
     data = load_report_data(paths.root)
     frame, csv, page = run_kwic(data, args.term, args.plans, args.window)
-    terms = list(dict.fromkeys(t for t in map(normalise_term, args.term) if t))
+    terms = query_terms(args.term)
     print_concordance(frame, terms, sorted(args.plans) if args.plans else sorted(data.documents["doc_id"]))
     print(f"wrote {csv} and {page}")
+    if args.collocates:
+        table = query_collocates(data, terms, args.plans)
+        print_collocates(table, terms)
+        write_csv_atomic(target := csv.with_name(f"{csv.stem}_collocates.csv"), table)
+        print(f"wrote {target}")
     return 0
 
 
@@ -185,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     kwic.add_argument("term", nargs="+", metavar="TERM", help="a word or phrase, matched literally in the cleaned text")
     kwic.add_argument("--plans", nargs="+", metavar="DOC_ID", help="only these plans (default: every plan)")
     kwic.add_argument("--window", type=int, default=20, help="characters of context each side (default: 20)")
+    kwic.add_argument("--collocates", action="store_true",
+                      help="also the plan terms near each TERM within items, by log-likelihood G² and PMI "
+                           "(window and minimum count: params/explore.yaml); reports/kwic/<query>_collocates.csv")
     kwic.set_defaults(func=cmd_kwic)
     return parser
 

@@ -41,6 +41,7 @@ def check_params(paths: Paths) -> list[str]:
     return the warnings (legal but doubtful settings), one line each, naming the file."""
     from analysis.clean import CleanRules
     from analysis.clusters import ClusterParams
+    from analysis.explore import ExploreParams
     from analysis.policy_tools import load_toolbook
     from analysis.report import load_report_params
     from analysis.stats import StatisticsParams
@@ -56,6 +57,7 @@ def check_params(paths: Paths) -> list[str]:
     read_word_list(paths.params / "stopwords.txt")
     StatisticsParams.from_yaml(paths.params / "statistics.yaml")
     load_toolbook(paths.params / "policy_tools.yaml")
+    ExploreParams.from_yaml(paths.params / "explore.yaml")
     return lexicon_warnings(lexicon, paths.params / "themes.yaml")
 
 

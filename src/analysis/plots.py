@@ -329,19 +329,21 @@ def plot_dispersion(kwic: pd.DataFrame, items: pd.DataFrame, themes: list[str] |
     return fig
 
 
-def plot_coword_network(nodes: pd.DataFrame, edges: pd.DataFrame, max_edges: int = 40) -> Figure:
-    """Co-word network (analysis.explore.coword_edges): terms as nodes coloured by theme and sized by
-    the items that mention them, links as wide as the items mentioning both; the `max_edges`
-    strongest links. Layout: networkx spring layout with a fixed seed (same figure every run)."""
+def plot_coword_network(nodes: pd.DataFrame, edges: pd.DataFrame, max_edges: int = 40, group: str = "theme",
+                        strength: str = "items", legend: str = "{}") -> Figure:
+    """Co-word network (analysis.explore.coword_edges, or coword_network with group="community",
+    strength="weight"): terms as nodes coloured by `group` (legend entries `legend`.format(value))
+    and sized by the items that mention them, links as wide as `strength`; the first `max_edges`
+    links (the strongest). Layout: networkx spring layout with a fixed seed (same figure every run)."""
     import networkx as nx
     from matplotlib.lines import Line2D
 
     use_cjk_font()
     graph = nx.Graph()
     for row in nodes.itertuples():
-        graph.add_node(row.term, theme=row.theme, items=row.items)
+        graph.add_node(row.term, theme=getattr(row, group), items=row.items)
     for row in edges.head(max_edges).itertuples():
-        graph.add_edge(row.source, row.target, weight=row.items)
+        graph.add_edge(row.source, row.target, weight=getattr(row, strength))
     graph.remove_nodes_from([n for n in list(graph.nodes) if graph.degree(n) == 0])
     fig = Figure(figsize=(8, 6.5), layout="constrained")
     ax = fig.subplots()
@@ -350,7 +352,7 @@ def plot_coword_network(nodes: pd.DataFrame, edges: pd.DataFrame, max_edges: int
         ax.text(0.5, 0.5, "没有共同出现在条目中的词语 no terms share an item", ha="center", va="center")
         return fig
     position = _component_layout(graph)
-    themes = list(dict.fromkeys(nodes["theme"]))
+    themes = list(dict.fromkeys(nodes.loc[nodes["term"].isin(list(graph)), group]))
     palette = matplotlib.colormaps["tab10"]
     colour = {theme: palette(i % 10) for i, theme in enumerate(themes)}
     weights = np.array([graph.edges[e]["weight"] for e in graph.edges], dtype=float)
@@ -359,7 +361,7 @@ def plot_coword_network(nodes: pd.DataFrame, edges: pd.DataFrame, max_edges: int
     nx.draw_networkx_nodes(graph, position, ax=ax, node_color=[colour[graph.nodes[n]["theme"]] for n in graph],
                            node_size=[60 + 25 * graph.nodes[n]["items"] for n in graph], alpha=0.85)
     nx.draw_networkx_labels(graph, position, ax=ax, font_family=cjk_font(), font_size=9)
-    ax.legend(handles=[Line2D([], [], marker="o", linestyle="", color=colour[t], label=t)
+    ax.legend(handles=[Line2D([], [], marker="o", linestyle="", color=colour[t], label=legend.format(t))
                        for t in themes], frameon=False, loc="lower right")
     return fig
 
@@ -373,7 +375,9 @@ def _component_layout(graph) -> dict:
     columns = int(np.ceil(np.sqrt(len(components))))
     position = {}
     for number, members in enumerate(components):
-        sub = graph.subgraph(members)
+        sub = nx.Graph()  # nodes in sorted order: a subgraph view may follow set order (string hashing)
+        sub.add_nodes_from(members)
+        sub.add_edges_from(graph.subgraph(members).edges(data=True))
         local = nx.spring_layout(sub, seed=7, k=1.5 / np.sqrt(len(members)), iterations=200) if len(members) > 2 \
             else {n: np.array([i - 0.5 * (len(members) - 1), 0.0]) * 0.8 for i, n in enumerate(members)}
         scale = 0.42 * min(1.0, 0.35 + np.sqrt(len(members) / max(len(components[0]), 1)))
@@ -394,4 +398,58 @@ def plot_theme_trends(trends: pd.DataFrame) -> Figure:
     ax.set_xlabel("年份 year")
     ax.set_ylabel("每万字提及（完整计划中位数）median per 10k chars")
     ax.legend(frameon=False)
+    return fig
+
+
+def plot_top_terms(frequencies: pd.DataFrame, title: str = "") -> Figure:
+    """Horizontal bars of one scope's top terms (analysis.explore.word_frequencies rows: term,
+    count, items), the most frequent on top."""
+    use_cjk_font()
+    rows = frequencies.iloc[::-1]
+    fig = Figure(figsize=(6, 0.28 * len(rows) + 1.0), layout="constrained")
+    ax = fig.subplots()
+    ax.barh(rows["term"], rows["count"], color="#4c78a8")
+    ax.set_xlabel("出现次数 occurrences")
+    ax.set_title(title)
+    return fig
+
+
+def plot_word_cloud(frequencies: dict[str, int], seed: int = 42) -> Figure:
+    """A word cloud of term → count (wordcloud package, the figures' CJK font, fixed layout seed)."""
+    from wordcloud import WordCloud
+
+    from analysis.fonts import font_path
+
+    cloud = WordCloud(font_path=str(font_path()), width=900, height=450, background_color="white", random_state=seed,
+                      prefer_horizontal=1.0).generate_from_frequencies(frequencies)
+    fig = Figure(figsize=(9, 4.5), layout="constrained")
+    ax = fig.subplots()
+    ax.imshow(cloud.to_array(), interpolation="bilinear")
+    ax.set_axis_off()
+    return fig
+
+
+def plot_district_trajectories(trajectories: pd.DataFrame, ylabel: str, incomplete: Collection[str] = ()) -> Figure:
+    """One panel per theme: each district's value by year with its interval (error bars;
+    analysis.explore.district_trajectories); plans whose completeness is in `incomplete` hollow."""
+    use_cjk_font()
+    themes = list(dict.fromkeys(trajectories["theme"]))
+    fig = Figure(figsize=(3.2 * max(len(themes), 1) + 1.5, 3.6), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, max(len(themes), 1), sharey=True))
+    palette = matplotlib.colormaps["tab10"]
+    districts = sorted(trajectories["district"].unique())
+    for ax, theme in zip(axes, themes, strict=False):
+        for number, district in enumerate(districts):
+            rows = trajectories[(trajectories["theme"] == theme) & (trajectories["district"] == district)]
+            colour = palette(number % 10)
+            ax.errorbar(rows["year"], rows["value"], yerr=[rows["value"] - rows["low"], rows["high"] - rows["value"]],
+                        color=colour, marker="", capsize=3, label=district)
+            hollow = rows["completeness"].isin(list(incomplete))
+            ax.scatter(rows["year"], rows["value"], color=colour, zorder=3, s=30,
+                       facecolors=[("white" if h else colour) for h in hollow])
+        ax.set_title(theme)
+        ax.set_xticks(sorted(trajectories["year"].unique()))
+        ax.set_xlabel("年份 year")
+    axes[0].set_ylabel(ylabel)
+    axes[-1].legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig

@@ -37,6 +37,7 @@ STAGES = [
     Stage("validation", ["themes.yaml"], "analysis.validation:run_validation", ["dataset"], ["annotations"]),
     Stage("policy_tools", ["policy_tools.yaml", "themes.yaml", "statistics.yaml"], "analysis.policy_tools:run_stage",
           ["dataset"], ["policy_tool_annotations"]),
+    Stage("coword", ["explore.yaml", "report.yaml", *TOKENS], "analysis.explore:run_stage", ["dataset"]),
 ]
 
 
