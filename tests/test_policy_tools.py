@@ -1,6 +1,7 @@
 """Policy-tool coding: the codebook's checks, the cue coding of sentences and items on hand-written
 text, the X–Y matrix, the agreement measures on a tiny known example, the item bootstrap of type
-shares, the finding sentence, the figures and the trend of a district with two years."""
+shares, the finding sentence, the figures, the trend of a district with two years and the evidence
+behind each cell of the district page's tool table."""
 
 from __future__ import annotations
 
@@ -16,16 +17,20 @@ from analysis.policy_tools import (
     NO_THEME,
     POOLED,
     build_policy_tools,
+    code_evidence,
     code_items,
     compare_coding,
     disagreements,
+    evidence_blocks,
     find_cues,
     findings_html,
     interval_table,
     item_codes,
     load_toolbook,
     matrix,
+    plan_evidence_html,
     plan_findings_html,
+    plan_vs_others_table,
     plot_type_shares,
     plot_type_trends,
     plot_xy,
@@ -376,3 +381,93 @@ def test_a_district_with_two_years_gets_a_trend(book, tmp_path, paths):
     assert trend.loc[trend["year"] == 2025, ["share_low", "share_high"]].isna().all().all()
     assert len(plot_type_trends(trend).axes) == 1
     assert trend_table(data, ["yangpu_2024", "zhoushan_2024"]).empty
+
+
+# --- evidence per cell of the district page's tool table ---------------------------------------
+
+HOSTILE = "完善制度<script>alert(1)</script>。<img src=x onerror=alert(1)>开展试点。落实办法。"
+EVIDENCE_ITEMS = pd.DataFrame([
+    item(1, "加强师资建设，开展教师培训，完善管理制度。"),
+    item(2, "提高资金使用绩效，加强师资。"),  # 资金 inside an excluded phrase: no 资金投入 code, no mark
+    item(3, HOSTILE, section=2),
+    item(4, "举办运动会。", section=2),
+])
+
+
+def soup(page: str):
+    from bs4 import BeautifulSoup
+
+    return BeautifulSoup(page, "html.parser")
+
+
+def entries(page, doc_id: str, name: str) -> list[tuple[str, list[str], str]]:
+    """(where, marked cues, sentences) of each list entry of one evidence block."""
+    block = page.find("details", id=f"tools-{doc_id}-{name}")
+    rows = []
+    for li in block.find("ol").find_all("li", recursive=False):
+        where = li.find("span", class_="where").extract().get_text()
+        rows.append((where, [mark.get_text() for mark in li.find_all("mark")], li.get_text()))
+    return rows
+
+
+def test_each_sub_tool_block_lists_exactly_its_units_and_sentences_with_the_cues_marked(book):
+    codes = code_items(EVIDENCE_ITEMS, book)
+    raw = evidence_blocks(code_evidence(codes, book), "a_2024", book)
+    page = soup(raw)
+    assert entries(page, "a_2024", "法规制度") == [
+        ("a_2024-一-1 · 句 1 · 制度", ["制度"], "加强师资建设，开展教师培训，完善管理制度。"),
+        ("a_2024-二-3 · 句 1、3 · 制度、办法", ["制度", "办法"],
+         "完善制度<script>alert(1)</script>。 … 落实办法。"),
+    ]
+    assert entries(page, "a_2024", "师资人才") == [  # only this sub-tool's cues are marked, not 制度
+        ("a_2024-一-1 · 句 1 · 师资、教师培训", ["师资", "教师培训"], "加强师资建设，开展教师培训，完善管理制度。"),
+        ("a_2024-一-2 · 句 1 · 师资", ["师资"], "提高资金使用绩效，加强师资。"),
+    ]
+    assert entries(page, "a_2024", "示范试点") == [
+        ("a_2024-二-3 · 句 2 · 试点", ["试点"], "<img src=x onerror=alert(1)>开展试点。")]
+    # hostile plan text is shown as text, never as markup
+    assert "<script" not in raw and "<img" not in raw and "&lt;img src=x onerror=alert(1)&gt;" in raw
+    assert not page.find_all(["script", "img"])
+    # a block for every type and sub-tool with codes, holding as many entries as the summary's codes
+    summary = summarise(codes, book, PARAMS)
+    for row in summary.itertuples():
+        block = page.find("details", id=f"tools-a_2024-{row.sub_tool or row.type}")
+        assert (block is not None) == (row.codes > 0), row
+        if row.codes:
+            assert len(block.find_all("li")) == row.codes
+            assert block.summary.get_text().endswith(f"· {row.sentence_codes} 句")
+    assert page.find("details", id="tools-a_2024-资金投入") is None
+
+
+def test_the_tool_table_links_each_count_above_zero_to_its_evidence(book, tmp_path):
+    items = pd.concat([EVIDENCE_ITEMS, pd.DataFrame(plan_items("b_2024", ["举办运动会。"]))], ignore_index=True)
+    data = fake_data(tmp_path, items, book)
+    (tmp_path / "params" / "policy_tools.yaml").write_text(BOOK, encoding="utf-8")
+    table = soup(plan_vs_others_table(data, "a_2024", ["a_2024", "b_2024"]).data)
+    evidence = soup(plan_evidence_html(data, "a_2024").data)
+    header = [th.get_text() for th in table.find("thead").find_all("th")]
+    linked = {}
+    for tr in table.find("tbody").find_all("tr"):
+        cells = dict(zip(header, tr.find_all("td"), strict=True))
+        name = cells["sub_tool"].get_text().replace("（合计 all）", cells["type"].get_text())
+        link = cells["codes"].find("a")
+        linked[name] = link["href"] if link else None
+        if link:  # the target exists and holds as many entries as the cell says
+            assert len(evidence.find("details", id=link["href"][1:]).find_all("li")) == int(cells["codes"].get_text())
+    assert linked == {"供给型": "#tools-a_2024-供给型", "师资人才": "#tools-a_2024-师资人才", "资金投入": None,
+                      "环境型": "#tools-a_2024-环境型", "法规制度": "#tools-a_2024-法规制度",
+                      "需求型": "#tools-a_2024-需求型", "示范试点": "#tools-a_2024-示范试点"}
+    assert "没有编码到任何政策工具" in str(plan_evidence_html(data, "b_2024").data)
+
+
+def test_on_the_seed_plans_the_marked_cues_are_the_coded_cues(corpus, paths):
+    """Every item × sub-tool code of the seed plans has an evidence entry whose <mark>s are exactly
+    its cues (the matcher's, with exclusions and longest-first), and as many sentences as it has."""
+    book = load_toolbook(paths.params / "policy_tools.yaml")
+    codes = code_items(corpus.items, book)
+    shown = code_evidence(codes, book)
+    assert len(shown) == len(item_codes(codes, book).query("sub_tool != ''"))
+    for row in shown.itertuples():
+        marks = [mark.get_text() for mark in soup(row.html).find_all("mark")]
+        assert list(dict.fromkeys(marks)) == row.cue.split("、"), row
+        assert row.html.count(" … ") == row.n_sentences - 1

@@ -22,9 +22,19 @@ def esc(value) -> str:
     return html.escape(str(value), quote=True)
 
 
-def anchor(doc_id: str, theme: str) -> str:
-    """The id of a plan's evidence block for one theme."""
-    return f"evidence-{doc_id}-{theme}"
+def anchor(doc_id: str, theme: str, kind: str = "evidence") -> str:
+    """The id of a plan's evidence block for one theme (or, with another `kind`, e.g. "tools", for
+    one policy-tool type or sub-tool)."""
+    return f"{kind}-{doc_id}-{theme}"
+
+
+def marked(text: str, spans: list[tuple[int, str]]) -> str:
+    """`text` escaped, each (offset, phrase) of `spans` (in text order, not overlapping) in <mark>."""
+    pieces, at = [], 0
+    for start, phrase in spans:
+        pieces.append(f"{esc(text[at:start])}<mark>{esc(phrase)}</mark>")
+        at = start + len(phrase)
+    return "".join(pieces) + esc(text[at:])
 
 
 def per_section_plans(items: pd.DataFrame) -> set[str]:
