@@ -82,6 +82,9 @@ def test_added_plan_gets_its_report_with_year_over_year(next_year):
     assert "districts/yangpu_2025.html" in index
     comparison = (next_year.reports / "comparison.html").read_text(encoding="utf-8")
     assert "杨浦 2025" in comparison  # the latest plan of 杨浦 replaces 2024 in the default set
+    start = comparison.index('历年变化 Trajectories<a class="anchor-link"')  # the heading, not the contents
+    trajectories = comparison[start:comparison.index("<h2", start)]
+    assert "yangpu_2024" in trajectories and "yangpu_2025" in trajectories  # 杨浦's two years, with intervals
 
 
 def test_plan_text_with_markup_stays_inert(next_year):

@@ -543,3 +543,12 @@ def district_trajectories(theme_counts: pd.DataFrame, documents: pd.DataFrame, v
     table = rows.assign(value=rows[value], low=rows[low], high=rows[high], _order=rows["theme"].map(order.index))
     return (table.sort_values(["district", "_order", "year", "doc_id"])
             [["district", "year", "doc_id", "completeness", "theme", "value", "low", "high"]].reset_index(drop=True))
+
+
+
+def set_trajectories(data, doc_ids: list[str], value: str = "per_10k_chars") -> pd.DataFrame:
+    """district_trajectories of the districts of the plans `doc_ids` (a comparison set holds one plan
+    per district), over every year of theirs in the snapshot."""
+    documents = data.documents
+    districts = documents.loc[documents["doc_id"].isin(doc_ids), "district"]
+    return district_trajectories(data.theme_counts, documents[documents["district"].isin(districts)], value)
