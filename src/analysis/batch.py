@@ -22,7 +22,7 @@ from analysis.clean import CleanRules, clean_plan
 from analysis.dataset import n_chars
 from analysis.structure import StructureRules, parse_plan
 from analysis.themes import Lexicon, load_lexicon, theme_hits
-from analysis.tokenize import Segmenter, load_segmenter
+from analysis.tokenize import Segmenter, clear_segmentations, load_segmenter
 
 PLAN_COLUMNS = ["title", "numbering", "n_chars", "n_sections", "n_items", "n_tokens"]
 CHUNKS_PER_WORKER = 8  # enough to balance the last chunks, few enough to amortise dispatch
@@ -66,7 +66,9 @@ def process_plan(text: str, resources: Resources) -> dict:
 
 def _process_chunk(texts: list[str], params_dir: Path) -> list[dict]:
     resources = load_resources(params_dir)
-    return [process_plan(text, resources) for text in texts]
+    rows = [process_plan(text, resources) for text in texts]
+    clear_segmentations()  # a worker keeps no tokens between tasks: each text is segmented once anyway
+    return rows
 
 
 def chunked(texts: list[str], size: int) -> list[list[str]]:

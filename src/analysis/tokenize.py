@@ -89,10 +89,15 @@ def load_segmenter_files(userdict: Path, stopwords: Path) -> Segmenter:
     return Segmenter(userdict, stopwords)
 
 
+def clear_segmentations() -> None:
+    """Forget the cached tokens of every text segmented so far in this process (not the dictionaries)."""
+    Segmenter._cut.cache_clear()
+
+
 def release_segmenters() -> None:
     """Forget every Segmenter and cached segmentation of this process (jieba's dictionary and the
     tokens of every plan: hundreds of MB at 1,000 plans), e.g. once the stages are done."""
-    Segmenter._cut.cache_clear()
+    clear_segmentations()
     load_segmenter_files.cache_clear()
 
 
