@@ -225,6 +225,10 @@ def test_comparison_report_has_the_validation_method_section(built):
     page = (project.reports / "comparison.html").read_text(encoding="utf-8")
     assert "方法：词表验证 Method: lexicon validation" in page and "样本内" in page
     assert "<td>闵行 2017</td>\n<td>条目 三.1</td>\n<td>数字化</td>" in page  # a disagreement, cited as printed
+    tools = page[page.index("政策工具编码验证 Method: policy-tool coding"):]
+    validation = pd.read_csv(project.processed / "policy_tool_validation.csv", encoding="utf-8-sig")
+    kappa = validation[(validation["level"] == "type") & (validation["type"] == "供给型")]["kappa"].iloc[0]
+    assert "<td>供给型</td>\n<td>（合计 all）</td>\n<td>48</td>" in tools and f"<td>{kappa:.2f}</td>" in tools
 
 
 def test_one_plans_keyness_equals_its_rows_of_the_set_keyness(built):
