@@ -31,7 +31,7 @@ import pandas as pd
 from analysis.evidence import esc, locations
 from analysis.params import load_yaml
 from analysis.paths import ProjectError
-from analysis.stats import significant
+from analysis.stats import log_likelihood, significant
 from analysis.tokenize import NOT_POLICY_TERMS, word_classes
 
 KWIC_FOLDER = "kwic"  # under reports/; ad-hoc query outputs, not part of a run (verify leaves them alone)
@@ -451,8 +451,6 @@ def collocates(tokens: pd.DataFrame, term: str, window: int = 5, min_count: int 
     `frequency` / tokens (its share of all positions), G² of that 2×2 table (1 dof) with its p, and
     PMI = log2(observed / expected). Collocates seen fewer than `min_count` times are left out;
     sorted by G² (ties: collocate)."""
-    from scipy.stats import chi2, power_divergence
-
     lists = token_lists(tokens)
     frequency = Counter(t for terms in lists for t in terms)
     observed: Counter[str] = Counter()
@@ -466,17 +464,15 @@ def collocates(tokens: pd.DataFrame, term: str, window: int = 5, min_count: int 
     kept = sorted(c for c, n in observed.items() if n >= min_count)
     if not kept:
         return pd.DataFrame(columns=COLLOCATE_COLUMNS)
-    n = float(sum(frequency.values()))
-    o11 = np.array([observed[c] for c in kept], dtype=float)
+    n = sum(frequency.values())
+    o11 = np.array([observed[c] for c in kept], dtype=float)  # in the window region
     c1 = np.array([frequency[c] for c in kept], dtype=float)
-    r1 = float(window_tokens)
-    table = np.column_stack([o11, r1 - o11, c1 - o11, n - r1 - c1 + o11])
-    expected = np.column_stack([r1 * c1, r1 * (n - c1), (n - r1) * c1, (n - r1) * (n - c1)]) / n
-    g2 = np.maximum(power_divergence(table, expected, ddof=2, axis=1, lambda_="log-likelihood")[0], 0.0)
+    region = np.full(len(kept), float(window_tokens))
+    g2, p, expected = log_likelihood(o11, c1 - o11, region, n - region)  # the region against the rest
     frame = pd.DataFrame({
-        "term": term, "collocate": kept, "observed": o11.astype(int), "expected": expected[:, 0].round(3),
-        "frequency": c1.astype(int), "window_tokens": window_tokens, "tokens": int(n), "g2": g2.round(4),
-        "p": significant(chi2.sf(g2, 1)), "pmi": np.log2(o11 / expected[:, 0]).round(4),
+        "term": term, "collocate": kept, "observed": o11.astype(int), "expected": expected.round(3),
+        "frequency": c1.astype(int), "window_tokens": window_tokens, "tokens": n, "g2": g2.round(4),
+        "p": significant(p), "pmi": np.log2(o11 / expected).round(4),
     }, columns=COLLOCATE_COLUMNS)
     return frame.sort_values(["g2", "collocate"], ascending=[False, True], ignore_index=True)
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2, false_discovery_control, power_divergence
+from scipy.stats import false_discovery_control
 
 from analysis.corpus import YEAR_RANGE
 from analysis.dataset import CorpusTables, StructuredPlan, plan_labels
@@ -34,6 +34,7 @@ from analysis.stats import (
     StatisticsParams,
     item_intervals,
     item_presence_tests,
+    log_likelihood,
     significant,
 )
 from analysis.structure import Item
@@ -420,15 +421,9 @@ def stat_keyness(counts: pd.DataFrame, totals: pd.Series, min_count: int = 1) ->
     b = frame["term"].map(overall).to_numpy(float) - a
     size_a = frame["doc_id"].map(totals).to_numpy(float)
     size_b = float(totals.sum()) - size_a
-    n = size_a + size_b
-    observed = np.column_stack([a, b, size_a - a, size_b - b])
-    term_total, rest = a + b, n - a - b  # the term; every other token
-    expected = np.column_stack([size_a * term_total, size_b * term_total, size_a * rest, size_b * rest]) / n[:, None]
-    g2, _ = power_divergence(observed, expected, ddof=2, axis=1, lambda_="log-likelihood")
-    g2 = np.maximum(g2, 0.0)  # float error makes equal rates a tiny negative G² (p would be NaN)
-    p = chi2.sf(g2, 1)
+    g2, p, expected = log_likelihood(a, b, size_a, size_b)
     frame = frame.assign(
-        expected=expected[:, 0].round(3), count_other=b.astype(int), total=size_a.astype(int),
+        expected=expected.round(3), count_other=b.astype(int), total=size_a.astype(int),
         total_other=size_b.astype(int), g2=g2.round(4), p=significant(p),
         log_ratio=np.log2((np.where(a > 0, a, ZERO_SMOOTHING) / size_a)
                           / (np.where(b > 0, b, ZERO_SMOOTHING) / size_b)).round(4),
