@@ -272,6 +272,13 @@ def place_names(documents: pd.DataFrame, extra: Iterable[str] = ()) -> frozenset
     return frozenset(n for n in {*documents["district"].astype(str), *regions, *extra} if n)
 
 
+def place_pattern(places: Iterable[str]) -> re.Pattern:
+    """One alternation of the place names `places` (longest first), matching nothing when empty."""
+    from analysis.themes import longest_first
+
+    return longest_first(set(places)) if places else re.compile(r"(?!)")
+
+
 def plan_term(token: str, places: re.Pattern, classes: dict[str, str]) -> bool:
     """Whether a content token is a plan term: not a place (jieba word class ns, or containing a
     name of `places`, an alternation of district, region and listed names) and not a numeral
@@ -283,9 +290,7 @@ def item_tokens(items: pd.DataFrame, segmenter, places: frozenset[str]) -> pd.Da
     """Each numbered item's plan terms in text order — the segmenter's content tokens (no stopwords,
     punctuation, numbers, single characters) that are `plan_term`s — space-joined: doc_id,
     item_seq, tokens. Items are segmented here once; frequencies, networks and collocates reuse it."""
-    from analysis.themes import longest_first
-
-    classes, verdict, pattern = word_classes(), {}, longest_first(set(places)) if places else re.compile(r"(?!)")
+    classes, verdict, pattern = word_classes(), {}, place_pattern(places)
     rows = [
         (doc_id, int(item_seq), " ".join(t for t in segmenter.tokens(text)
                                          if verdict.setdefault(t, plan_term(t, pattern, classes))))

@@ -855,15 +855,14 @@ def distinctive_terms(data: ReportData, doc_id: str, doc_ids: list[str]) -> pd.D
     """Tokens this plan uses significantly more than the other complete plans of the set (G², BH
     q, log ratio). Left out: place names and numerals (jieba word classes ns, m: 上海市, the 十三 of
     十三五) and terms containing a plan's district or region (every plan names itself)."""
-    from analysis.tokenize import NOT_POLICY_TERMS, word_classes
+    from analysis.explore import place_names, place_pattern, plan_term
+    from analysis.tokenize import word_classes
 
     keyness = plan_keyness(data, doc_id, doc_ids)
-    names = {*data.documents["district"], *data.documents["region"].str.replace(r"(省|市|自治区)$", "", regex=True)}
-    names.discard("")
-    classes = word_classes()
+    places, classes = place_pattern(place_names(data.documents)), word_classes()
     rows = keyness[(keyness["doc_id"] == doc_id) & (keyness["q"] < data.params["max_q"]) & (keyness["log_ratio"] > 0)]
-    noise = rows["term"].map(lambda t: classes.get(t) in NOT_POLICY_TERMS or any(n in t for n in names))
-    rows = rows[~noise.astype(bool)]  # bool even when empty: an empty object mask would select columns
+    kept = rows["term"].map(lambda t: plan_term(t, places, classes))
+    rows = rows[kept.astype(bool)]  # bool even when empty: an empty object mask would select columns
     rows = rows.sort_values(["g2", "term"], ascending=[False, True]).head(data.params["top_terms"])
     return pd.DataFrame({
         "词 term": rows["term"], "本计划 count": rows["count"], "期望 expected": rows["expected"].round(1),
