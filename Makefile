@@ -49,7 +49,7 @@ lock: ## requirements.lock + environment.yml from pyproject.toml (LOCK_FLAGS=--u
 		$(BIN)/python -m pip install --quiet --target $(LOCK_TOOLS) uv; }
 	$(LOCK_TOOLS)/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
 		--python-platform x86_64-unknown-linux-gnu --custom-compile-command "make lock" --quiet $(LOCK_FLAGS) -o $(LOCK)
-	PYTHONPATH=src $(BIN)/python -c 'from pathlib import Path; from analysis.lock import write_environment_yml; \
+	PYTHONPATH=src $(BIN)/python -c 'from pathlib import Path; from analysis.publish.lock import write_environment_yml; \
 		write_environment_yml(Path("$(LOCK)"), Path("environment.yml"))'
 
 verify: $(STAMP) ## check reports/ against reports/run_manifest.json (page and table hashes)

@@ -41,10 +41,10 @@ from joblib.externals.loky import get_reusable_executor
 from synthetic import SEED, Parts, real_parts, synthetic_corpus, synthetic_plans
 
 from analysis.batch import load_resources, process_texts
-from analysis.clean import clean_plan
-from analysis.corpus import Plan, read_manifest, write_manifest
+from analysis.corpus.clean import clean_plan
+from analysis.corpus.manifest import Plan, read_manifest, write_manifest
+from analysis.corpus.structure import parse_plan
 from analysis.paths import Paths
-from analysis.structure import parse_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
@@ -77,9 +77,9 @@ def naive_loop(paths: Paths) -> int:
     """What a user would script: the stages once, then papermill and nbconvert per notebook, one
     after another."""
     from analysis.pipeline import ensure_processed
-    from analysis.report import build_jobs
-    from analysis.snapshot import read_table
-    from analysis.stages import snapshot_id
+    from analysis.stages.registry import snapshot_id
+    from analysis.views.report import build_jobs
+    from analysis.views.snapshot import read_table
 
     ensure_processed(paths, log=lambda line: None)
     snapshot = snapshot_id(paths.processed)
@@ -170,8 +170,8 @@ def clusters_child() -> None:
     The items are segmented first (the tokenize stage, timed on its own and reported beside it);
     build_clusters then gets the tokens, as the batch path hands them over.
     """
-    from analysis.clusters import ClusterParams, build_clusters
-    from analysis.tokenize import load_segmenter
+    from analysis.stages.clusters import ClusterParams, build_clusters
+    from analysis.text.tokenize import load_segmenter
 
     params_dir = ROOT / "params"
     items = synthetic_items(synthetic_plans(real_parts(ROOT / "data" / "raw", params_dir), N_PLANS), params_dir)

@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from analysis.dataset import structure_corpus
+from analysis.stages.dataset import structure_corpus
 
 SEED = 20240601
 DISTRICTS = ("杨浦", "闵行", "宝山", "城中", "定海", "普陀", "海曙", "鄞州", "江干", "西湖", "浦东", "徐汇",

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from analysis.clean import CleanRules
-from analysis.dataset import CorpusTables, structure_corpus
+from analysis.corpus.clean import CleanRules
+from analysis.corpus.structure import StructureRules
 from analysis.paths import Paths
-from analysis.structure import StructureRules
+from analysis.stages.dataset import CorpusTables, structure_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"

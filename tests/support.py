@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from analysis.cli import main
-from analysis.corpus import read_manifest, write_manifest
+from analysis.corpus.manifest import read_manifest, write_manifest
 from analysis.paths import Paths
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.corpus import add_plan, load_text, read_manifest, validate
+from analysis.corpus.manifest import add_plan, load_text, read_manifest, validate
 from analysis.paths import Paths, ProjectError
 
 FIXTURES = Path(__file__).parent / "fixtures"

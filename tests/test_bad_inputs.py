@@ -26,10 +26,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.corpus import MANIFEST_COLUMNS, accept_checksum, add_plan
-from analysis.dataset import CorpusTables, structure_corpus
+from analysis.corpus.manifest import MANIFEST_COLUMNS, accept_checksum, add_plan
 from analysis.paths import Paths
 from analysis.pipeline import ensure_processed
+from analysis.stages.dataset import CorpusTables, structure_corpus
 from support import cli
 
 ALLOWED_AFTER_FAILURE = {".lock"}  # FileLock files: the only entries a rejected run may leave

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from analysis.batch import PLAN_COLUMNS, chunked, process_texts
-from analysis.corpus import load_text, validate
-from analysis.themes import load_lexicon, stat_counts, stat_kwic
+from analysis.corpus.manifest import load_text, validate
+from analysis.stages.themes import load_lexicon, stat_counts, stat_kwic
 
 
 @pytest.fixture(scope="module")

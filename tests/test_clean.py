@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.clean import clean_plan, normalize_chars, repair_spaces
+from analysis.corpus.clean import clean_plan, normalize_chars, repair_spaces
 
 GONE = {
     "yangpu_2024": ["2024-03-22", "\u00a0"],
@@ -103,7 +103,7 @@ def test_pdf_space_repair_skips_clean_text():
 def test_inline_pdf_text_with_hundreds_of_sections_keeps_every_marker(clean_rules, structure_rules):
     """PDF text runs inline with word-break spaces; the space repair must not glue section 一百
     (or item 1000) onto the text before it, whatever the size of the number."""
-    from analysis.structure import chinese_numeral, parse_plan
+    from analysis.corpus.structure import chinese_numeral, parse_plan
 
     sections = " ".join(
         f"{chinese_numeral(s)}、第{s}部分 {2 * s - 1}. 推 进第{s}项工作。 {2 * s}. 完善机制。"

@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 from scipy import sparse
 
-from analysis.clusters import (
+from analysis.files import csv_bytes, read_csv
+from analysis.paths import ProjectError
+from analysis.stages.clusters import (
     CLUSTER_FILES,
     LABEL_SEPARATOR,
     ClusterParams,
@@ -32,9 +34,7 @@ from analysis.clusters import (
     word_ngrams,
     write_clusters,
 )
-from analysis.files import csv_bytes, read_csv
-from analysis.paths import ProjectError
-from analysis.tokenize import load_segmenter
+from analysis.text.tokenize import load_segmenter
 
 SPORT = ["篮球比赛", "足球训练", "体育锻炼", "田径运动会", "游泳课程", "体质健康测试"]
 DIGITAL = ["数字平台", "人工智能", "智慧校园", "网络安全", "数据中心", "信息系统"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.corpus import (
+from analysis.corpus.manifest import (
     MANIFEST_COLUMNS,
     accept_checksum,
     decode_plan,

@@ -1,4 +1,4 @@
-"""Plan terms: co-word networks and their Gephi exports, word frequencies, collocates (analysis.explore)."""
+"""Plan terms: co-word networks and their Gephi exports, word frequencies, collocates (analysis.stages.coword)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import networkx as nx
 import pandas as pd
 import pytest
 
-from analysis.explore import (
+from analysis.files import read_csv
+from analysis.paths import Paths, ProjectError
+from analysis.stages.coword import (
     ExploreParams,
     collocates,
     coword_network,
@@ -19,8 +21,6 @@ from analysis.explore import (
     place_names,
     word_frequencies,
 )
-from analysis.files import read_csv
-from analysis.paths import Paths, ProjectError
 
 PARAMS = ExploreParams(top_n=10, min_count=1, measure="jaccard", seed=42, graph_files_max_plans=30,
                        place_names=(), collocate_window=1, collocate_min_count=1)
@@ -113,7 +113,7 @@ def test_collocates_match_a_hand_computed_table() -> None:
 
 
 def test_item_tokens_drop_places_and_stopwords(paths: Paths) -> None:
-    from analysis.tokenize import load_segmenter
+    from analysis.text.tokenize import load_segmenter
 
     documents = pd.DataFrame({"district": ["杨浦"], "region": ["上海市"]})
     items = pd.DataFrame({"doc_id": ["d"], "item_seq": [1],
@@ -193,7 +193,7 @@ def test_figures_draw_communities_bars_and_a_word_cloud_without_missing_glyphs()
 
     import numpy as np
 
-    from analysis.plots import plot_coword_network, plot_top_terms, plot_word_cloud
+    from analysis.views.plots import plot_coword_network, plot_top_terms, plot_word_cloud
 
     nodes, edges = coword_network(TOKENS, PARAMS, "x")
     frequencies = word_frequencies(TOKENS, ["a", "b"], top_n=3)
@@ -216,7 +216,7 @@ def test_figures_draw_communities_bars_and_a_word_cloud_without_missing_glyphs()
 
 
 def test_scopes_cover_every_plan_the_sets_and_each_plan_and_limit_graph_files() -> None:
-    from analysis.explore import graph_scopes, network_scopes
+    from analysis.stages.coword import graph_scopes, network_scopes
 
     documents = pd.DataFrame({"doc_id": ["b_2024", "a_2023", "a_2024"], "district": ["b", "a", "a"],
                               "year": [2024, 2023, 2024], "completeness": ["complete"] * 3})
@@ -231,8 +231,8 @@ def test_district_trajectories_keep_districts_with_several_years_and_their_inter
     import io
     import warnings
 
-    from analysis.explore import district_trajectories
-    from analysis.plots import plot_district_trajectories
+    from analysis.stages.coword import district_trajectories
+    from analysis.views.plots import plot_district_trajectories
 
     documents = pd.DataFrame({"doc_id": ["a_2023", "a_2024", "b_2024"], "district": ["甲区", "甲区", "乙区"],
                               "year": [2023, 2024, 2024], "completeness": ["complete", "truncated", "complete"]})
@@ -258,7 +258,7 @@ def test_district_trajectories_keep_districts_with_several_years_and_their_inter
 def test_network_layout_does_not_depend_on_node_order() -> None:
     """Positions come from the terms, not from the order nodes were added (nor from set order,
     which changes with string hashing between processes: pages would differ run to run)."""
-    from analysis.plots import _component_layout
+    from analysis.views.plots import _component_layout
 
     def layout(order: list[str]) -> dict:
         graph = nx.Graph()

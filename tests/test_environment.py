@@ -12,8 +12,8 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from analysis.lock import LOCK_PYTHON, environment_yml, lock_differences, read_lock
 from analysis.paths import Paths
+from analysis.publish.lock import LOCK_PYTHON, environment_yml, lock_differences, read_lock
 
 tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from Python 3.11")
 

@@ -15,7 +15,7 @@ import pytest
 from analysis import pipeline
 from analysis.cli import main
 from analysis.paths import Paths
-from analysis.report import safe_html, sanitize
+from analysis.views.report import safe_html, sanitize
 
 
 def test_sanitize_keeps_report_markup_and_drops_anything_live() -> None:
@@ -81,9 +81,9 @@ def test_full_disk_while_publishing_reports_is_one_line_and_keeps_published_page
 
     import pandas as pd
 
-    monkeypatch.setattr("analysis.report.build_jobs", lambda paths, documents, snapshot, run="": [])
+    monkeypatch.setattr("analysis.views.report.build_jobs", lambda paths, documents, snapshot, run="": [])
     monkeypatch.setattr(pipeline, "read_stamps", lambda processed: {"keys": {"dataset": "k"}, "outputs": {}})
-    monkeypatch.setattr("analysis.snapshot.read_table",
+    monkeypatch.setattr("analysis.views.snapshot.read_table",
                         lambda paths, name, snapshot: pd.DataFrame(columns=["doc_id", "file", "sha256"]))
     monkeypatch.setattr(pipeline, "publish", full)
     monkeypatch.setattr(pipeline, "ensure_processed", lambda paths, force=False: {"dataset": "k"})
@@ -123,7 +123,7 @@ def test_cluster_labels_and_term_lists_are_escaped_in_tables(paths: Paths) -> No
     `report.table`, which escapes; a label made of markup stays text."""
     import pandas as pd
 
-    from analysis.report import ReportData, cluster_mix_vs_others, table
+    from analysis.views.report import ReportData, cluster_mix_vs_others, table
 
     label = '<img src=x onerror=alert(1)>·</details>'
     data = ReportData(paths, {}, "", {
@@ -146,7 +146,7 @@ def test_set_names_with_markup_are_refused_by_check(
 
 
 def test_a_page_footer_lists_the_inputs_of_its_own_plans_only() -> None:
-    from analysis.report import FOOTER_INPUTS, footer_inputs
+    from analysis.views.report import FOOTER_INPUTS, footer_inputs
 
     shared = {"data/raw/manifest.csv": "m", "data/annotations/item_themes.csv": "a"}
     plans = {f"data/raw/p{i:04d}_2024.txt": f"s{i}" for i in range(1000)}

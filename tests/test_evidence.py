@@ -6,10 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.dataset import CorpusTables
-from analysis.evidence import anchor, evidence_html, linked_table, locations, per_section_plans
 from analysis.paths import Paths
-from analysis.themes import load_lexicon, stat_kwic
+from analysis.stages.dataset import CorpusTables
+from analysis.stages.themes import load_lexicon, stat_kwic
+from analysis.views.evidence import anchor, evidence_html, linked_table, locations, per_section_plans
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.fonts import FAMILY, page_characters
 from analysis.paths import Paths
-from analysis.report import render_page
+from analysis.publish.fonts import FAMILY, page_characters
+from analysis.views.report import render_page
 from support import cli
 
 MANIFEST = {"digest": "abc", "git_commit": "1234567", "python": "3.11", "packages": {"analysis": "0"},
@@ -46,7 +46,7 @@ def test_page_embeds_the_glyphs_it_uses() -> None:
 
 
 def test_ascii_page_has_no_font_face() -> None:
-    from analysis.fonts import font_face_css
+    from analysis.publish.fonts import font_face_css
 
     assert font_face_css("<p>plain</p>") == ""
 
@@ -103,7 +103,7 @@ def explored(published: Paths, tmp_path_factory) -> Paths:
 def test_kwic_counts_equal_a_literal_count(explored: Paths, terms: list[str]) -> None:
     result = cli("--root", str(explored.root), "kwic", *terms, "--window", "8")
     assert result.returncode == 0, result.stderr
-    from analysis.explore import normalise_term, query_name
+    from analysis.stages.coword import normalise_term, query_name
 
     wanted = [normalise_term(t) for t in terms]
     frame = pd.read_csv(explored.reports / "kwic" / f"{query_name(wanted)}.csv", encoding="utf-8-sig")
@@ -121,8 +121,8 @@ def test_kwic_counts_equal_a_literal_count(explored: Paths, terms: list[str]) ->
 
 def test_kwic_locations_match_the_lexicon_kwic(explored: Paths) -> None:
     """For a lexicon term, the any-term KWIC places each mention where kwic.csv does."""
-    from analysis.explore import concordance
-    from analysis.report import load_report_data
+    from analysis.stages.coword import concordance
+    from analysis.views.report import load_report_data
 
     data = load_report_data(explored.root)
     lexicon = data.kwic.drop_duplicates(["doc_id", "start"])
@@ -169,7 +169,7 @@ def test_run_writes_the_workbook(published: Paths) -> None:
 def test_workbook_is_deterministic_and_keeps_text_as_text(tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
-    from analysis.workbook import workbook_bytes
+    from analysis.publish.workbook import workbook_bytes
 
     frame = pd.DataFrame({"文本 text": ["=1+1", "双减", None], "n": [1, 2, 3]})
     first = workbook_bytes({"t": frame})
@@ -188,7 +188,7 @@ KWIC = pd.DataFrame({
 
 
 def test_coword_edges_count_items_that_share_terms() -> None:
-    from analysis.explore import coword_edges
+    from analysis.stages.coword import coword_edges
 
     nodes, edges = coword_edges(KWIC, min_items=1)
     assert dict(zip(nodes["term"], nodes["items"], strict=True)) == {"乙": 1, "甲": 3, "丙": 1}
@@ -199,7 +199,7 @@ def test_coword_edges_count_items_that_share_terms() -> None:
 
 
 def test_theme_trends_take_complete_applicable_plans_per_year() -> None:
-    from analysis.explore import theme_trends
+    from analysis.stages.coword import theme_trends
 
     counts = pd.DataFrame({"doc_id": ["a", "b", "c", "a"], "year": [2023, 2024, 2024, 2023],
                            "theme": ["T", "T", "T", "U"], "applicable": [True, True, True, False],
@@ -211,9 +211,9 @@ def test_theme_trends_take_complete_applicable_plans_per_year() -> None:
 
 
 def test_exploration_figures_draw(published: Paths) -> None:
-    from analysis.explore import coword_edges
     from analysis.files import read_csv
-    from analysis.plots import plot_coword_network, plot_dispersion
+    from analysis.stages.coword import coword_edges
+    from analysis.views.plots import plot_coword_network, plot_dispersion
 
     kwic, items = read_csv(published.processed / "kwic.csv"), read_csv(published.processed / "items.csv")
     fig = plot_dispersion(kwic, items)
@@ -225,7 +225,7 @@ def test_a_table_too_long_for_a_sheet_is_named_in_the_readme_sheet(tmp_path: Pat
     from openpyxl import load_workbook
 
     from analysis.files import write_csv_atomic
-    from analysis.workbook import write_workbook
+    from analysis.publish.workbook import write_workbook
 
     write_csv_atomic(tmp_path / "small.csv", pd.DataFrame({"a": [1, 2]}))
     write_csv_atomic(tmp_path / "pairs.csv", pd.DataFrame({"a": range(11)}))

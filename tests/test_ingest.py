@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from analysis.clean import clean_plan
-from analysis.corpus import add_plan, load_text, read_manifest, validate
-from analysis.dataset import structure_corpus
-from analysis.ingest import extract_text
+from analysis.corpus.clean import clean_plan
+from analysis.corpus.ingest import extract_text
+from analysis.corpus.manifest import add_plan, load_text, read_manifest, validate
 from analysis.paths import Paths, ProjectError
+from analysis.stages.dataset import structure_corpus
 from support import cli
 
 INGEST = Path(__file__).parent / "fixtures" / "ingest"

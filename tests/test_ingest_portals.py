@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from analysis.clean import clean_plan, normalize_chars
-from analysis.corpus import decode_plan, html_to_text
-from analysis.ingest import extract
-from analysis.structure import parse_plan
+from analysis.corpus.clean import clean_plan, normalize_chars
+from analysis.corpus.ingest import extract
+from analysis.corpus.manifest import decode_plan, html_to_text
+from analysis.corpus.structure import parse_plan
 
 HERE = Path(__file__).parent / "fixtures" / "ingest"
 _spec = importlib.util.spec_from_file_location("portals", HERE / "portals.py")

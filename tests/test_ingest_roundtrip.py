@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from analysis.clean import clean_plan
-from analysis.corpus import load_text, read_manifest
-from analysis.ingest import extract
-from analysis.structure import parse_plan
+from analysis.corpus.clean import clean_plan
+from analysis.corpus.ingest import extract
+from analysis.corpus.manifest import load_text, read_manifest
+from analysis.corpus.structure import parse_plan
 from test_structure import EXPECTED  # the gold section/item counts of the seeds
 
 FONT = Path(__import__("mplfonts").__file__).parent / "fonts" / "SimHei.ttf"

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.clean import CONVERTED, SIMPLIFIED, clean_plan, traditional_share
-from analysis.corpus import add_plan, read_plan_text
-from analysis.dataset import structure_corpus
+from analysis.corpus.clean import CONVERTED, SIMPLIFIED, clean_plan, traditional_share
+from analysis.corpus.manifest import add_plan, read_plan_text
 from analysis.paths import Paths
-from analysis.themes import load_lexicon, stat_counts, stat_kwic
+from analysis.stages.dataset import structure_corpus
+from analysis.stages.themes import load_lexicon, stat_counts, stat_kwic
 from support import cli
 
 INGEST = Path(__file__).parent / "fixtures" / "ingest"
@@ -69,7 +69,7 @@ def test_big5_file_is_read_as_traditional_chinese_and_stored_as_is(project: Path
 
 
 def test_a_district_page_says_the_plan_was_converted() -> None:
-    from analysis.report import header_html
+    from analysis.views.report import header_html
 
     row = {"doc_id": "taibei_2025", "region": "台北市", "district": "中正", "admin_level": "区", "year": 2025,
            "completeness": "complete", "n_sections": 2, "n_items": 4, "n_chars": 900, "source": "test"}

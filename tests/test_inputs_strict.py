@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from analysis.cli import main
-from analysis.corpus import (
+from analysis.corpus.manifest import (
     MANIFEST_COLUMNS,
     MIN_CJK_PAIRS,
     MIN_WORD_PAIR_SHARE,

@@ -1,4 +1,4 @@
-"""Aggregate views of large plan sets (analysis.overview), the `detail_max_plans` switch and the
+"""Aggregate views of large plan sets (analysis.views.overview), the `detail_max_plans` switch and the
 index grouped by region and year. Synthetic tables in memory: no pipeline run, no kernel.
 
 The synthetic data hold only the tables the aggregate views may read (documents, theme_counts,
@@ -15,10 +15,11 @@ import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
-from analysis import overview, plots, report
-from analysis.corpus import Plan
+from analysis.corpus.manifest import Plan
+from analysis.params.report import load_report_params
 from analysis.paths import Paths, ProjectError
-from analysis.report import ReportData, load_report_params, render_index
+from analysis.views import overview, plots, report
+from analysis.views.report import ReportData, render_index
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = ROOT / ".pytest-overview"  # replaced by the `project_root` fixture before any test runs

@@ -1,4 +1,4 @@
-"""The aggregate views of analysis notebooks 01–03 for large plan sets (analysis.overview, the
+"""The aggregate views of analysis notebooks 01–03 for large plan sets (analysis.views.overview, the
 functions after "analysis notebooks 01–03"). Small synthetic frames in memory with exact outcomes;
 no pipeline run, no kernel, no processed snapshot: none of these views may read a table itself."""
 
@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
-from analysis import overview, report
 from analysis.paths import Paths
-from analysis.report import ReportData
-from analysis.themes import top_keyness
+from analysis.stages.themes import top_keyness
+from analysis.views import overview, report
+from analysis.views.report import ReportData
 
 EVIL = "<script>alert(1)</script>"
 

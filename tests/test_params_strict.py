@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analysis import stages
-from analysis.params import load_yaml, parse_yaml
+from analysis.corpus.structure import chinese_numeral, parse_plan
+from analysis.params.loader import load_yaml, parse_yaml
 from analysis.paths import Paths, ProjectError
 from analysis.pipeline import check_params, ensure_processed
-from analysis.plots import plot_theme_bars, plot_theme_heatmap
-from analysis.structure import chinese_numeral, parse_plan
-from analysis.themes import build_themes, lexicon_warnings, load_lexicon
+from analysis.stages import registry as stages
+from analysis.stages.themes import build_themes, lexicon_warnings, load_lexicon
+from analysis.views.plots import plot_theme_bars, plot_theme_heatmap
 from test_cli import run_cli
 
 NAME_RULE = (
@@ -35,7 +35,7 @@ TERM_RULE = (
 
 def numeral(n: int) -> str:
     """Test oracle for 1 ≤ n < 10⁸, built from the digit string (0105 → 一百零五), independently of
-    analysis.structure."""
+    analysis.corpus.structure."""
 
     def group(four: str) -> str:
         text = "".join("零" if d == "0" else "零一二三四五六七八九"[int(d)] + unit

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from analysis.paths import ProjectError
-from analysis.policy_tools import (
+from analysis.stages.policy_tools import (
     NO_THEME,
     POOLED,
     build_policy_tools,
@@ -41,9 +41,9 @@ from analysis.policy_tools import (
     trend_table,
     type_intervals,
 )
-from analysis.stages import STAGES
-from analysis.stats import StatisticsParams
-from analysis.themes import load_lexicon
+from analysis.stages.registry import STAGES
+from analysis.stages.themes import load_lexicon
+from analysis.text.stats import StatisticsParams
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PARAMS = StatisticsParams(replicates=400, level=0.95, seed=7, max_q=0.05, min_items=10)
@@ -365,8 +365,8 @@ def test_figures_show_every_plan_and_type(book, tmp_path):
 
 
 def test_a_district_with_two_years_gets_a_trend(book, tmp_path, paths):
-    from analysis.corpus import add_plan
-    from analysis.dataset import structure_corpus
+    from analysis.corpus.manifest import add_plan
+    from analysis.stages.dataset import structure_corpus
 
     project = paths.copy_inputs(tmp_path / "project")
     add_plan(project.raw, FIXTURES / "corpus_yangpu_2025.txt", "杨浦", 2025)

@@ -144,7 +144,7 @@ def test_every_evidence_link_resolves_to_an_id_on_its_page(built):
 
 def test_a_plan_set_is_its_own_reference(built):
     """comparison_y2024 compares the three 2024 plans with each other, not with all five."""
-    from analysis import report
+    from analysis.views import report
 
     project, _ = built
     data = report.load_report_data(project.root)
@@ -178,7 +178,7 @@ def test_unstable_clusters_are_a_warning_not_a_finding(built):
 
 
 def test_nearest_plans_carry_their_resampling_uncertainty(built):
-    from analysis import report
+    from analysis.views import report
 
     project, _ = built
     data = report.load_report_data(project.root)
@@ -192,7 +192,7 @@ def test_nearest_plans_carry_their_resampling_uncertainty(built):
 
 
 def test_a_passing_clustering_shows_the_mix_with_stable_clusters_marked(built):
-    from analysis import report
+    from analysis.views import report
 
     project, _ = built
     data = report.load_report_data(project.root)
@@ -208,7 +208,7 @@ def test_a_passing_clustering_shows_the_mix_with_stable_clusters_marked(built):
 
 def test_year_over_year_shows_na_for_a_theme_that_did_not_apply_before(built):
     """双减 dates from 2021: against a 2017 plan its change is n/a, not a rise from zero."""
-    from analysis import report
+    from analysis.views import report
 
     project, _ = built
     data = report.load_report_data(project.root)
@@ -233,7 +233,7 @@ def test_comparison_report_has_the_validation_method_section(built):
 
 def test_one_plans_keyness_equals_its_rows_of_the_set_keyness(built):
     """District pages test one plan against the pooled others (cheap at 1,000 plans): the same numbers."""
-    from analysis import report
+    from analysis.views import report
 
     project, _ = built
     data = report.load_report_data(project.root)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from analysis.paths import Paths
-from analysis.verify import RUN_META, digest_problems
+from analysis.publish.verify import RUN_META, digest_problems
 from support import cli
 
 

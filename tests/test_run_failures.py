@@ -31,11 +31,11 @@ import numpy as np
 import pytest
 
 from analysis.cli import main
-from analysis.clusters import ClusterParams
 from analysis.files import read_csv
+from analysis.params.report import load_report_params
 from analysis.paths import Paths, ProjectError
-from analysis.plots import plot_stability
-from analysis.report import load_report_params
+from analysis.stages.clusters import ClusterParams
+from analysis.views.plots import plot_stability
 from test_determinism import kernels_of, state
 
 DISTRICT = "10_district_report.ipynb"

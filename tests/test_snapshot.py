@@ -15,11 +15,11 @@ import nbformat
 import pytest
 from filelock import FileLock
 
-from analysis import report
 from analysis.paths import Paths, ProjectError
-from analysis.runner import WarmKernel
-from analysis.snapshot import check_snapshot
-from analysis.stages import read_stamps, snapshot_id
+from analysis.publish.runner import WarmKernel
+from analysis.stages.registry import read_stamps, snapshot_id
+from analysis.views import report
+from analysis.views.snapshot import check_snapshot
 from support import FIXTURES, cli
 
 
@@ -104,7 +104,7 @@ def test_warm_kernel_starts_each_notebook_clean(tmp_path: Path) -> None:
     second = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         "import pandas as pd, matplotlib, sys\n"
         "print('leak' in dir(), pd.get_option('display.max_rows'), matplotlib.rcParams['lines.linewidth'],"
-        " 'analysis.kernel' in sys.modules)"
+        " 'analysis.publish.kernel' in sys.modules)"
     )])
     kernel = WarmKernel(tmp_path)
     try:

@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from analysis.paths import ProjectError
-from analysis.stats import (
+from analysis.stages.themes import build_themes
+from analysis.text.stats import (
     TEST_COLUMNS,
     PlanUnits,
     StatisticsParams,
@@ -23,7 +24,6 @@ from analysis.stats import (
     pooled_rate,
     resample_counts,
 )
-from analysis.themes import build_themes
 
 PARAMS = StatisticsParams(replicates=2000, level=0.95, seed=7, max_q=0.05, min_items=10)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.structure import chinese_numeral, parse_plan
+from analysis.corpus.structure import chinese_numeral, parse_plan
 
 EXPECTED = {  # doc_id: (sections, items per section, numbering)
     "yangpu_2024": (6, [6, 5, 4, 3, 7, 4], "continuous"),

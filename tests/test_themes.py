@@ -15,13 +15,11 @@ import pytest
 import yaml
 from matplotlib.figure import Figure
 
-from analysis.corpus import Plan, sha256_of, write_manifest
-from analysis.dataset import structure_corpus
+from analysis.corpus.manifest import Plan, sha256_of, write_manifest
 from analysis.files import is_current
 from analysis.paths import ProjectError
-from analysis.plots import plot_theme_bars, plot_theme_heatmap, plot_theme_intervals, use_cjk_font
-from analysis.stats import TEST_COLUMNS
-from analysis.themes import (
+from analysis.stages.dataset import structure_corpus
+from analysis.stages.themes import (
     KEYNESS_COLUMNS,
     THEME_TABLE_NAMES,
     build_themes,
@@ -34,7 +32,9 @@ from analysis.themes import (
     userdict_text,
     write_themes,
 )
-from analysis.tokenize import load_segmenter
+from analysis.text.stats import TEST_COLUMNS
+from analysis.text.tokenize import load_segmenter
+from analysis.views.plots import plot_theme_bars, plot_theme_heatmap, plot_theme_intervals, use_cjk_font
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEED_MENTIONS = {  # doc_id: mentions of 思政, 双减, 数字化, 心理健康 (lexicon v2)

@@ -7,8 +7,8 @@ from itertools import pairwise
 
 import pytest
 
-from analysis.themes import load_lexicon
-from analysis.tokenize import load_segmenter, load_segmenter_files, read_word_list, stat_segmentation
+from analysis.stages.themes import load_lexicon
+from analysis.text.tokenize import load_segmenter, load_segmenter_files, read_word_list, stat_segmentation
 
 SPLIT_BY_DEFAULT_JIEBA = ["课程思政", "课后服务", "数字化转型"]
 

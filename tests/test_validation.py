@@ -9,10 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import pipeline, stages
+from analysis import pipeline
 from analysis.paths import Paths, ProjectError
-from analysis.themes import Lexicon, load_lexicon
-from analysis.validation import (
+from analysis.stages import registry as stages
+from analysis.stages.themes import Lexicon, load_lexicon
+from analysis.stages.validation import (
     DISAGREEMENT_COLUMNS,
     METRIC_COLUMNS,
     VALIDATION_FILES,

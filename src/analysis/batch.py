@@ -18,11 +18,11 @@ from pathlib import Path
 import pandas as pd
 from joblib import Parallel, delayed, effective_n_jobs
 
-from analysis.clean import CleanRules, clean_plan
-from analysis.dataset import n_chars
-from analysis.structure import StructureRules, parse_plan
-from analysis.themes import Lexicon, load_lexicon, theme_hits
-from analysis.tokenize import Segmenter, clear_segmentations, load_segmenter
+from analysis.corpus.clean import CleanRules, clean_plan
+from analysis.corpus.structure import StructureRules, parse_plan
+from analysis.stages.dataset import n_chars
+from analysis.stages.themes import Lexicon, load_lexicon, theme_hits
+from analysis.text.tokenize import Segmenter, clear_segmentations, load_segmenter
 
 PLAN_COLUMNS = ["title", "numbering", "n_chars", "n_sections", "n_items", "n_tokens"]
 CHUNKS_PER_WORKER = 8  # enough to balance the last chunks, few enough to amortise dispatch

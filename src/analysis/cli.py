@@ -7,7 +7,7 @@ import errno
 import sys
 from pathlib import Path
 
-from analysis.corpus import ADMIN_LEVELS, COMPLETENESS
+from analysis.corpus.manifest import ADMIN_LEVELS, COMPLETENESS
 from analysis.paths import Paths, ProjectError, printable
 
 OS_HINT = "check the path and its permissions, then run again"
@@ -21,9 +21,9 @@ OS_HINTS = {
 
 
 def cmd_check(paths: Paths, args: argparse.Namespace) -> int:
-    from analysis.corpus import accept_checksum, validate
+    from analysis.corpus.manifest import accept_checksum, validate
     from analysis.pipeline import check_params
-    from analysis.report import check_notebooks
+    from analysis.views.report import check_notebooks
 
     for doc_id in args.accept or []:
         accept_checksum(paths.raw, doc_id)
@@ -47,8 +47,8 @@ def cmd_run(paths: Paths, args: argparse.Namespace) -> int:
 def cmd_add(paths: Paths, args: argparse.Namespace) -> int:
     from filelock import FileLock
 
-    from analysis.corpus import AddRequest, add_plans, parse_year
-    from analysis.ingest import metadata_in, read_metadata
+    from analysis.corpus.ingest import metadata_in, read_metadata
+    from analysis.corpus.manifest import AddRequest, add_plans, parse_year
 
     files = [Path(f) for f in args.file]
     single = {"--title": args.title, "--source": args.source, "--region": args.region,
@@ -84,7 +84,7 @@ def cmd_add(paths: Paths, args: argparse.Namespace) -> int:
     paths.processed.mkdir(parents=True, exist_ok=True)
     with FileLock(paths.processed / ".lock"):  # never while a run reads data/raw into its snapshot
         plans = add_plans(paths.raw, requests, problems)
-    from analysis.dataset import outline
+    from analysis.stages.dataset import outline
 
     for plan in plans:
         print(f"added {plan.doc_id}: {paths.raw / plan.file} ({plan.district} {plan.year}, {plan.completeness})"
@@ -96,7 +96,7 @@ def cmd_add(paths: Paths, args: argparse.Namespace) -> int:
 
 
 def cmd_verify(paths: Paths | None, args: argparse.Namespace) -> int:
-    from analysis.verify import verify
+    from analysis.publish.verify import verify
 
     reports = Path(args.reports_dir) if args.reports_dir else paths.reports
     manifest, problems = verify(reports, Path(args.tables) if args.tables else None)
@@ -108,7 +108,7 @@ def cmd_verify(paths: Paths | None, args: argparse.Namespace) -> int:
 
 def cmd_bundle(paths: Paths, args: argparse.Namespace) -> int:
     from analysis.paths import CITATION, LOCK
-    from analysis.verify import write_bundle
+    from analysis.publish.verify import write_bundle
 
     try:
         target = write_bundle(paths.root, Path(args.out) if args.out else paths.root / "bundles", [CITATION, LOCK])
@@ -119,9 +119,9 @@ def cmd_bundle(paths: Paths, args: argparse.Namespace) -> int:
 
 
 def cmd_kwic(paths: Paths, args: argparse.Namespace) -> int:
-    from analysis.explore import print_collocates, print_concordance, query_collocates, query_terms, run_kwic
     from analysis.files import write_csv_atomic
-    from analysis.report import load_report_data
+    from analysis.stages.coword import print_collocates, print_concordance, query_collocates, query_terms, run_kwic
+    from analysis.views.report import load_report_data
 
     data = load_report_data(paths.root)
     frame, csv, page = run_kwic(data, args.term, args.plans, args.window)

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from analysis import stages
 from analysis.files import STAGING_PREFIX, publish, recover, write_text_atomic
 from analysis.paths import Paths, ProjectError
-from analysis.stages import (
+from analysis.stages import registry as stages
+from analysis.stages.registry import (
     STAMPS,
     digest,
     files_digest,
@@ -39,15 +39,15 @@ logging.getLogger("papermill").addHandler(logging.NullHandler())  # a failure is
 def check_params(paths: Paths) -> list[str]:
     """Load every params file the pipeline uses, so a mistake is reported before any work;
     return the warnings (legal but doubtful settings), one line each, naming the file."""
-    from analysis.clean import CleanRules
-    from analysis.clusters import ClusterParams
-    from analysis.explore import ExploreParams
-    from analysis.policy_tools import load_toolbook
-    from analysis.report import load_report_params
-    from analysis.stats import StatisticsParams
-    from analysis.structure import StructureRules
-    from analysis.themes import lexicon_warnings, load_lexicon
-    from analysis.tokenize import read_word_list
+    from analysis.corpus.clean import CleanRules
+    from analysis.corpus.structure import StructureRules
+    from analysis.params.report import load_report_params
+    from analysis.stages.clusters import ClusterParams
+    from analysis.stages.coword import ExploreParams
+    from analysis.stages.policy_tools import load_toolbook
+    from analysis.stages.themes import lexicon_warnings, load_lexicon
+    from analysis.text.stats import StatisticsParams
+    from analysis.text.tokenize import read_word_list
 
     CleanRules.from_yaml(paths.params / "clean.yaml")
     StructureRules.from_yaml(paths.params / "structure.yaml")
@@ -66,10 +66,10 @@ def ensure_processed(paths: Paths, force: bool = False, log: Callable[[str], Non
 
     The stages that are out of date write into a staging folder that is published as one unit.
     """
-    from analysis.corpus import validate
-    from analysis.dataset import structure_corpus
-    from analysis.themes import sync_userdict
-    from analysis.tokenize import release_segmenters
+    from analysis.corpus.manifest import validate
+    from analysis.stages.dataset import structure_corpus
+    from analysis.stages.themes import sync_userdict
+    from analysis.text.tokenize import release_segmenters
 
     paths.processed.mkdir(parents=True, exist_ok=True)
     with FileLock(paths.processed / ".lock"):
@@ -121,7 +121,7 @@ def run_pipeline(paths: Paths, force: bool = False, jobs: int | None = None) -> 
         if not force and _up_to_date(paths):
             print(f"reports up to date: {paths.reports / 'index.html'}")
             return []
-        from analysis.report import check_notebooks
+        from analysis.views.report import check_notebooks
 
         check_notebooks(paths)  # a broken notebook stops the run before any stage
         return _run_reports(paths, ensure_processed(paths, force=force), force, jobs)
@@ -151,10 +151,11 @@ def _up_to_date(paths: Paths) -> bool:
 def _run_reports(paths: Paths, keys: dict[str, str], force: bool, jobs: int | None) -> list[str]:
     from nbclient.exceptions import CellExecutionError
 
-    from analysis.report import build_jobs, load_report_params, render_index, run_manifest
-    from analysis.runner import execute_all
-    from analysis.snapshot import read_table
-    from analysis.workbook import WORKBOOK, write_workbook
+    from analysis.params.report import load_report_params
+    from analysis.publish.runner import execute_all
+    from analysis.publish.workbook import WORKBOOK, write_workbook
+    from analysis.views.report import build_jobs, render_index, run_manifest
+    from analysis.views.snapshot import read_table
 
     recover(paths.reports)
     if read_stamps(paths.processed).get("keys") != keys:  # another process published in between
@@ -181,7 +182,7 @@ def _run_reports(paths: Paths, keys: dict[str, str], force: bool, jobs: int | No
 
         def export(job, executed: Path, kernel) -> None:
             """The page of `job`, exported by the kernel that ran it (see report.export_page)."""
-            code = (f"import analysis.report\nanalysis.report.export_page({str(executed)!r}, "
+            code = (f"import analysis.views.report\nanalysis.views.report.export_page({str(executed)!r}, "
                     f"{str(staging / job.page)!r}, {job.title!r}, {job.page!r}, {list(job.plans)!r}, "
                     f"{str(page_manifest)!r})")
             try:
@@ -210,7 +211,7 @@ def _run_reports(paths: Paths, keys: dict[str, str], force: bool, jobs: int | No
 def published_hashes(paths: Paths, staging: Path, pages: list[str]) -> dict[str, dict[str, str]]:
     """SHA-256 of every page as it will be published (this run's from `staging`, skipped ones from
     reports/) and of every table of the processed snapshot, for `python -m analysis verify`."""
-    from analysis.verify import sha256_file
+    from analysis.publish.verify import sha256_file
 
     tables = snapshot_tables(paths)
     return {

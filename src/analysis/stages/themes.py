@@ -5,7 +5,7 @@ term first and without overlap, so counts do not depend on word segmentation. Th
 text counts (title, preamble, section headings, items): `mentions` and `per_10k_chars` use it,
 `items_with_theme` counts numbered items only, and a KWIC row outside any item has empty
 `item_seq` and `section_no`. Intervals and tests of the theme figures take the numbered item as
-the unit (`analysis.stats`). Keyness compares segmented tokens (stopwords removed) of each plan
+the unit (`analysis.text.stats`). Keyness compares segmented tokens (stopwords removed) of each plan
 with all other plans pooled.
 """
 
@@ -23,12 +23,13 @@ import numpy as np
 import pandas as pd
 from scipy.stats import false_discovery_control
 
-from analysis.corpus import YEAR_RANGE
-from analysis.dataset import CorpusTables, StructuredPlan, plan_labels
+from analysis.corpus.manifest import YEAR_RANGE
+from analysis.corpus.structure import Item
 from analysis.files import write_tables, write_text_atomic
-from analysis.params import load_yaml
+from analysis.params.loader import load_yaml
 from analysis.paths import Paths, ProjectError
-from analysis.stats import (
+from analysis.stages.dataset import CorpusTables, StructuredPlan, plan_labels
+from analysis.text.stats import (
     INTERVAL_COLUMNS,
     NOT_APPLICABLE,
     StatisticsParams,
@@ -37,8 +38,7 @@ from analysis.stats import (
     log_likelihood,
     significant,
 )
-from analysis.structure import Item
-from analysis.tokenize import Segmenter, load_segmenter, stat_segmentation
+from analysis.text.tokenize import Segmenter, load_segmenter, stat_segmentation
 
 PLAN_COLUMNS = ["doc_id", "district", "year"]
 KWIC_COLUMNS = [*PLAN_COLUMNS, "theme", "term", "where", "item_seq", "section_no", "left", "match", "right", "start"]
@@ -512,7 +512,7 @@ def write_themes(tables: ThemeTables, processed_dir: Path) -> list[Path]:
 
 
 def run_stage(tables: CorpusTables, paths: Paths, out: Path) -> list[str]:
-    """The pipeline's themes stage (analysis.stages): write the tables, warn about split terms."""
+    """The pipeline's themes stage (analysis.stages.registry): write the tables, warn about split terms."""
     themes = build_themes(tables, paths.params)
     write_themes(themes, out)
     return split_term_warnings(themes.segmentation, paths.params / "themes.yaml")

@@ -14,8 +14,8 @@ import html
 
 import pandas as pd
 
-from analysis.dataset import plan_labels
-from analysis.structure import chinese_numeral
+from analysis.corpus.structure import chinese_numeral
+from analysis.stages.dataset import plan_labels
 
 
 def esc(value) -> str:

@@ -3,7 +3,7 @@
 Each worker thread keeps one Jupyter kernel for all the notebooks it runs: papermill injects the
 parameters as usual (researchers re-run the same notebooks by hand), nbclient executes them on the
 kept kernel, and between notebooks the kernel's namespace, pandas options and matplotlib settings
-are reset (`analysis.kernel.reset`) while its imports and the snapshot's tables stay loaded.
+are reset (`analysis.publish.kernel.reset`) while its imports and the snapshot's tables stay loaded.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from tqdm.auto import tqdm
 
 from analysis.paths import Paths, ProjectError
-from analysis.report import Job
+from analysis.views.report import Job
 
-RESET = "import analysis.kernel\nanalysis.kernel.reset()"
+RESET = "import analysis.publish.kernel\nanalysis.publish.kernel.reset()"
 RESET_TIMEOUT = 120  # seconds for the reset (the first one imports pandas and matplotlib on a busy machine)
 KERNEL = "python3"
 

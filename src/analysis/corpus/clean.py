@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analysis.params import load_yaml
+from analysis.params.loader import load_yaml
 
 CJK = r"\u4e00-\u9fff"
 CJK_PUNCT = "，。；：、！？“”‘’（）《》【】—…"

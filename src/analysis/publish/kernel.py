@@ -1,4 +1,4 @@
-"""Run inside a warm report kernel between two notebooks (analysis.runner): the next notebook starts
+"""Run inside a warm report kernel between two notebooks (analysis.publish.runner): the next notebook starts
 as in a fresh kernel, except that imported modules and the snapshot's tables stay loaded."""
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analysis.params import load_yaml
+from analysis.params.loader import load_yaml
 
 CHINESE_DIGITS = "零一二三四五六七八九"
 SMALL_UNITS = ((1000, "千"), (100, "百"), (10, "十"), (1, ""))

@@ -13,11 +13,12 @@ import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
-from analysis import report
-from analysis.evidence import esc
-from analysis.plots import GROUP_LABELS, use_cjk_font
-from analysis.report import ReportData
-from analysis.stats import INTERVAL_COLUMNS, NOT_APPLICABLE
+from analysis.stages.plansets import ranked_ids
+from analysis.text.stats import INTERVAL_COLUMNS, NOT_APPLICABLE
+from analysis.views import report
+from analysis.views.evidence import esc
+from analysis.views.plots import GROUP_LABELS, use_cjk_font
+from analysis.views.report import ReportData
 
 GROUPINGS = GROUP_LABELS
 ALL = "全部 all"  # the group of every plan of the set
@@ -40,7 +41,7 @@ def plan_rows(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
     counts = report.set_counts(data, doc_ids)
     documents = data.documents[["doc_id", "region", "admin_level", "completeness"]]
     frame = counts.merge(documents, on="doc_id", how="left", validate="many_to_one")
-    complete = set(report.ranked_ids(data.documents, doc_ids, data.params))
+    complete = set(ranked_ids(data.documents, doc_ids, data.params))
     return frame.assign(plan=frame["doc_id"].map(report.plan_names(data.documents)),
                         complete=frame["doc_id"].isin(complete))
 
@@ -211,7 +212,7 @@ def plan_counts(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
     """The plans of a set counted by region (rows, sorted) and year (columns, in order), with the
     region's level(s), total and incomplete plans; a last row for the whole set."""
     docs = data.documents[data.documents["doc_id"].isin(doc_ids)]
-    incomplete = ~docs["doc_id"].isin(report.ranked_ids(data.documents, doc_ids, data.params))
+    incomplete = ~docs["doc_id"].isin(ranked_ids(data.documents, doc_ids, data.params))
     table = pd.crosstab(docs["region"], docs["year"]).sort_index()
     table.loc[ALL] = table.sum()
     levels = docs.groupby("region")["admin_level"].agg(lambda s: "、".join(sorted(s.unique())))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from analysis.paths import Paths
 
-PACKAGE_DIR = Path(__file__).parent
+PACKAGE_DIR = Path(__file__).parent.parent  # the whole analysis package
 STAMPS = ".stamps.json"  # in data/processed: {"keys": {stage: key}, "outputs": {stage: [files]}}
 TOKENS = ["userdict.txt", "stopwords.txt"]
 
@@ -31,13 +31,13 @@ class Stage:
 
 
 STAGES = [
-    Stage("dataset", ["clean.yaml", "structure.yaml"], "analysis.dataset:run_stage"),
-    Stage("themes", ["themes.yaml", "statistics.yaml", *TOKENS], "analysis.themes:run_stage", ["dataset"]),
-    Stage("clusters", ["clusters.yaml", "themes.yaml", *TOKENS], "analysis.clusters:run_stage", ["dataset"]),
-    Stage("validation", ["themes.yaml"], "analysis.validation:run_validation", ["dataset"], ["annotations"]),
-    Stage("policy_tools", ["policy_tools.yaml", "themes.yaml", "statistics.yaml"], "analysis.policy_tools:run_stage",
-          ["dataset"], ["policy_tool_annotations"]),
-    Stage("coword", ["explore.yaml", "report.yaml", *TOKENS], "analysis.explore:run_stage", ["dataset"]),
+    Stage("dataset", ["clean.yaml", "structure.yaml"], "analysis.stages.dataset:run_stage"),
+    Stage("themes", ["themes.yaml", "statistics.yaml", *TOKENS], "analysis.stages.themes:run_stage", ["dataset"]),
+    Stage("clusters", ["clusters.yaml", "themes.yaml", *TOKENS], "analysis.stages.clusters:run_stage", ["dataset"]),
+    Stage("validation", ["themes.yaml"], "analysis.stages.validation:run_validation", ["dataset"], ["annotations"]),
+    Stage("policy_tools", ["policy_tools.yaml", "themes.yaml", "statistics.yaml"],
+          "analysis.stages.policy_tools:run_stage", ["dataset"], ["policy_tool_annotations"]),
+    Stage("coword", ["explore.yaml", "report.yaml", *TOKENS], "analysis.stages.coword:run_stage", ["dataset"]),
 ]
 
 

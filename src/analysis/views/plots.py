@@ -15,8 +15,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import PercentFormatter
 
-from analysis.dataset import plan_labels
-from analysis.stats import INTERVAL_COLUMNS, NOT_APPLICABLE
+from analysis.stages.dataset import plan_labels
+from analysis.text.stats import INTERVAL_COLUMNS, NOT_APPLICABLE
 
 FONT_FILE = "NotoSansCJKsc-Regular.otf"
 NOT_APPLICABLE_GREY = "#eeeeee"  # background of an n/a cell
@@ -331,7 +331,7 @@ def plot_dispersion(kwic: pd.DataFrame, items: pd.DataFrame, themes: list[str] |
 
 def plot_coword_network(nodes: pd.DataFrame, edges: pd.DataFrame, max_edges: int = 40, group: str = "theme",
                         strength: str = "items", legend: str = "{}") -> Figure:
-    """Co-word network (analysis.explore.coword_edges, or coword_network with group="community",
+    """Co-word network (analysis.stages.coword.coword_edges, or coword_network with group="community",
     strength="weight"): terms as nodes coloured by `group` (legend entries `legend`.format(value))
     and sized by the items that mention them, links as wide as `strength`; the first `max_edges`
     links (the strongest). Layout: networkx spring layout with a fixed seed (same figure every run)."""
@@ -388,7 +388,7 @@ def _component_layout(graph) -> dict:
 
 
 def plot_theme_trends(trends: pd.DataFrame) -> Figure:
-    """Median mentions per 10k characters per theme and year (analysis.explore.theme_trends)."""
+    """Median mentions per 10k characters per theme and year (analysis.stages.coword.theme_trends)."""
     use_cjk_font()
     fig = Figure(figsize=(7, 3.8), layout="constrained")
     ax = fig.subplots()
@@ -402,7 +402,7 @@ def plot_theme_trends(trends: pd.DataFrame) -> Figure:
 
 
 def plot_top_terms(frequencies: pd.DataFrame, title: str = "") -> Figure:
-    """Horizontal bars of one scope's top terms (analysis.explore.word_frequencies rows: term,
+    """Horizontal bars of one scope's top terms (analysis.stages.coword.word_frequencies rows: term,
     count, items), the most frequent on top."""
     use_cjk_font()
     rows = frequencies.iloc[::-1]
@@ -418,7 +418,7 @@ def plot_word_cloud(frequencies: dict[str, int], seed: int = 42) -> Figure:
     """A word cloud of term → count (wordcloud package, the figures' CJK font, fixed layout seed)."""
     from wordcloud import WordCloud
 
-    from analysis.fonts import font_path
+    from analysis.publish.fonts import font_path
 
     cloud = WordCloud(font_path=str(font_path()), width=900, height=450, background_color="white", random_state=seed,
                       prefer_horizontal=1.0).generate_from_frequencies(frequencies)
@@ -431,7 +431,7 @@ def plot_word_cloud(frequencies: dict[str, int], seed: int = 42) -> Figure:
 
 def plot_district_trajectories(trajectories: pd.DataFrame, ylabel: str, incomplete: Collection[str] = ()) -> Figure:
     """One panel per theme: each district's value by year with its interval (error bars;
-    analysis.explore.district_trajectories); plans whose completeness is in `incomplete` hollow."""
+    analysis.stages.coword.district_trajectories); plans whose completeness is in `incomplete` hollow."""
     use_cjk_font()
     themes = list(dict.fromkeys(trajectories["theme"]))
     fig = Figure(figsize=(3.2 * max(len(themes), 1) + 1.5, 3.6), layout="constrained")

@@ -19,47 +19,27 @@ from typing import TypeVar
 
 import pandas as pd
 
-from analysis import clusters, evidence
-from analysis.clean import CONVERTED
-from analysis.corpus import COMPLETENESS
-from analysis.dataset import COMPLETENESS_MARK, plan_labels
-from analysis.evidence import esc
+from analysis.corpus.clean import CONVERTED
 from analysis.files import write_text_atomic
-from analysis.fonts import font_face_css
-from analysis.params import load_yaml
+from analysis.params.loader import load_yaml
+from analysis.params.report import DEFAULT_SET, load_report_params
 from analysis.paths import Paths, ProjectError
-from analysis.snapshot import check_snapshot, read_table
-from analysis.stages import digest
-from analysis.verify import sha256_file
+from analysis.publish.fonts import font_face_css
+from analysis.publish.verify import sha256_file
+from analysis.stages import clusters
+from analysis.stages.dataset import COMPLETENESS_MARK, plan_labels
+from analysis.stages.plansets import plan_set, ranked_ids
+from analysis.stages.registry import digest
+from analysis.views import evidence
+from analysis.views.evidence import esc
+from analysis.views.snapshot import check_snapshot, read_table
 
-COMPLETENESS_ORDER = {value: rank for rank, value in enumerate(COMPLETENESS)}  # complete is preferred
-DEFAULT_SET = "default"
 T = TypeVar("T")
 DEFAULT_TITLE = "各地工作要点比较"
 VERSIONED = ["analysis", "pandas", "scikit-learn", "scipy", "jieba", "matplotlib", "seaborn",
              "papermill", "nbconvert"]
 DISTRICT_NOTEBOOK = "10_district_report.ipynb"
 COMPARISON_NOTEBOOK = "20_comparison_report.ipynb"
-
-
-WHOLE_NUMBERS = {"cell_timeout": "seconds", "detail_max_plans": "plans", "kernel_memory_mb": "megabytes",
-                 "workbook_max_rows": "rows"}
-
-
-def load_report_params(path: Path) -> dict:
-    params = load_yaml(path, required=("sets", "rank_exclude", "analysis_notebooks", "top_terms", "max_q",
-                                       *WHOLE_NUMBERS))
-    for key, unit in WHOLE_NUMBERS.items():
-        if isinstance(value := params[key], bool) or not isinstance(value, int) or value < 1:
-            raise ProjectError(f"{path}: {key} must be a whole number of {unit} of at least 1, not {value!r}")
-    for name, spec in (params["sets"] or {}).items():
-        if not isinstance(spec, dict) or not ({"years", "doc_ids"} & spec.keys()) or spec.keys() - {
-            "title", "years", "doc_ids"
-        }:
-            raise ProjectError(f"{path}: set {name!r} needs `years` or `doc_ids` (and an optional `title`)")
-        if name == DEFAULT_SET or not str(name).isidentifier():
-            raise ProjectError(f"{path}: set name {name!r} must be a simple word other than {DEFAULT_SET!r}")
-    return params
 
 
 @dataclass
@@ -82,7 +62,7 @@ class ReportData:
 
 def load_report_data(root: str | Path | None = None, snapshot: str = "") -> ReportData:
     """The processed snapshot (never computed here): the run's when `snapshot` names it, else the
-    published one if it is up to date; see analysis.snapshot."""
+    published one if it is up to date; see analysis.views.snapshot."""
     paths = Paths.from_root(root or None)
     return ReportData(paths, load_report_params(paths.params / "report.yaml"), check_snapshot(paths, snapshot))
 
@@ -90,27 +70,6 @@ def load_report_data(root: str | Path | None = None, snapshot: str = "") -> Repo
 def plan_names(documents: pd.DataFrame) -> dict[str, str]:
     """doc_id → "宝山 2023（截断）" (district, year, completeness mark)."""
     return dict(zip(documents["doc_id"], plan_labels(documents), strict=True))
-
-
-def plan_set(documents: pd.DataFrame, name: str, params: dict) -> list[str]:
-    """doc_ids of a plan set: `default` = latest plan per district preferring complete ones."""
-    if name == DEFAULT_SET:
-        ranked = documents.assign(_rank=documents["completeness"].map(COMPLETENESS_ORDER), _year=-documents["year"])
-        best = ranked.sort_values(["district", "_rank", "_year"]).groupby("district").head(1)
-        return sorted(best["doc_id"])
-    spec = (params["sets"] or {}).get(name)
-    if spec is None:
-        raise ProjectError(f"params/report.yaml: no plan set {name!r}; add it under `sets`")
-    chosen = documents[
-        documents["year"].isin(spec.get("years", [])) | documents["doc_id"].isin(spec.get("doc_ids", []))
-    ]
-    return sorted(chosen["doc_id"])
-
-
-def ranked_ids(documents: pd.DataFrame, doc_ids: list[str], params: dict) -> list[str]:
-    """The plans of a set that take part in rankings (complete ones by default)."""
-    keep = documents[documents["doc_id"].isin(doc_ids) & ~documents["completeness"].isin(params["rank_exclude"])]
-    return sorted(keep["doc_id"])
 
 
 @dataclass(frozen=True)
@@ -209,7 +168,7 @@ def run_manifest(paths: Paths, stage_keys: dict[str, str], documents: pd.DataFra
     lock; the git commit and whether the tree was dirty. `digest` hashes what determines the numbers
     (everything but the git state, the notebooks — each page's key has its own — and the build time),
     so it is the same for every run of the same inputs. The pipeline adds `pages` and `tables`."""
-    from analysis.lock import environment_status
+    from analysis.publish.lock import environment_status
 
     raw = [paths.raw / name for name in documents["file"]]
     for path, recorded in zip(raw, documents["sha256"], strict=True):
@@ -355,7 +314,7 @@ def sanitize(fragment: str) -> str:
 def _environment():
     from jinja2 import Environment, PackageLoader, select_autoescape
 
-    return Environment(loader=PackageLoader("analysis", "templates"), autoescape=select_autoescape(["j2"]))
+    return Environment(loader=PackageLoader("analysis.publish", "templates"), autoescape=select_autoescape(["j2"]))
 
 
 FOOTER_INPUTS = 30  # a footer lists the hashes of at most this many input files (all: run_manifest.json)
@@ -386,12 +345,12 @@ def render_page(
     for number, heading in enumerate(soup.find_all(["h2", "h3"]), start=1):
         heading["id"] = heading.get("id") or f"section-{number}"
         toc.append((heading.name, heading["id"], heading.get_text(" ", strip=True).rstrip("¶").strip()))
-    css = (Path(__file__).parent / "templates" / "style.css").read_text(encoding="utf-8")
+    css = (Path(__file__).parent.parent / "publish" / "templates" / "style.css").read_text(encoding="utf-8")
     values = dict(title=title, body=Markup(str(soup)), toc=toc, manifest=manifest, css=Markup(css),
                   up="../" * depth, is_index=is_index, inputs=footer_inputs(manifest, plans),
                   n_inputs=len(manifest.get("inputs", {})))
     template = _environment().get_template("page.html.j2")
-    # the page's own glyphs of the bundled CJK font, so it reads without a Chinese font (analysis.fonts)
+    # the page's own glyphs of the bundled CJK font, so it reads without a Chinese font (analysis.publish.fonts)
     return template.render(**values, font_css=Markup(font_face_css(template.render(**values))))
 
 
@@ -799,7 +758,7 @@ def set_keyness(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
 
 
 def _compute_set_keyness(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
-    from analysis.themes import load_lexicon, stat_keyness
+    from analysis.stages.themes import load_lexicon, stat_keyness
 
     tokens = data.keyness[data.keyness["doc_id"].isin(doc_ids)]
     min_count = load_lexicon(data.paths.params / "themes.yaml").min_count
@@ -833,7 +792,7 @@ def plan_keyness(data: ReportData, doc_id: str, doc_ids: list[str]) -> pd.DataFr
     """One plan's rows of `set_keyness(data, doc_ids + [doc_id])` — against the other complete plans
     of the set pooled — at the cost of one plan: a district page of a 1,000-plan set does not test
     all 1,000 plans."""
-    from analysis.themes import load_lexicon, stat_keyness
+    from analysis.stages.themes import load_lexicon, stat_keyness
 
     complete = ranked_ids(data.documents, sorted({*doc_ids, doc_id}), data.params)
     own = data.keyness[data.keyness["doc_id"] == doc_id]
@@ -855,8 +814,8 @@ def distinctive_terms(data: ReportData, doc_id: str, doc_ids: list[str]) -> pd.D
     """Tokens this plan uses significantly more than the other complete plans of the set (G², BH
     q, log ratio). Left out: place names and numerals (jieba word classes ns, m: 上海市, the 十三 of
     十三五) and terms containing a plan's district or region (every plan names itself)."""
-    from analysis.explore import place_names, place_pattern, plan_term
-    from analysis.tokenize import word_classes
+    from analysis.stages.coword import place_names, place_pattern, plan_term
+    from analysis.text.tokenize import word_classes
 
     keyness = plan_keyness(data, doc_id, doc_ids)
     places, classes = place_pattern(place_names(data.documents)), word_classes()
@@ -892,7 +851,7 @@ def set_tests(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
 
 
 def _compute_set_tests(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
-    from analysis.stats import StatisticsParams, item_presence_tests
+    from analysis.text.stats import StatisticsParams, item_presence_tests
 
     max_q = StatisticsParams.from_yaml(data.paths.params / "statistics.yaml").max_q
     return item_presence_tests(data.theme_counts, data.documents, doc_ids, max_q=max_q)

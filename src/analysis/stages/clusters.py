@@ -49,12 +49,12 @@ from sklearn.metrics.cluster import contingency_matrix
 from sklearn.preprocessing import normalize
 from threadpoolctl import ThreadpoolController
 
-from analysis.dataset import CorpusTables, plan_labels
 from analysis.files import write_tables
-from analysis.params import load_yaml
+from analysis.params.loader import load_yaml
 from analysis.paths import Paths, ProjectError
-from analysis.themes import load_lexicon, theme_hits
-from analysis.tokenize import load_segmenter
+from analysis.stages.dataset import CorpusTables, plan_labels
+from analysis.stages.themes import load_lexicon, theme_hits
+from analysis.text.tokenize import load_segmenter
 
 ITEM_KEY = ["doc_id", "item_seq"]
 DECIMALS = 6  # floats are rounded so reruns on other machines write the same bytes
@@ -785,7 +785,7 @@ CLUSTER_FILES = {
 
 
 def run_stage(tables: CorpusTables, paths: Paths, out: Path) -> list[str]:
-    """The pipeline's clusters stage (analysis.stages): build and write the cluster tables."""
+    """The pipeline's clusters stage (analysis.stages.registry): build and write the cluster tables."""
     write_clusters(build_clusters(tables.items, paths.params), out)
     return []
 

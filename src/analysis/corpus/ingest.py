@@ -264,7 +264,7 @@ def _list_levels(document) -> dict[tuple[str, str], tuple[str, str, int]]:
 def _list_marker(paragraph, levels: dict, counters: dict[str, list[int]]) -> str:
     """The number Word shows before `paragraph` (its own numPr, else its style's), counted per
     list; "" for a paragraph outside a list or in a bulleted or lettered one."""
-    from analysis.structure import chinese_numeral
+    from analysis.corpus.structure import chinese_numeral
 
     style, numbering = paragraph.style, paragraph._p.pPr.numPr if paragraph._p.pPr is not None else None
     while numbering is None and style is not None:
@@ -301,7 +301,7 @@ def html_main_text(data: bytes, name: Path | str) -> tuple[str, list[str]]:
     visible lines (navigation, metadata, related links, footer), which it leaves out."""
     from bs4 import BeautifulSoup
 
-    from analysis.corpus import detect_encoding, html_to_text
+    from analysis.corpus.manifest import detect_encoding, html_to_text
 
     text = data.decode(detect_encoding(data, name)).lstrip("\ufeff")
     if not text.strip():
@@ -384,7 +384,7 @@ def _metadata_rows(path: Path) -> list[tuple[str, dict]]:
     """(where, row) pairs of a metadata CSV (header row) or YAML (a list of mappings, or `plans:`)."""
     import csv
 
-    from analysis.params import parse_yaml
+    from analysis.params.loader import parse_yaml
 
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -421,7 +421,7 @@ def read_metadata(path: Path, files: list[Path] | None = None):
 
     Each row's `file` is found in the metadata file's folder, or, when `files` are given, among
     them by name. Every given file (or every plan file in the folder) needs exactly one row."""
-    from analysis.corpus import AddRequest, year_problem
+    from analysis.corpus.manifest import AddRequest, year_problem
 
     path = Path(path)
     rows = _metadata_rows(path)

@@ -6,7 +6,7 @@ byte, whatever its encoding, and decoded when read: UTF-8, UTF-8 or UTF-16 with 
 GB18030/GBK when the decoded text is confidently Chinese (see `word_pair_share`), or Big5 when
 the decoded text, converted to Simplified (OpenCC; jieba's dictionary is Simplified), is. Shift-JIS
 and EUC-KR files read as GB18030 mojibake and are not valid Big5: they are refused (save them as
-UTF-8). Cleaning converts a Traditional text to Simplified (`analysis.clean.to_simplified`).
+UTF-8). Cleaning converts a Traditional text to Simplified (`analysis.corpus.clean.to_simplified`).
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def word_pair_share(text: str) -> tuple[float, int]:
 def _reads_as_chinese(data: bytes, codec: str = "gb18030") -> bool:
     """True when the bytes decode as `codec` to text that is confidently Chinese (Big5, a
     Traditional encoding, judged on the text converted to Simplified)."""
-    from analysis.clean import simplified
+    from analysis.corpus.clean import simplified
 
     try:
         text = data.decode(codec)
@@ -206,9 +206,9 @@ def decode_plan(data: bytes, name: str | Path) -> str:
 
 
 def read_plan(path: Path, data: bytes | None = None) -> tuple[str, list[tuple[str, str]]]:
-    """The text of a plan file — extracted from a .pdf, .docx or .html/.htm (`analysis.ingest`),
+    """The text of a plan file — extracted from a .pdf, .docx or .html/.htm (`analysis.corpus.ingest`),
     else decoded as text (`decode_plan`) — and the (rule, line) pairs extraction dropped."""
-    from analysis import ingest
+    from analysis.corpus import ingest
 
     data = Path(path).read_bytes() if data is None else data
     if ingest.kind_of(path) is not None:
@@ -335,7 +335,7 @@ def _check_text(column: str, required: bool = True) -> Callable[[Plan], str | No
     return check
 
 
-RAW_EXTENSIONS = (".txt", ".pdf", ".docx", ".html", ".htm")  # as published; see analysis.ingest
+RAW_EXTENSIONS = (".txt", ".pdf", ".docx", ".html", ".htm")  # as published; see analysis.corpus.ingest
 
 
 def _check_file(plan: Plan) -> str | None:
@@ -533,7 +533,7 @@ def _source_problem(path: Path) -> str | None:
 def _read_source(source_file: Path) -> tuple[bytes, str, list[str]]:
     """The original bytes of the file to add, their encoding ("" for an extracted PDF, DOCX or
     HTML file), and any problems."""
-    from analysis import ingest
+    from analysis.corpus import ingest
 
     if (problem := _source_problem(source_file)) is not None:
         return b"", "", [problem]
@@ -552,7 +552,7 @@ def _read_source(source_file: Path) -> tuple[bytes, str, list[str]]:
 def _raw_name(doc_id: str, source_file: Path) -> str:
     """`<doc_id>` with the source's extension when it is extracted (.pdf, .docx, .html, .htm),
     else `.txt` (a text file, whatever it was called)."""
-    from analysis import ingest
+    from analysis.corpus import ingest
 
     suffix = source_file.suffix.lower()
     return f"{doc_id}{suffix if ingest.kind_of(source_file) is not None else '.txt'}"

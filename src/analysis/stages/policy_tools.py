@@ -21,14 +21,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.dataset import CorpusTables
-from analysis.evidence import anchor, esc, marked
+from analysis.corpus.structure import chinese_numeral
 from analysis.files import write_tables
-from analysis.params import load_yaml
+from analysis.params.loader import load_yaml
 from analysis.paths import Paths, ProjectError
-from analysis.stats import StatisticsParams, percentile_interval, plan_rng, resample_counts
-from analysis.structure import chinese_numeral
-from analysis.themes import (
+from analysis.stages.dataset import CorpusTables
+from analysis.stages.themes import (
     THEME_NAME_RULE,
     _is_theme_name,
     _term_problem,
@@ -36,7 +34,9 @@ from analysis.themes import (
     longest_first,
     stat_kwic,
 )
-from analysis.validation import coverage_notes as validation_coverage
+from analysis.stages.validation import coverage_notes as validation_coverage
+from analysis.text.stats import StatisticsParams, percentile_interval, plan_rng, resample_counts
+from analysis.views.evidence import anchor, esc, marked
 
 CODE_COLUMNS = ["doc_id", "item_seq", "sentence", "start", "unit", "type", "sub_tool", "cue", "sentence_text"]
 ITEM_COLUMNS = ["doc_id", "item_seq", "unit", "type", "sub_tool", "cue"]
@@ -495,7 +495,7 @@ def build_policy_tools(tables: CorpusTables, book: Toolbook, lexicon, annotation
 
 
 def run_stage(tables: CorpusTables, paths: Paths, out: Path) -> list[str]:
-    """The pipeline stage (analysis.stages): write the five tables; the notes are its warnings."""
+    """The pipeline stage (analysis.stages.registry): write the five tables; the notes are its warnings."""
     built = build_policy_tools(tables, load_toolbook(paths.params / "policy_tools.yaml"),
                                load_lexicon(paths.params / "themes.yaml"), paths.policy_tool_annotations,
                                StatisticsParams.from_yaml(paths.params / "statistics.yaml"))
@@ -513,7 +513,7 @@ def type_order(summary: pd.DataFrame) -> list[str]:
 def share_table(data, doc_ids: list[str], level: str = "type") -> pd.DataFrame:
     """Plans × types (or sub-tools): each one's share of the plan's codes, with the plan's items and
     codes; one row per plan in `doc_ids`, labelled by district and year."""
-    from analysis.report import plan_names
+    from analysis.views.report import plan_names
 
     summary = data.policy_tool_summary
     rows = summary[(summary["level"] == level) & summary["doc_id"].isin(doc_ids)]
@@ -616,7 +616,7 @@ def findings_html(data, doc_ids: list[str]):
     """One paragraph stated from the data: the types with the largest and smallest pooled share
     with their intervals — called 主导 (dominant) or 稀缺 (scarce) only as share_verdicts allows (never
     with fewer than `min_items` items in all) — and in how many plans each type has the largest share."""
-    from analysis.report import safe_html
+    from analysis.views.report import safe_html
 
     shares, params = pooled_bootstrap(data, doc_ids), statistics_params(data)
     pooled = pooled_shares(data, doc_ids, shares)
@@ -662,7 +662,7 @@ def type_intervals(data, doc_ids: list[str]) -> pd.DataFrame:
     """Long: plan, type, n_items, codes, share, share_low, share_high (NaN, n/a, with fewer than
     `min_items` items) for each plan of `doc_ids` (summary order) and, with two or more plans, the
     pooled row `合并 pooled`."""
-    from analysis.report import plan_names
+    from analysis.views.report import plan_names
 
     summary = data.policy_tool_summary
     rows = summary[(summary["level"] == "type") & summary["doc_id"].isin(doc_ids)]
@@ -678,7 +678,7 @@ def sentence_overview(data, doc_ids: list[str]) -> pd.DataFrame:
     """Per plan of `doc_ids`: its items, the coded ones, those mixing two or more types, those whose
     codes come from two or more sentences, and its item × sub-tool and sentence × sub-tool codes
     (two counting units, side by side: never to be added)."""
-    from analysis.report import plan_names
+    from analysis.views.report import plan_names
 
     codes = data.policy_tools[data.policy_tools["doc_id"].isin(doc_ids)]
     coded = codes[codes["sub_tool"] != ""]
@@ -706,7 +706,7 @@ def mixed_examples(data, doc_ids: list[str], limit: int = 20) -> pd.DataFrame:
 def xy_table(data, doc_ids: list[str], dimension: str = "theme") -> pd.DataFrame:
     """The X–Y matrix summed over the plans in `doc_ids`: rows = themes (dimension "theme") or, per
     plan, its sections ("section"), columns = types, cells = item × sub-tool codes."""
-    from analysis.report import plan_names
+    from analysis.views.report import plan_names
 
     if dimension not in ("theme", "section"):
         raise ProjectError(f"dimension: {dimension!r} is not allowed; use theme or section")
@@ -741,7 +741,7 @@ def plan_findings_html(data, doc_id: str, doc_ids: list[str]):
     """One paragraph stated from the data: the plan's type with the largest share, with its interval,
     against the median share of the other plans of `doc_ids`, and whether it may be called 主导
     (share_verdicts: never with fewer than `min_items` items)."""
-    from analysis.report import safe_html
+    from analysis.views.report import safe_html
 
     summary = data.policy_tool_summary
     rows = summary[(summary["level"] == "type") & (summary["doc_id"] == doc_id)]
@@ -833,7 +833,7 @@ def plan_evidence_html(data, doc_id: str):
 def plan_vs_others_table(data, doc_id: str, doc_ids: list[str]):
     """plan_vs_others as a table whose `codes` cells (those above 0) link to their evidence block
     (plan_evidence_html)."""
-    from analysis.report import table
+    from analysis.views.report import table
 
     compared = plan_vs_others(data, doc_id, doc_ids)
     names = compared["sub_tool"].where(compared["sub_tool"] != ALL_TOOLS, compared["type"])
@@ -853,7 +853,7 @@ def trend_table(data, doc_ids: list[str]) -> pd.DataFrame:
     """Type shares year by year for each district with plans of two or more years among `doc_ids`:
     district, year, plan, type, codes, share, share_low, share_high (item-bootstrap interval of each
     plan; NaN, n/a, for a plan with fewer than `min_items` items); empty when no district has two years."""
-    from analysis.report import plan_names
+    from analysis.views.report import plan_names
 
     documents = data.documents[data.documents["doc_id"].isin(doc_ids)]
     documents = documents[documents.groupby("district")["year"].transform("nunique") > 1]
@@ -875,7 +875,7 @@ def plot_type_shares(intervals: pd.DataFrame):
     from matplotlib.figure import Figure
     from matplotlib.ticker import PercentFormatter
 
-    from analysis.plots import use_cjk_font
+    from analysis.views.plots import use_cjk_font
 
     use_cjk_font()
     plans, kinds = list(dict.fromkeys(intervals["plan"])), list(dict.fromkeys(intervals["type"]))
@@ -898,7 +898,7 @@ def plot_type_shares(intervals: pd.DataFrame):
 def plot_xy(data, doc_ids: list[str], dimension: str = "theme"):
     """Heatmap of the X–Y matrix (xy_table): rows the themes or each plan's sections (labels cut to
     LABEL_CHARS characters), columns the types, cells item × sub-tool codes."""
-    from analysis.plots import plot_heatmap
+    from analysis.views.plots import plot_heatmap
 
     table = xy_table(data, doc_ids, dimension).drop(columns="合计")
     label = table.columns[1] if dimension == "section" else table.columns[0]
@@ -914,7 +914,7 @@ def plot_type_trends(trend: pd.DataFrame):
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-    from analysis.plots import use_cjk_font
+    from analysis.views.plots import use_cjk_font
 
     use_cjk_font()
     districts = list(dict.fromkeys(trend["district"]))
@@ -937,7 +937,7 @@ def plot_type_trends(trend: pd.DataFrame):
 def validation_html(data):
     """The cues against the hand coding (policy_tool_validation.csv), item level, for a page: Cohen's
     κ and precision/recall per type and sub-tool; a note when there is no hand coding."""
-    from analysis.report import safe_html, table
+    from analysis.views.report import safe_html, table
 
     v = data.policy_tool_validation
     if v.empty:

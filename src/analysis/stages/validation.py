@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.dataset import CorpusTables
 from analysis.files import write_tables
 from analysis.paths import Paths, ProjectError
-from analysis.themes import Lexicon, load_lexicon, stat_kwic
+from analysis.stages.dataset import CorpusTables
+from analysis.stages.themes import Lexicon, load_lexicon, stat_kwic
 
 KEY = ["doc_id", "item_seq", "theme"]
 ANNOTATION_COLUMNS = [*KEY, "code", "note"]

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.clean import CONVERTED, CleanResult, CleanRules, clean_plan
-from analysis.corpus import MANIFEST_COLUMNS, Plan, read_plan, validate
+from analysis.corpus.clean import CONVERTED, CleanResult, CleanRules, clean_plan
+from analysis.corpus.manifest import MANIFEST_COLUMNS, Plan, read_plan, validate
+from analysis.corpus.structure import PlanStructure, StructureRules, parse_plan
 from analysis.files import write_tables, write_text_atomic
 from analysis.paths import Paths, ProjectError, printable
-from analysis.structure import PlanStructure, StructureRules, parse_plan
 
 COMPLETENESS_MARK = {"complete": "", "truncated": "（截断）", "partial": "（节选）"}
 ITEM_COLUMNS = ["doc_id", "district", "year", "section_no", "section_title", "item_no", "item_seq", "text"]
@@ -141,7 +141,7 @@ def outline(plan: Plan, raw_dir: Path, params_dir: Path) -> list[str]:
 
 
 def run_stage(tables: CorpusTables, paths: Paths, out: Path) -> list[str]:
-    """The pipeline's dataset stage (analysis.stages): write the tables; no warnings of its own."""
+    """The pipeline's dataset stage (analysis.stages.registry): write the tables; no warnings of its own."""
     write_corpus(tables, out)
     return []
 
@@ -163,7 +163,7 @@ def plan_structure(documents: pd.DataFrame, items: pd.DataFrame, clean_dir: Path
     """Per plan: the manifest title, the first line of its cleaned text (data/processed/clean/,
     cut at `chars`), sections with a heading (0: none found), items, and how items are numbered
     (items.csv: `continuous`, `per-section` as the evidence cites them, `none` without printed numbers)."""
-    from analysis.evidence import per_section_plans
+    from analysis.views.evidence import per_section_plans
 
     per_section = per_section_plans(items)
     unnumbered = set(items.loc[items["item_no"].fillna("").astype(str) == "", "doc_id"])

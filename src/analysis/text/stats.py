@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2, false_discovery_control, fisher_exact, power_divergence
 
-from analysis.params import load_yaml
+from analysis.params.loader import load_yaml
 from analysis.paths import ProjectError
 
 INTERVAL_COLUMNS = {  # theme_counts estimate → its interval columns

@@ -28,11 +28,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.evidence import esc, locations
-from analysis.params import load_yaml
+from analysis.params.loader import load_yaml
 from analysis.paths import ProjectError
-from analysis.stats import log_likelihood, significant
-from analysis.tokenize import NOT_POLICY_TERMS, word_classes
+from analysis.text.stats import log_likelihood, significant
+from analysis.text.tokenize import NOT_POLICY_TERMS, word_classes
+from analysis.views.evidence import esc, locations
 
 KWIC_FOLDER = "kwic"  # under reports/; ad-hoc query outputs, not part of a run (verify leaves them alone)
 COLUMNS = ["doc_id", "district", "year", "term", "where", "location", "item_seq", "section_no", "start",
@@ -79,7 +79,7 @@ def _place(structure, offset: int) -> tuple[str, int | None, int | None]:
 def concordance(data, terms: list[str], doc_ids: list[str] | None = None, window: int = 20) -> pd.DataFrame:
     """Every occurrence of each of `terms` in the cleaned text of the plans `doc_ids` (default: all
     plans of the snapshot), one row each with its printed location and ±`window` characters."""
-    from analysis.structure import StructureRules, parse_plan
+    from analysis.corpus.structure import StructureRules, parse_plan
 
     terms = query_terms(terms)
     if not terms:
@@ -124,8 +124,8 @@ def counts(frame: pd.DataFrame, doc_ids: list[str], terms: list[str]) -> pd.Data
 
 
 def kwic_page(data, frame: pd.DataFrame, terms: list[str], doc_ids: list[str], window: int) -> str:
-    """The concordance as a self-contained report page (analysis.report.render_page)."""
-    from analysis.report import plan_names, render_page
+    """The concordance as a self-contained report page (analysis.views.report.render_page)."""
+    from analysis.views.report import plan_names, render_page
 
     names = plan_names(data.documents)
     table = counts(frame, doc_ids, terms)
@@ -155,8 +155,8 @@ def kwic_page(data, frame: pd.DataFrame, terms: list[str], doc_ids: list[str], w
 
 def _manifest(data) -> dict:
     """The published run's manifest for the page footer, or a minimal one naming the snapshot."""
-    from analysis.report import _version, citation_text
-    from analysis.verify import MANIFEST
+    from analysis.publish.verify import MANIFEST
+    from analysis.views.report import _version, citation_text
 
     path = data.paths.reports / MANIFEST
     if path.is_file():
@@ -274,7 +274,7 @@ def place_names(documents: pd.DataFrame, extra: Iterable[str] = ()) -> frozenset
 
 def place_pattern(places: Iterable[str]) -> re.Pattern:
     """One alternation of the place names `places` (longest first), matching nothing when empty."""
-    from analysis.themes import longest_first
+    from analysis.stages.themes import longest_first
 
     return longest_first(set(places)) if places else re.compile(r"(?!)")
 
@@ -400,7 +400,8 @@ def network_files(nodes: pd.DataFrame, edges: pd.DataFrame) -> dict[str, bytes]:
 def network_scopes(documents: pd.DataFrame, report_params: dict) -> dict[str, list[str]]:
     """Scope name → doc_ids: every plan ("all"), each plan set of params/report.yaml (set_default,
     set_<name>) and each plan on its own (its doc_id)."""
-    from analysis.report import DEFAULT_SET, plan_set
+    from analysis.params.report import DEFAULT_SET
+    from analysis.stages.plansets import plan_set
 
     sets = [DEFAULT_SET, *sorted(report_params.get("sets") or {})]
     every = sorted(documents["doc_id"])
@@ -428,11 +429,11 @@ def graph_scopes(scopes: dict[str, list[str]], max_plans: int) -> list[str]:
 
 
 def run_stage(tables, paths, out: Path) -> list[str]:
-    """The pipeline's coword stage (analysis.stages): item_tokens.csv, coword_nodes.csv,
+    """The pipeline's coword stage (analysis.stages.registry): item_tokens.csv, coword_nodes.csv,
     coword_edges.csv and coword/<scope>.gexf and .graphml (see `graph_scopes`)."""
     from analysis.files import write_bytes_atomic, write_tables
-    from analysis.report import load_report_params
-    from analysis.tokenize import load_segmenter
+    from analysis.params.report import load_report_params
+    from analysis.text.tokenize import load_segmenter
 
     params = ExploreParams.from_yaml(paths.params / "explore.yaml")
     places = place_names(tables.documents, params.place_names)
@@ -533,7 +534,7 @@ def district_trajectories(theme_counts: pd.DataFrame, documents: pd.DataFrame, v
     year, for the districts with plans of at least two years (at most `max_districts`: those with
     the most years, ties by name); applicable plan × theme rows only. Columns: district, year,
     doc_id, completeness, theme, value, low, high."""
-    from analysis.stats import INTERVAL_COLUMNS
+    from analysis.text.stats import INTERVAL_COLUMNS
 
     low, high = INTERVAL_COLUMNS[value]
     years = documents.groupby("district")["year"].nunique()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from analysis.paths import Paths, ProjectError
-from analysis.stages import read_stamps, snapshot_id, stage_keys
+from analysis.stages.registry import read_stamps, snapshot_id, stage_keys
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -11,7 +11,7 @@ from functools import cache, lru_cache
 from importlib.util import find_spec
 from pathlib import Path
 
-FONT_FILE = "NotoSansCJKsc-Regular.otf"  # as analysis.plots
+FONT_FILE = "NotoSansCJKsc-Regular.otf"  # as analysis.views.plots
 FAMILY = "Embedded Noto Sans CJK SC"  # the @font-face family name style.css lists
 KEEP_NAMES = [0, 1, 2, 13, 14]  # copyright, family, subfamily, license (SIL OFL) and its URL
 

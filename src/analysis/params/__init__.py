@@ -1,0 +1,1 @@
+"""Params layer: every `params/*` file read, validated and typed in one place."""

@@ -1,0 +1,1 @@
+"""Publish layer: jobs, warm kernels, export, provenance, workbook, verify and bundle."""

@@ -1,0 +1,1 @@
+"""Text layer: tokens, dictionaries and the text statistics every stage shares."""

@@ -1,0 +1,1 @@
+"""Views layer: what the notebooks call: snapshot access, plan sets, tables, fragments and figures."""
