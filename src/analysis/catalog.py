@@ -1,0 +1,129 @@
+"""The data catalog: every table of data/processed — its file, columns and dtypes, and the stage that writes it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from analysis.paths import ProjectError
+
+DTYPES = ("str", "int", "float", "bool")
+FOLDERS = {"clean": "dataset", "coword": "coword"}  # folders of files per plan/scope, and their stage
+
+
+@dataclass(frozen=True)
+class Table:
+    """One CSV of data/processed. `spec` lists its columns in file order as `name:dtype`."""
+
+    name: str
+    stage: str
+    spec: str
+
+    @property
+    def file(self) -> str:
+        return f"{self.name}.csv"
+
+    @property
+    def columns(self) -> list[str]:
+        return [column.split(":")[0] for column in self.spec.split()]
+
+    @property
+    def dtypes(self) -> dict[str, str]:
+        return dict(column.split(":") for column in self.spec.split())
+
+
+TABLES = [
+    # dataset
+    Table("documents", "dataset",
+        "doc_id:str district:str region:str admin_level:str year:int title:str source:str "
+        "file:str completeness:str sha256:str n_chars:int n_sections:int n_items:int "
+        "script:str"),
+    Table("items", "dataset",
+        "doc_id:str district:str year:int section_no:int section_title:str item_no:str "
+        "item_seq:int text:str"),
+    Table("removed", "dataset", "doc_id:str rule:str text:str"),
+    # themes
+    Table("keyness", "themes",
+        "doc_id:str district:str year:int kind:str theme:str term:str count:int "
+        "expected:float count_other:int total:int total_other:int g2:float p:float q:float "
+        "log_ratio:float"),
+    Table("kwic", "themes",
+        "doc_id:str district:str year:int theme:str term:str where:str item_seq:int "
+        "section_no:int left:str match:str right:str start:int"),
+    Table("segmentation", "themes",
+        "theme:str term:str occurrences:int whole:int inside_longer:int split:int alone:str "
+        "example:str flagged:bool"),
+    Table("term_counts", "themes",
+        "doc_id:str district:str year:int theme:str term:str applicable:bool mentions:int "
+        "per_10k_chars:float items_with_term:int n_items:int item_share:float "
+        "first_section:int"),
+    Table("theme_counts", "themes",
+        "doc_id:str district:str year:int theme:str applicable:bool mentions:int "
+        "per_10k_chars:float items_with_theme:int n_items:int item_share:float "
+        "first_section:int per_10k_low:float per_10k_high:float item_share_low:float "
+        "item_share_high:float"),
+    Table("theme_tests", "themes",
+        "doc_id:str district:str year:int completeness:str theme:str items_with_theme:int "
+        "n_items:int pool_plans:int pool_items_with_theme:int pool_n_items:int "
+        "odds_ratio:float p:float q:float direction:str"),
+    # clusters
+    Table("cluster_examples", "clusters", "cluster:int rank:int doc_id:str item_seq:int centrality:float"),
+    Table("cluster_k_selection", "clusters",
+        "k:int silhouette:float inertia:float ari:float ari_se:float jaccard:float "
+        "n_stable:int passes:bool chosen:bool"),
+    Table("cluster_solution", "clusters",
+        "k:int silhouette:float ari:float ari_min:float jaccard_min:float n_stable:int "
+        "stable_share:float passes:bool"),
+    Table("cluster_stability", "clusters",
+        "k:int kind:str run:int random_state:int n_items:int ari:float cluster:int "
+        "jaccard:float"),
+    Table("cluster_summary", "clusters",
+        "cluster:int label:str n_items:int n_plans:int theme:str theme_share:float "
+        "stability:float seed_stability:float stable:bool"),
+    Table("cluster_terms", "clusters", "cluster:int term:str weight:float rank:int"),
+    Table("clusters", "clusters",
+        "doc_id:str district:str year:int item_seq:int cluster:int cluster_label:str x:float "
+        "y:float"),
+    Table("doc_similarity", "clusters",
+        "doc_a:str doc_b:str district_a:str year_a:int district_b:str year_b:int "
+        "similarity:float"),
+    Table("nearest_neighbours", "clusters", "doc_id:str neighbour:str rank:int similarity:float share_nearest:float"),
+    # validation
+    Table("lexicon_disagreements", "validation",
+        "doc_id:str item_seq:int theme:str code:int predicted:int terms:str note:str text:str"),
+    Table("lexicon_validation", "validation",
+        "theme:str n_items:int tp:int fp:int fn:int tn:int precision:float recall:float "
+        "f1:float not_applicable:int"),
+    # policy_tools
+    Table("policy_tool_disagreements", "policy_tools",
+        "doc_id:str item_seq:int unit:str type:str sub_tool:str code:int predicted:int "
+        "cues:str note:str text:str"),
+    Table("policy_tool_matrix", "policy_tools",
+        "doc_id:str dimension:str y_order:int y:str type:str sub_tool:str codes:int"),
+    Table("policy_tool_summary", "policy_tools",
+        "doc_id:str level:str type:str sub_tool:str codes:int share:float share_low:float "
+        "share_high:float items:int item_share:float sentence_codes:int n_items:int "
+        "n_uncoded:int"),
+    Table("policy_tool_validation", "policy_tools",
+        "level:str type:str sub_tool:str n_items:int tp:int fp:int fn:int tn:int "
+        "precision:float recall:float f1:float kappa:float"),
+    Table("policy_tools", "policy_tools",
+        "doc_id:str item_seq:int sentence:int start:int unit:str type:str sub_tool:str "
+        "cue:str sentence_text:str"),
+    # coword
+    Table("coword_edges", "coword", "scope:str source:str target:str count:int weight:float jaccard:float pmi:float"),
+    Table("coword_nodes", "coword", "scope:str term:str items:int count:int community:int degree:int"),
+    Table("item_tokens", "coword", "doc_id:str item_seq:int tokens:str"),
+]
+CATALOG = {table.name: table for table in TABLES}
+
+
+def table(name: str) -> Table:
+    """The catalog entry of table `name`; a one-line error for a name the catalog does not know."""
+    if name not in CATALOG:
+        raise ProjectError(f"data/processed has no table {name!r}; known tables: {', '.join(sorted(CATALOG))}")
+    return CATALOG[name]
+
+
+def written_by(stage: str) -> list[Table]:
+    """The tables a stage writes, in catalog order."""
+    return [entry for entry in TABLES if entry.stage == stage]
