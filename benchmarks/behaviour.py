@@ -22,13 +22,15 @@ from pathlib import Path
 from bs4 import BeautifulSoup
 
 HERE = Path(__file__).resolve().parent
-HEX = re.compile(r"\b[0-9a-f]{16,64}\b")
+HEX = re.compile(r"\b[0-9a-f]{12,64}\b")
+COMMIT = re.compile(r"commit (?:#|unknown \(not a git checkout\))")
 
 
 def page_text(page: str) -> str:
     """A page's visible text with hashes (code digest, run and snapshot ids, input hashes of
-    run-specific files) blanked."""
-    return HEX.sub("#", BeautifulSoup(page, "html.parser").get_text())
+    run-specific files) and the git commit blanked, blank lines dropped."""
+    text = COMMIT.sub("commit #", HEX.sub("#", BeautifulSoup(page, "html.parser").get_text()))
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 def fingerprint(root: Path) -> dict[str, str]:
@@ -45,7 +47,7 @@ def fingerprint(root: Path) -> dict[str, str]:
 
 def next_year_project(project) -> None:
     try:
-        from analysis.corpus.manifest.add import add_plan  # after the redesign (issue 20)
+        from analysis.corpus.add import add_plan  # after the redesign (issue 20)
     except ImportError:
         from analysis.corpus.manifest import add_plan
 

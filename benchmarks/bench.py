@@ -4,7 +4,9 @@
    loop: papermill CLI, then `jupyter nbconvert --to html` CLI, for each report notebook one after another.
 2. unchanged rerun vs the cold run.
 3. throughput (raw characters per second) of clean + structure + tokenise items + theme counting
-   over 1,000 synthetic plans with 1 and 2 workers, vs `jieba.lcut` over the same texts.
+   over 1,000 synthetic plans, with the pipeline's own functions in one process, vs `jieba.lcut`
+   over the same texts. (The 2-worker figures went with `analysis.batch`, a second pipeline path
+   that no run used, removed in issue 20: a run parallelises its stages and notebooks instead.)
 4. build_clusters on the ~25 k synthetic items: wall time and peak RSS (in a child process).
 5. end-to-end scale: `python -m analysis run` on a fresh copy of the project holding the 5 real plans
    plus synthetic ones, for N plans in all (--scales, default 5,100,300,1000): cold wall time, peak
@@ -37,14 +39,15 @@ from pathlib import Path
 import jieba
 import pandas as pd
 import psutil
-from joblib.externals.loky import get_reusable_executor
 from synthetic import SEED, Parts, real_parts, synthetic_corpus, synthetic_plans
 
-from analysis.batch import load_resources, process_texts
-from analysis.corpus.clean import clean_plan
+from analysis.corpus.clean import CleanRules, clean_plan
 from analysis.corpus.manifest import Plan, read_manifest, write_manifest
-from analysis.corpus.structure import parse_plan
+from analysis.corpus.structure import StructureRules, parse_plan
+from analysis.params.themes import ThemesParams
 from analysis.paths import Paths
+from analysis.text.dictionary import Dictionary, theme_lexicon
+from analysis.text.tokenize import Segmenter, clear_segmentations, load_segmenter
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
@@ -77,8 +80,8 @@ def naive_loop(paths: Paths) -> int:
     """What a user would script: the stages once, then papermill and nbconvert per notebook, one
     after another."""
     from analysis.pipeline import ensure_processed
+    from analysis.publish.jobs import build_jobs
     from analysis.stages.registry import snapshot_id
-    from analysis.views.report import build_jobs
     from analysis.views.snapshot import read_table
 
     ensure_processed(paths, log=lambda line: None)
@@ -119,24 +122,47 @@ def bench_reports(naive: dict, real: ScaleRun) -> dict:
 # --- 3: throughput ------------------------------------------------------------------------------
 
 
-def cold_workers() -> None:
-    """Stop joblib's reusable worker pool, so the next parallel call starts fresh processes."""
-    get_reusable_executor().shutdown(wait=True)
+@dataclass(frozen=True)
+class Rules:
+    """What processing a plan needs, loaded from params/ before timing."""
+
+    clean: CleanRules
+    structure: StructureRules
+    segmenter: Segmenter
+    lexicon: Dictionary
+
+
+def load_rules(params_dir: Path) -> Rules:
+    return Rules(CleanRules.from_yaml(params_dir / "clean.yaml"),
+                 StructureRules.from_yaml(params_dir / "structure.yaml"),
+                 load_segmenter(params_dir), theme_lexicon(ThemesParams.from_yaml(params_dir / "themes.yaml")))
+
+
+def process_plans(texts: list[str], rules: Rules) -> int:
+    """The pipeline's per-plan work on raw texts, in this process: clean and structure (as the
+    dataset stage does), tokenise the items and count theme mentions (as the themes stage does).
+    Returns the number of item tokens."""
+    tokens = 0
+    for text in texts:
+        cleaned = clean_plan(text, rules.clean)
+        items = parse_plan(cleaned.text, rules.structure).items
+        tokens += sum(len(rules.segmenter.tokens(item.text)) for item in items)
+        rules.lexicon.count(cleaned.text)
+    return tokens
 
 
 def bench_throughput(texts: list[str], params_dir: Path) -> dict:
-    """Best of ROUNDS for each way of processing `texts`; dictionaries loaded before timing."""
+    """Best of ROUNDS for each way of processing `texts`; dictionaries loaded before timing, and
+    the segmenter's cache emptied before each pipeline round."""
     jieba.initialize()
-    load_resources(params_dir)
+    rules = load_rules(params_dir)
+
     def nothing() -> None:
         pass
 
     runs: dict[str, tuple[Callable[[], None], Callable[[], object]]] = {  # name: (untimed setup, run)
         "jieba_s": (nothing, lambda: [jieba.lcut(text) for text in texts]),
-        "pipeline_1w_s": (nothing, lambda: process_texts(texts, params_dir, n_jobs=1)),
-        "pipeline_2w_cold_s": (cold_workers, lambda: process_texts(texts, params_dir, n_jobs=2)),
-        "pipeline_2w_warm_s": (nothing, lambda: process_texts(texts, params_dir, n_jobs=2)),
-        "pipeline_2w_fork_s": (nothing, lambda: process_texts(texts, params_dir, n_jobs=2, backend="multiprocessing")),
+        "pipeline_1w_s": (clear_segmentations, lambda: process_plans(texts, rules)),
     }
     best = {name: float("inf") for name in runs}
     for _ in range(ROUNDS):
@@ -151,10 +177,11 @@ def bench_throughput(texts: list[str], params_dir: Path) -> dict:
 
 def synthetic_items(texts: list[str], params_dir: Path) -> pd.DataFrame:
     """items.csv columns for the synthetic plans (doc_id syn_0000…)."""
-    resources = load_resources(params_dir)
+    clean_rules = CleanRules.from_yaml(params_dir / "clean.yaml")
+    structure_rules = StructureRules.from_yaml(params_dir / "structure.yaml")
     rows = []
     for number, text in enumerate(texts):
-        structure = parse_plan(clean_plan(text, resources.clean).text, resources.structure)
+        structure = parse_plan(clean_plan(text, clean_rules).text, structure_rules)
         rows += [
             {"doc_id": f"syn_{number:04d}", "district": f"合成{number:04d}", "year": 2024,
              "section_no": item.section_no, "section_title": item.section_title, "item_no": item.item_no,
@@ -168,9 +195,10 @@ def clusters_child() -> None:
     """In a child process: time TF-IDF + clustering of the synthetic items; print JSON.
 
     The items are segmented first (the tokenize stage, timed on its own and reported beside it);
-    build_clusters then gets the tokens, as the batch path hands them over.
+    build_clusters then gets the tokens, as a caller that already has them would.
     """
-    from analysis.stages.clusters import ClusterParams, build_clusters
+    from analysis.params import load_params
+    from analysis.stages.clusters import build_clusters
     from analysis.text.tokenize import load_segmenter
 
     params_dir = ROOT / "params"
@@ -178,11 +206,12 @@ def clusters_child() -> None:
     segmenter = load_segmenter(params_dir)
     tokens: list[list[str]] = []
     tokenize_seconds = timed(lambda: tokens.extend(segmenter(text) for text in items["text"]))
-    seconds = timed(lambda: build_clusters(items, params_dir, tokens=tokens))
-    params = ClusterParams.from_yaml(params_dir / "clusters.yaml")
+    params = load_params(params_dir)
+    seconds = timed(lambda: build_clusters(items, params, tokens=tokens))
+    settings = params.clusters
     print(json.dumps({"items": len(items), "seconds": seconds, "tokenize_seconds": tokenize_seconds,
-                      "stability_runs": params.stability_runs_large, "resamples": params.neighbour_resamples,
-                      "candidates": params.neighbour_candidates}))
+                      "stability_runs": settings.stability_runs_large, "resamples": settings.neighbour_resamples,
+                      "candidates": settings.neighbour_candidates}))
 
 
 def bench_clusters() -> dict:
@@ -364,7 +393,6 @@ def figures(reports: dict, throughput: dict, clusters: dict) -> dict[str, float]
         "cold_vs_naive": round(reports["cold_s"] / reports["naive_s"], 4),
         "rerun_vs_cold": round(reports["rerun_s"] / reports["cold_s"], 4),
         "throughput_1w_vs_jieba": round(throughput["jieba_s"] / throughput["pipeline_1w_s"], 3),
-        "throughput_2w_vs_jieba": round(throughput["jieba_s"] / throughput["pipeline_2w_fork_s"], 3),
         "cluster_25k_seconds": round(clusters["seconds"], 2),
         "cluster_25k_peak_rss_mb": round(clusters["peak_rss_mb"], 1),
     }
@@ -389,11 +417,8 @@ def markdown(result: dict[str, float], reports: dict, throughput: dict, clusters
         f"| {mark(result['cold_vs_naive'] <= COLD_VS_NAIVE_GOAL)} |",
         f"| 2 | unchanged rerun vs cold run | {result['rerun_vs_cold']}× | ≤ 0.05× "
         f"| {mark(result['rerun_vs_cold'] <= 0.05)} |",
-        f"| 3a | throughput, 1 worker vs `jieba.lcut` | {result['throughput_1w_vs_jieba']}× | ≥ 0.8× "
+        f"| 3 | throughput, one process vs `jieba.lcut` | {result['throughput_1w_vs_jieba']}× | ≥ 0.8× "
         f"| {mark(result['throughput_1w_vs_jieba'] >= 0.8)} |",
-        f"| 3b | throughput, 2 workers (fresh forked pool) vs `jieba.lcut` | {result['throughput_2w_vs_jieba']}× "
-        "| ≥ 1.5× "
-        f"| {mark(result['throughput_2w_vs_jieba'] >= 1.5)} |",
         f"| 4 | build_clusters, {clusters['items']:,} items | {result['cluster_25k_seconds']} s, "
         f"{result['cluster_25k_peak_rss_mb']:.0f} MB peak RSS | ≤ 10 s, ≤ 2 GB "
         f"| {mark(result['cluster_25k_seconds'] <= 10 and result['cluster_25k_peak_rss_mb'] <= 2048)} |",
@@ -408,16 +433,13 @@ def markdown(result: dict[str, float], reports: dict, throughput: dict, clusters
         "",
         f"3. {N_PLANS:,} synthetic plans (benchmarks/synthetic.py, fixed seed), {chars:,} raw characters; best of "
         f"{ROUNDS} interleaved rounds; jieba's and the project's dictionaries loaded before timing. The synthetic "
-        "plans reuse the real plans' items, and a worker segments an identical text once per task, so the "
-        "pipeline beats plain jieba here; on 1,000 distinct plans expect about 1× per worker (1.09× when "
-        "segmentations were not shared).",
+        "plans reuse the real plans' items, and the segmenter segments an identical text once per round, so the "
+        "pipeline beats plain jieba here; on 1,000 distinct plans expect about 1× (1.09× when segmentations "
+        "were not shared). The former 2-worker figures (3b) went with `analysis.batch`, a second pipeline path "
+        "that no run used (removed in issue 20); a run parallelises its stages and notebooks instead.",
         f"   - `jieba.lcut` (global tokenizer, HMM on), one process: {rate('jieba_s')}",
-        f"   - `process_texts(n_jobs=1)` (clean, structure, tokenise items, count themes): {rate('pipeline_1w_s')}",
-        f"   - `process_texts(n_jobs=2, backend=\"multiprocessing\")`, a pool forked for the call from the "
-        f"process that has loaded the dictionaries (3b): {rate('pipeline_2w_fork_s')}",
-        f"   - `process_texts(n_jobs=2)` (loky), fresh workers: each imports the package and loads the "
-        f"dictionaries first: {rate('pipeline_2w_cold_s')}",
-        f"   - `process_texts(n_jobs=2)` (loky), workers reused from a previous call: {rate('pipeline_2w_warm_s')}",
+        f"   - `clean_plan`, `parse_plan`, the segmenter's item tokens and the lexicon's `count`, one process: "
+        f"{rate('pipeline_1w_s')}",
         "",
         "4. `build_clusters(items, params, tokens=…)` with params/clusters.yaml as committed, in a child "
         "process: TF-IDF, k selection by stability (MiniBatchKMeans, k = 2…12, each fitted on all items and "
@@ -426,7 +448,7 @@ def markdown(result: dict[str, float], reports: dict, throughput: dict, clusters
         f"often each of a plan's {clusters['candidates']} most similar plans is its nearest over "
         f"{clusters['resamples']} item resamples. "
         "Segmenting the items first (the tokenize stage, one process) took "
-        f"{clusters['tokenize_seconds']:.2f} s and is not in the figure; it scales out with `analysis.batch`. "
+        f"{clusters['tokenize_seconds']:.2f} s and is not in the figure. "
         "Building the items table (clean + structure) and the tokens happens in the same child, so they count "
         "towards the peak RSS but not the time.",
         "",

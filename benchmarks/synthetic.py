@@ -14,6 +14,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from analysis.params import load_params
 from analysis.stages.dataset import structure_corpus
 
 SEED = 20240601
@@ -34,7 +35,7 @@ class Parts:
 
 def real_parts(raw_dir: Path, params_dir: Path) -> Parts:
     """Preambles, section titles and item texts of the real plans (cleaned and structured)."""
-    tables = structure_corpus(raw_dir, params_dir)
+    tables = structure_corpus(raw_dir, load_params(params_dir))
     return Parts(
         preambles=tuple(d.structure.preamble for d in tables.plans if d.structure.preamble),
         section_titles=tuple(title for d in tables.plans for _, title in d.structure.sections if title),

@@ -8,6 +8,7 @@ import pytest
 
 from analysis.corpus.clean import CleanRules
 from analysis.corpus.structure import StructureRules
+from analysis.params import load_params
 from analysis.paths import Paths
 from analysis.stages.dataset import CorpusTables, structure_corpus
 
@@ -33,7 +34,7 @@ def structure_rules(paths: Paths) -> StructureRules:
 @pytest.fixture(scope="session")
 def corpus(paths: Paths) -> CorpusTables:
     """The five real plans, cleaned and structured in memory (nothing written)."""
-    return structure_corpus(paths.raw, paths.params)
+    return structure_corpus(paths.raw, load_params(paths.params))
 
 
 @pytest.fixture

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis.corpus.manifest import add_plan, load_text, read_manifest, validate
+from analysis.corpus.add import add_plan
+from analysis.corpus.ingest import read_plan
+from analysis.corpus.manifest import read_manifest, validate
 from analysis.paths import Paths, ProjectError
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -53,24 +55,24 @@ def test_add_new_district_with_all_metadata(project: Paths) -> None:
     assert len(validate(project.raw)) == 6
 
 
-def test_gbk_plan_is_stored_byte_for_byte(project: Paths) -> None:
+def test_gbk_plan_is_stored_byte_for_byte(project: Paths, structure_rules) -> None:
     plan = add_plan(project.raw, GBK_PLAN, "宝山", 2025, source="区教育局网站")
     text = GBK_PLAN.read_bytes().decode("gbk")
     assert (project.raw / "baoshan_2025.txt").read_bytes() == GBK_PLAN.read_bytes()
     assert plan.sha256 == hashlib.sha256(GBK_PLAN.read_bytes()).hexdigest()
     assert plan.source == "区教育局网站 (encoding GB18030)"
     assert plan.title == "2025年宝山区教育工作要点"
-    assert load_text(project.raw, plan) == text
+    assert read_plan(project.raw / plan.file, structure_rules)[0] == text
     validate(project.raw)
 
 
-def test_utf8_bom_is_kept_and_noted(project: Paths, tmp_path: Path) -> None:
+def test_utf8_bom_is_kept_and_noted(project: Paths, tmp_path: Path, structure_rules) -> None:
     source = tmp_path / "plan.txt"
     source.write_bytes(b"\xef\xbb\xbf" + YANGPU_2025.read_bytes())
     plan = add_plan(project.raw, source, "杨浦", 2025)
     assert (project.raw / plan.file).read_bytes() == source.read_bytes()
     assert plan.source == "added from plan.txt (encoding UTF-8 with BOM)"
-    assert load_text(project.raw, plan) == YANGPU_2025.read_text(encoding="utf-8")
+    assert read_plan(project.raw / plan.file, structure_rules)[0] == YANGPU_2025.read_text(encoding="utf-8")
 
 
 def test_file_already_in_raw_can_be_registered(project: Paths) -> None:

@@ -26,7 +26,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.corpus.manifest import MANIFEST_COLUMNS, accept_checksum, add_plan
+from analysis.corpus.add import add_plan
+from analysis.corpus.manifest import MANIFEST_COLUMNS, accept_checksum
+from analysis.params import load_params
 from analysis.paths import Paths
 from analysis.pipeline import ensure_processed
 from analysis.stages.dataset import CorpusTables, structure_corpus
@@ -279,7 +281,7 @@ def test_other_encodings_and_html_give_the_same_items(project: Paths, corpus: Co
     assert f"accepted the current sha256 of {doc_id}" in accepted.stdout and "ok: 5 plans" in accepted.stdout
     assert path.read_bytes() == data  # accepting records the checksum, never rewrites the file
 
-    text, items = _plan_tables(structure_corpus(project.raw, project.params, [doc_id]), doc_id)
+    text, items = _plan_tables(structure_corpus(project.raw, load_params(project.params), [doc_id]), doc_id)
     original_text, original_items = _plan_tables(corpus, doc_id)
     pd.testing.assert_frame_equal(items, original_items)
     if encoding != "html-page":  # the page's visible text differs from the file only in blank lines
@@ -312,7 +314,7 @@ def test_plan_without_sections_or_items_is_one_section_with_warnings(
     project: Paths, tmp_path: Path, text: str, item: str
 ) -> None:
     add_unstructured_plan(project, tmp_path, text)
-    tables = structure_corpus(project.raw, project.params, ["jingan_2025"])
+    tables = structure_corpus(project.raw, load_params(project.params), ["jingan_2025"])
     structure = tables.plans[0].structure
     assert structure.sections == [(1, "")]
     assert [i.text for i in structure.items] == [item]

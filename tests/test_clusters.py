@@ -10,31 +10,21 @@ import pytest
 from scipy import sparse
 
 from analysis.files import csv_bytes, read_csv
+from analysis.params import Params, load_params
+from analysis.params.clusters import ClusterParams
 from analysis.paths import ProjectError
-from analysis.stages.clusters import (
-    CLUSTER_FILES,
-    LABEL_SEPARATOR,
-    ClusterParams,
-    best_jaccard,
-    build_clusters,
-    choose_k,
+from analysis.stages.cluster_select import best_jaccard, choose_k, fit_all, fit_kmeans, renumber
+from analysis.stages.clusters import CLUSTER_FILES, LABEL_SEPARATOR, build_clusters, labels_from_terms, write_clusters
+from analysis.stages.neighbours import nearest_neighbours, partner_cosines, plan_cosine, resample_weights
+from analysis.stages.tfidf import word_ngrams
+from analysis.text.tokenize import load_segmenter
+from analysis.views.clusters import (
     cluster_verdict,
-    fit_all,
-    fit_kmeans,
-    labels_from_terms,
-    nearest_neighbours,
     neighbour_verdict,
-    partner_cosines,
-    plan_cosine,
-    renumber,
-    resample_weights,
     similar_plans_with_uncertainty,
     similarity_matrix,
     solution_passes,
-    word_ngrams,
-    write_clusters,
 )
-from analysis.text.tokenize import load_segmenter
 
 SPORT = ["篮球比赛", "足球训练", "体育锻炼", "田径运动会", "游泳课程", "体质健康测试"]
 DIGITAL = ["数字平台", "人工智能", "智慧校园", "网络安全", "数据中心", "信息系统"]
@@ -65,17 +55,22 @@ SYNTHETIC_OVERRIDES = {"k_min": 2, "k_max": 5, "min_df": 1, "max_df": 1.0,
 
 
 @pytest.fixture(scope="module")
-def tables(corpus, paths):
-    return build_clusters(corpus.items, paths.params)
+def project_params(paths) -> Params:
+    return load_params(paths.params)
 
 
 @pytest.fixture(scope="module")
-def synthetic(paths):
-    return build_clusters(synthetic_items(), paths.params, SYNTHETIC_OVERRIDES, count_hits)
+def tables(corpus, project_params):
+    return build_clusters(corpus.items, project_params)
 
 
-def test_two_runs_write_identical_files(tables, corpus, paths, tmp_path):
-    again = build_clusters(corpus.items.sample(frac=1, random_state=1), paths.params)  # order-free
+@pytest.fixture(scope="module")
+def synthetic(project_params):
+    return build_clusters(synthetic_items(), project_params, SYNTHETIC_OVERRIDES, count_hits)
+
+
+def test_two_runs_write_identical_files(tables, corpus, project_params, tmp_path):
+    again = build_clusters(corpus.items.sample(frac=1, random_state=1), project_params)  # order-free
     for field in CLUSTER_FILES:
         assert csv_bytes(getattr(again, field)) == csv_bytes(getattr(tables, field)), field
     first = write_clusters(tables, tmp_path / "a")

@@ -10,16 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis.corpus.manifest import (
-    MANIFEST_COLUMNS,
-    accept_checksum,
-    decode_plan,
-    load_text,
-    looks_like_html,
-    read_manifest,
-    validate,
-    write_manifest,
-)
+from analysis.corpus.decode import decode_plan, looks_like_html
+from analysis.corpus.ingest import read_plan
+from analysis.corpus.manifest import MANIFEST_COLUMNS, accept_checksum, read_manifest, validate, write_manifest
 from analysis.paths import Paths, ProjectError
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -64,9 +57,9 @@ def test_real_corpus_validates_without_touching_raw(paths: Paths) -> None:
     assert folder_digest(paths.raw) == before
 
 
-def test_real_plans_are_not_mistaken_for_html(paths: Paths) -> None:
+def test_real_plans_are_not_mistaken_for_html(paths: Paths, structure_rules) -> None:
     for plan in read_manifest(paths.raw):
-        assert not looks_like_html(load_text(paths.raw, plan)), plan.doc_id
+        assert not looks_like_html(read_plan(paths.raw / plan.file, structure_rules)[0]), plan.doc_id
 
 
 def test_write_manifest_reproduces_the_committed_file(project: Paths) -> None:

@@ -11,16 +11,11 @@ import pandas as pd
 import pytest
 
 from analysis.files import read_csv
+from analysis.params.explore import ExploreParams
 from analysis.paths import Paths, ProjectError
-from analysis.stages.coword import (
-    ExploreParams,
-    collocates,
-    coword_network,
-    item_tokens,
-    network_files,
-    place_names,
-    word_frequencies,
-)
+from analysis.stages.coword import coword_network, item_tokens, network_files, place_names
+from analysis.text.textstats import collocates
+from analysis.views.explore import word_frequencies
 
 PARAMS = ExploreParams(top_n=10, min_count=1, measure="jaccard", seed=42, graph_files_max_plans=30,
                        place_names=(), collocate_window=1, collocate_min_count=1)
@@ -231,7 +226,7 @@ def test_district_trajectories_keep_districts_with_several_years_and_their_inter
     import io
     import warnings
 
-    from analysis.stages.coword import district_trajectories
+    from analysis.views.explore import district_trajectories
     from analysis.views.plots import plot_district_trajectories
 
     documents = pd.DataFrame({"doc_id": ["a_2023", "a_2024", "b_2024"], "district": ["甲区", "甲区", "乙区"],

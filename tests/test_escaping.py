@@ -15,7 +15,8 @@ import pytest
 from analysis import pipeline
 from analysis.cli import main
 from analysis.paths import Paths
-from analysis.views.report import safe_html, sanitize
+from analysis.publish.pages import sanitize
+from analysis.views.fragments import safe_html
 
 
 def test_sanitize_keeps_report_markup_and_drops_anything_live() -> None:
@@ -81,7 +82,7 @@ def test_full_disk_while_publishing_reports_is_one_line_and_keeps_published_page
 
     import pandas as pd
 
-    monkeypatch.setattr("analysis.views.report.build_jobs", lambda paths, documents, snapshot, run="": [])
+    monkeypatch.setattr("analysis.publish.jobs.build_jobs", lambda paths, documents, snapshot, run="": [])
     monkeypatch.setattr(pipeline, "read_stamps", lambda processed: {"keys": {"dataset": "k"}, "outputs": {}})
     monkeypatch.setattr("analysis.views.snapshot.read_table",
                         lambda paths, name, snapshot: pd.DataFrame(columns=["doc_id", "file", "sha256"]))
@@ -120,10 +121,12 @@ def test_reports_that_is_a_file_is_one_line(project: Paths, capsys: pytest.Captu
 
 def test_cluster_labels_and_term_lists_are_escaped_in_tables(paths: Paths) -> None:
     """Fields derived from plan text (cluster labels, year-over-year term lists) go through
-    `report.table`, which escapes; a label made of markup stays text."""
+    `fragments.table`, which escapes; a label made of markup stays text."""
     import pandas as pd
 
-    from analysis.views.report import ReportData, cluster_mix_vs_others, table
+    from analysis.views.data import ReportData
+    from analysis.views.fragments import table
+    from analysis.views.similarity import cluster_mix_vs_others
 
     label = '<img src=x onerror=alert(1)>·</details>'
     data = ReportData(paths, {}, "", {
@@ -146,7 +149,7 @@ def test_set_names_with_markup_are_refused_by_check(
 
 
 def test_a_page_footer_lists_the_inputs_of_its_own_plans_only() -> None:
-    from analysis.views.report import FOOTER_INPUTS, footer_inputs
+    from analysis.publish.pages import FOOTER_INPUTS, footer_inputs
 
     shared = {"data/raw/manifest.csv": "m", "data/annotations/item_themes.csv": "a"}
     plans = {f"data/raw/p{i:04d}_2024.txt": f"s{i}" for i in range(1000)}

@@ -6,15 +6,16 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from analysis.params.themes import ThemesParams
 from analysis.paths import Paths
-from analysis.stages.dataset import CorpusTables
-from analysis.stages.themes import load_lexicon, stat_kwic
-from analysis.views.evidence import anchor, evidence_html, linked_table, locations, per_section_plans
+from analysis.stages.dataset import CorpusTables, per_section_plans
+from analysis.stages.themes import stat_kwic
+from analysis.views.evidence import anchor, evidence_html, linked_table, locations
 
 
 @pytest.fixture(scope="module")
 def kwic(corpus: CorpusTables, paths: Paths) -> pd.DataFrame:
-    frame = stat_kwic(corpus, load_lexicon(paths.params / "themes.yaml"))
+    frame = stat_kwic(corpus, ThemesParams.from_yaml(paths.params / "themes.yaml"))
     return frame.assign(location=locations(frame, corpus.items))
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from analysis.paths import Paths
 from analysis.publish.fonts import FAMILY, page_characters
-from analysis.views.report import render_page
+from analysis.publish.pages import render_page
 from support import cli
 
 MANIFEST = {"digest": "abc", "git_commit": "1234567", "python": "3.11", "packages": {"analysis": "0"},
@@ -103,7 +103,8 @@ def explored(published: Paths, tmp_path_factory) -> Paths:
 def test_kwic_counts_equal_a_literal_count(explored: Paths, terms: list[str]) -> None:
     result = cli("--root", str(explored.root), "kwic", *terms, "--window", "8")
     assert result.returncode == 0, result.stderr
-    from analysis.stages.coword import normalise_term, query_name
+    from analysis.publish.kwic import query_name
+    from analysis.views.explore import normalise_term
 
     wanted = [normalise_term(t) for t in terms]
     frame = pd.read_csv(explored.reports / "kwic" / f"{query_name(wanted)}.csv", encoding="utf-8-sig")
@@ -121,8 +122,8 @@ def test_kwic_counts_equal_a_literal_count(explored: Paths, terms: list[str]) ->
 
 def test_kwic_locations_match_the_lexicon_kwic(explored: Paths) -> None:
     """For a lexicon term, the any-term KWIC places each mention where kwic.csv does."""
-    from analysis.stages.coword import concordance
-    from analysis.views.report import load_report_data
+    from analysis.views.data import load_report_data
+    from analysis.views.explore import concordance
 
     data = load_report_data(explored.root)
     lexicon = data.kwic.drop_duplicates(["doc_id", "start"])
@@ -188,7 +189,7 @@ KWIC = pd.DataFrame({
 
 
 def test_coword_edges_count_items_that_share_terms() -> None:
-    from analysis.stages.coword import coword_edges
+    from analysis.views.explore import coword_edges
 
     nodes, edges = coword_edges(KWIC, min_items=1)
     assert dict(zip(nodes["term"], nodes["items"], strict=True)) == {"乙": 1, "甲": 3, "丙": 1}
@@ -199,7 +200,7 @@ def test_coword_edges_count_items_that_share_terms() -> None:
 
 
 def test_theme_trends_take_complete_applicable_plans_per_year() -> None:
-    from analysis.stages.coword import theme_trends
+    from analysis.views.explore import theme_trends
 
     counts = pd.DataFrame({"doc_id": ["a", "b", "c", "a"], "year": [2023, 2024, 2024, 2023],
                            "theme": ["T", "T", "T", "U"], "applicable": [True, True, True, False],
@@ -212,7 +213,7 @@ def test_theme_trends_take_complete_applicable_plans_per_year() -> None:
 
 def test_exploration_figures_draw(published: Paths) -> None:
     from analysis.files import read_csv
-    from analysis.stages.coword import coword_edges
+    from analysis.views.explore import coword_edges
     from analysis.views.plots import plot_coword_network, plot_dispersion
 
     kwic, items = read_csv(published.processed / "kwic.csv"), read_csv(published.processed / "items.csv")

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from analysis.corpus.add import add_plan
 from analysis.corpus.clean import clean_plan
-from analysis.corpus.ingest import extract_text
-from analysis.corpus.manifest import add_plan, load_text, read_manifest, validate
+from analysis.corpus.ingest import extract, read_plan
+from analysis.corpus.manifest import read_manifest, validate
+from analysis.params import load_params
 from analysis.paths import Paths, ProjectError
 from analysis.stages.dataset import structure_corpus
 from support import cli
@@ -36,8 +38,8 @@ def test_fixtures_are_what_the_generator_writes(tmp_path: Path) -> None:
 # --- extraction --------------------------------------------------------------------------------
 
 
-def test_pdf_paragraphs_are_restored_and_furniture_dropped() -> None:
-    text = extract_text(INGEST / "plan.pdf")
+def test_pdf_paragraphs_are_restored_and_furniture_dropped(structure_rules) -> None:
+    text = extract(INGEST / "plan.pdf", structure_rules)[0]
     assert text.splitlines() == PLAN  # items in order, each on one line
     assert made.ITEM_2 in text.splitlines()  # split over the page break, restored
     assert made.HEADER not in text  # running header, on both pages
@@ -56,21 +58,21 @@ def test_scanned_pdf_is_refused_in_one_line(project: Paths) -> None:
     assert snapshot(project.raw) == before
 
 
-def test_damaged_pdf_is_refused(tmp_path: Path) -> None:
+def test_damaged_pdf_is_refused(tmp_path: Path, structure_rules) -> None:
     broken = tmp_path / "broken.pdf"
     broken.write_bytes(b"%PDF-1.4\n garbage")
     with pytest.raises(ProjectError, match="cannot read the PDF"):
-        extract_text(broken)
+        extract(broken, structure_rules)[0]
 
 
-def test_docx_body_only() -> None:
-    text = extract_text(INGEST / "plan.docx")
+def test_docx_body_only(structure_rules) -> None:
+    text = extract(INGEST / "plan.docx", structure_rules)[0]
     assert text.splitlines() == [*PLAN, "附表 重点项目清单"]
     assert "页眉" not in text and "页脚" not in text
 
 
-def test_html_main_content_only() -> None:
-    text = extract_text(INGEST / "portal.html")
+def test_html_main_content_only(structure_rules) -> None:
+    text = extract(INGEST / "portal.html", structure_rules)[0]
     lines = [line for line in text.splitlines() if line]
     assert lines == PLAN
     for furniture in ("首页", "当前位置", "索引号", "分享到", "打印本页", "相关链接", "主办单位", "ICP备", "不是正文"):
@@ -106,8 +108,8 @@ def numbered_docx(path: Path) -> Path:
     return path
 
 
-def test_docx_automatic_numbering_is_written_out(tmp_path: Path) -> None:
-    text = extract_text(numbered_docx(tmp_path / "numbered.docx"))
+def test_docx_automatic_numbering_is_written_out(tmp_path: Path, structure_rules) -> None:
+    text = extract(numbered_docx(tmp_path / "numbered.docx"), structure_rules)[0]
     assert text.splitlines() == [*PLAN, "不编号的要点"]  # 一、 1. 2. 二、 3. 4.; bullets stay unnumbered
 
 
@@ -122,7 +124,7 @@ def test_doc_is_refused_with_advice(project: Paths, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["plan.pdf", "plan.docx", "portal.html"])
-def test_add_keeps_the_original_and_the_pipeline_reads_its_text(project: Paths, name: str) -> None:
+def test_add_keeps_the_original_and_the_pipeline_reads_its_text(project: Paths, name: str, structure_rules) -> None:
     result = cli("--root", str(project.root), "add", str(INGEST / name), "--district", "静安", "--year", "2025",
                  *NEW)
     assert result.returncode == 0, result.stderr
@@ -130,8 +132,8 @@ def test_add_keeps_the_original_and_the_pipeline_reads_its_text(project: Paths, 
     assert plan.file == f"jingan_2025{Path(name).suffix}"
     assert (project.raw / plan.file).read_bytes() == (INGEST / name).read_bytes()
     assert len(validate(project.raw)) == 6
-    assert load_text(project.raw, plan) == extract_text(INGEST / name)
-    tables = structure_corpus(project.raw, project.params, ["jingan_2025"])
+    assert read_plan(project.raw / plan.file, structure_rules)[0] == extract(INGEST / name, structure_rules)[0]
+    tables = structure_corpus(project.raw, load_params(project.params), ["jingan_2025"])
     items = tables.items
     assert list(items["item_no"]) == ["1", "2", "3", "4"]
     assert list(items["section_no"]) == [1, 1, 2, 2]
@@ -141,7 +143,7 @@ def test_add_keeps_the_original_and_the_pipeline_reads_its_text(project: Paths, 
 def test_pdf_page_furniture_is_recorded_in_the_removed_lines(project: Paths) -> None:
     add_plan(project.raw, INGEST / "plan.pdf", "静安", 2025, region="上海市", admin_level="区", title=made.TITLE,
              doc_id="jingan_2025")
-    removed = structure_corpus(project.raw, project.params, ["jingan_2025"]).removed
+    removed = structure_corpus(project.raw, load_params(project.params), ["jingan_2025"]).removed
     assert removed.values.tolist() == [
         ["jingan_2025", "pdf_page_furniture", line] for line in (made.HEADER, "— 1 —", made.HEADER, "— 2 —")
     ]
@@ -233,12 +235,14 @@ def test_one_file_needs_district_and_year(project: Paths) -> None:
 # --- furniture ---------------------------------------------------------------------------------
 
 
-def test_portal_metadata_block_is_removed_and_recorded(project: Paths, tmp_path: Path, clean_rules) -> None:
+def test_portal_metadata_block_is_removed_and_recorded(
+    project: Paths, tmp_path: Path, clean_rules, structure_rules
+) -> None:
     saved = tmp_path / "page.txt"  # the whole page saved as text: nothing but cleaning removes the furniture
     saved.write_bytes((INGEST / "portal.html").read_bytes())
     add_plan(project.raw, saved, "静安", 2025, region="上海市", admin_level="区", title=made.TITLE,
              doc_id="jingan_2025")
-    tables = structure_corpus(project.raw, project.params, ["jingan_2025"])
+    tables = structure_corpus(project.raw, load_params(project.params), ["jingan_2025"])
     removed = tables.removed
     block = removed[removed["rule"] == "metadata_block"]["text"].tolist()
     assert block == [
@@ -247,7 +251,7 @@ def test_portal_metadata_block_is_removed_and_recorded(project: Paths, tmp_path:
         "JAQ0012025001", "2025-03-12 09:30", "主动公开",
     ]
     assert set(removed["rule"]) == {"footer", "breadcrumb", "portal_metadata", "share_print", "metadata_block"}
-    cleaned = clean_plan(load_text(project.raw, read_manifest(project.raw)[-1]), clean_rules)
+    cleaned = clean_plan(read_plan(project.raw / read_manifest(project.raw)[-1].file, structure_rules)[0], clean_rules)
     assert cleaned.text.splitlines() == PLAN
     assert list(tables.items["item_no"]) == ["1", "2", "3", "4"]
 

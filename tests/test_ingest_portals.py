@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from analysis.corpus.clean import clean_plan, normalize_chars
+from analysis.corpus.decode import decode_plan, html_to_text
 from analysis.corpus.ingest import extract
-from analysis.corpus.manifest import decode_plan, html_to_text
-from analysis.corpus.structure import parse_plan
+from analysis.corpus.structure import StructureRules, parse_plan
 
 HERE = Path(__file__).parent / "fixtures" / "ingest"
 _spec = importlib.util.spec_from_file_location("portals", HERE / "portals.py")
@@ -32,18 +32,18 @@ def test_at_least_six_layouts_and_the_files_are_what_the_generator_writes() -> N
         assert (portals.HERE / f"{name}.html").read_bytes() == portals.page(name), name
 
 
-def read(name: str, how: str) -> tuple[str, list[tuple[str, str]]]:
+def read(name: str, how: str, rules: StructureRules) -> tuple[str, list[tuple[str, str]]]:
     """The page as the pipeline reads it — extracted as .html, or decoded as a page saved as .txt —
     and the lines extraction left out, with their rule."""
     path = portals.HERE / f"{name}.html"
-    return extract(path) if how == "html" else (decode_plan(path.read_bytes(), path.with_suffix(".txt")), [])
+    return extract(path, rules) if how == "html" else (decode_plan(path.read_bytes(), path.with_suffix(".txt")), [])
 
 
 @pytest.mark.parametrize("how", ["html", "txt"])
 @pytest.mark.parametrize("name", NAMES)
 def test_page_cleans_to_exactly_its_plan(clean_rules, structure_rules, name: str, how: str) -> None:
     plan = portals.PLANS[name]
-    cleaned = clean_plan(read(name, how)[0], clean_rules)
+    cleaned = clean_plan(read(name, how, structure_rules)[0], clean_rules)
     assert [f for f in portals.FURNITURE if f in cleaned.text] == []
     assert cleaned.text.splitlines() == plan.paragraphs()  # every paragraph, in order, nothing else
     structure = parse_plan(cleaned.text, structure_rules)
@@ -59,8 +59,10 @@ def lines_of(text: str) -> list[str]:
 
 @pytest.mark.parametrize("how", ["html", "txt"])
 @pytest.mark.parametrize("name", NAMES)
-def test_every_visible_line_is_kept_or_recorded_with_its_rule(clean_rules, name: str, how: str) -> None:
-    text, left_out = read(name, how)
+def test_every_visible_line_is_kept_or_recorded_with_its_rule(
+    clean_rules, structure_rules, name: str, how: str
+) -> None:
+    text, left_out = read(name, how, structure_rules)
     cleaned = clean_plan(text, clean_rules)
     removed = left_out + cleaned.removed
     page = html_to_text((portals.HERE / f"{name}.html").read_text(encoding="utf-8"))

@@ -12,20 +12,10 @@ from pathlib import Path
 import pytest
 
 from analysis.cli import main
-from analysis.corpus.manifest import (
-    MANIFEST_COLUMNS,
-    MIN_CJK_PAIRS,
-    MIN_WORD_PAIR_SHARE,
-    accept_checksum,
-    add_plan,
-    decode_plan,
-    detect_encoding,
-    load_text,
-    parse_year,
-    read_manifest,
-    validate,
-    word_pair_share,
-)
+from analysis.corpus.add import add_plan
+from analysis.corpus.decode import MIN_CJK_PAIRS, MIN_WORD_PAIR_SHARE, decode_plan, detect_encoding, word_pair_share
+from analysis.corpus.ingest import read_plan
+from analysis.corpus.manifest import MANIFEST_COLUMNS, accept_checksum, parse_year, read_manifest, validate
 from analysis.paths import Paths, ProjectError
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -95,20 +85,21 @@ def test_japanese_and_korean_bytes_are_refused(sample: str) -> None:
     assert caught.value.problems == [f"plan.txt: {NOT_CHINESE}"]
 
 
-def test_threshold_separates_chinese_from_mojibake_with_margin(paths: Paths) -> None:
-    chinese = [word_pair_share(load_text(paths.raw, plan)) for plan in read_manifest(paths.raw)]
+def test_threshold_separates_chinese_from_mojibake_with_margin(paths: Paths, structure_rules) -> None:
+    texts = [read_plan(paths.raw / plan.file, structure_rules)[0] for plan in read_manifest(paths.raw)]
+    chinese = [word_pair_share(text) for text in texts]
     mojibake = [word_pair_share(text.encode(codec).decode("gb18030")) for text, codec in FOREIGN.values()]
     assert min(share for share, _ in chinese) >= 1.5 * MIN_WORD_PAIR_SHARE  # measured 0.69
     assert max(share for share, _ in mojibake) <= MIN_WORD_PAIR_SHARE / 3  # measured 0.02
-    lines = [line for p in read_manifest(paths.raw) for line in load_text(paths.raw, p).splitlines()]
+    lines = [line for text in texts for line in text.splitlines()]
     scored = [word_pair_share(line) for line in lines]
     assert min(share for share, pairs in scored if pairs >= MIN_CJK_PAIRS) >= MIN_WORD_PAIR_SHARE + 0.1  # 0.50
 
 
 @pytest.mark.parametrize("codec", ["gbk", "gb18030"])
-def test_real_plans_in_gbk_and_gb18030_are_decoded(paths: Paths, codec: str) -> None:
+def test_real_plans_in_gbk_and_gb18030_are_decoded(paths: Paths, structure_rules, codec: str) -> None:
     for plan in read_manifest(paths.raw):
-        text = load_text(paths.raw, plan)
+        text = read_plan(paths.raw / plan.file, structure_rules)[0]
         if codec == "gbk" and "\xa0" in text:  # GBK has no NBSP; GB18030 is what editors write then
             continue
         data = text.encode(codec)
@@ -125,7 +116,7 @@ def test_real_plans_in_gbk_and_gb18030_are_decoded(paths: Paths, codec: str) -> 
     ],
     ids=["gb18030", "utf-16-bom", "utf-8-bom"],
 )
-def test_add_stores_the_original_bytes(project: Paths, tmp_path: Path, encode, label: str) -> None:
+def test_add_stores_the_original_bytes(project: Paths, tmp_path: Path, structure_rules, encode, label: str) -> None:
     text = (project.raw / "yangpu_2024.txt").read_text(encoding="utf-8").replace("2024", "2025")
     source = tmp_path / "plan.txt"
     source.write_bytes(encode(text))
@@ -133,7 +124,7 @@ def test_add_stores_the_original_bytes(project: Paths, tmp_path: Path, encode, l
     assert (project.raw / "yangpu_2025.txt").read_bytes() == source.read_bytes()
     assert plan.sha256 == hashlib.sha256(source.read_bytes()).hexdigest()
     assert plan.source == f"区教育局网站 (encoding {label})"
-    assert load_text(project.raw, plan) == text
+    assert read_plan(project.raw / plan.file, structure_rules)[0] == text
     assert validate(project.raw)[-1] == plan
 
 

@@ -57,7 +57,7 @@ def next_year(paths: Paths, tmp_path_factory) -> Paths:
     """The analyst's workflow: `add` next year's plan, then run again — with hostile text in every
     free-text field: the new plan's title, region and source (manifest), a theme description
     (themes.yaml) and a plan set's title (report.yaml)."""
-    from analysis.corpus.manifest import add_plan
+    from analysis.corpus.add import add_plan
 
     project = paths.copy_inputs(tmp_path_factory.mktemp("next_year"))
     add_plan(project.raw, FIXTURES / "reports_yangpu_2025.txt", "杨浦", 2025,

@@ -18,8 +18,12 @@ from bs4 import BeautifulSoup
 from analysis.corpus.manifest import Plan
 from analysis.params.report import load_report_params
 from analysis.paths import Paths, ProjectError
-from analysis.views import overview, plots, report
-from analysis.views.report import ReportData, render_index
+from analysis.publish.pages import render_index
+from analysis.views import overview, plots
+from analysis.views.comparison import caveats_html
+from analysis.views.data import ReportData
+from analysis.views.fragments import table
+from analysis.views.setstats import set_tests
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = ROOT / ".pytest-overview"  # replaced by the `project_root` fixture before any test runs
@@ -260,7 +264,7 @@ def test_item_test_counts_name_few_plans_and_count_many() -> None:
 def test_item_test_summary_of_a_set(large: ReportData) -> None:
     ids = sorted(large.documents["doc_id"])
     summary = overview.item_test_summary(large, ids).set_index("主题 theme")
-    expected = report.set_tests(large, ids)
+    expected = set_tests(large, ids)
     for theme in THEMES:
         directions = expected.loc[expected["theme"] == theme, "direction"].value_counts()
         assert summary.loc[theme, "检验 tested"] == directions.sum() > 0
@@ -298,9 +302,9 @@ def test_every_value_is_escaped_in_the_large_page_parts() -> None:
     ids = sorted(data.documents["doc_id"])
     parts = [
         overview.distributions_html(data, ids), overview.distributions_html(data, ids, "item_share"),
-        overview.top_bottom_html(data, ids), report.table(overview.plan_counts(data, ids)).data,
-        report.table(overview.item_test_summary(data, ids)).data, report.caveats_html(data, ids),
-        report.table(overview.nearest_summary(data, ids)).data,
+        overview.top_bottom_html(data, ids), table(overview.plan_counts(data, ids)).data,
+        table(overview.item_test_summary(data, ids)).data, caveats_html(data, ids),
+        table(overview.nearest_summary(data, ids)).data,
         overview.large_set_html(data, ids).data, overview.skipped_html(data, EVIL).data,
     ]
     for html in parts:

@@ -1,5 +1,5 @@
-"""The aggregate views of analysis notebooks 01–03 for large plan sets (analysis.views.overview, the
-functions after "analysis notebooks 01–03"). Small synthetic frames in memory with exact outcomes;
+"""The aggregate views of analysis notebooks 01–03 for large plan sets (analysis.views.summaries).
+Small synthetic frames in memory with exact outcomes;
 no pipeline run, no kernel, no processed snapshot: none of these views may read a table itself."""
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ import pytest
 from bs4 import BeautifulSoup
 
 from analysis.paths import Paths
-from analysis.stages.themes import top_keyness
-from analysis.views import overview, report
-from analysis.views.report import ReportData
+from analysis.publish.pages import sanitize
+from analysis.views import summaries
+from analysis.views.data import ReportData
+from analysis.views.fragments import table
+from analysis.views.themes import top_keyness
 
 EVIL = "<script>alert(1)</script>"
 
@@ -32,17 +34,17 @@ def ids(n: int) -> list[str]:
 
 
 def test_summarised_line_names_what_where_and_the_threshold(data: ReportData) -> None:
-    line = overview.summarised_html(data, ids(40), "本节给出分布", "data/processed/removed.csv").data
+    line = summaries.summarised_html(data, ids(40), "本节给出分布", "data/processed/removed.csv").data
     soup = BeautifulSoup(line, "html.parser")
     text = soup.get_text()
     assert "共 40 份计划，多于 30 份" in text and "本节给出分布" in text
     assert "各区县报告" in text and "data/processed/removed.csv" in text and "40 plans, more than 30" in text
     assert [a["href"] for a in soup.find_all("a")] == ["../index.html"]  # reports/analysis/ → reports/index.html
-    assert report.sanitize(line).count("href=\"../index.html\"") == 1  # kept by the page's allowlist
+    assert sanitize(line).count("href=\"../index.html\"") == 1  # kept by the page's allowlist
 
 
 def test_summarised_line_without_district_pages(data: ReportData) -> None:
-    line = overview.summarised_html(data, ids(31), "x", "data/processed/items.csv", district_pages=False).data
+    line = summaries.summarised_html(data, ids(31), "x", "data/processed/items.csv", district_pages=False).data
     assert "区县" not in line and "district pages" not in line and "<a" not in line
     assert "data/processed/items.csv" in line
 
@@ -50,11 +52,11 @@ def test_summarised_line_without_district_pages(data: ReportData) -> None:
 def test_lines_escape_every_value(data: ReportData) -> None:
     documents = pd.DataFrame({"doc_id": ["a", "b"], "district": [EVIL, "<b>区</b>"], "year": [2024, 2023]})
     parts = [
-        overview.summarised_html(data, ids(40), EVIL, EVIL).data,
-        overview.more_html(1, 3, EVIL).data,
-        overview.sample_html(documents, ["a", "b"], 9).data,
-        overview.listing_html(pd.DataFrame({EVIL: [EVIL]}), 2, EVIL, EVIL).data,
-        overview.listing_html(pd.DataFrame({"a": []}), 0, "行", EVIL).data,
+        summaries.summarised_html(data, ids(40), EVIL, EVIL).data,
+        summaries.more_html(1, 3, EVIL).data,
+        summaries.sample_html(documents, ["a", "b"], 9).data,
+        summaries.listing_html(pd.DataFrame({EVIL: [EVIL]}), 2, EVIL, EVIL).data,
+        summaries.listing_html(pd.DataFrame({"a": []}), 0, "行", EVIL).data,
     ]
     for html in parts:
         assert not BeautifulSoup(html, "html.parser").find_all(["script", "b"]), html
@@ -62,38 +64,38 @@ def test_lines_escape_every_value(data: ReportData) -> None:
 
 
 def test_more_and_listing_lines_count_what_is_left_out() -> None:
-    assert "列出 10/25 行，其余 15 未列出" in overview.more_html(10, 25, "行").data
+    assert "列出 10/25 行，其余 15 未列出" in summaries.more_html(10, 25, "行").data
     shown = pd.DataFrame({"doc_id": ["a", "b"]})
-    capped = overview.listing_html(shown, 5, "份", "none").data
+    capped = summaries.listing_html(shown, 5, "份", "none").data
     assert capped.count("<td>") == 2 and "列出 2/5 份，其余 3 未列出" in capped
-    whole = overview.listing_html(shown, 2, "份", "none").data
+    whole = summaries.listing_html(shown, 2, "份", "none").data
     assert "未列出" not in whole and whole.count("<td>") == 2
-    assert overview.listing_html(shown.iloc[:0], 0, "份", "没有 none").data == "<p>没有 none</p>"
+    assert summaries.listing_html(shown.iloc[:0], 0, "份", "没有 none").data == "<p>没有 none</p>"
 
 
 def test_points_line_says_whether_items_were_sampled() -> None:
-    assert "5000/25000 个条目" in overview.points_html(5000, 25000).data
-    assert "全部 120 个条目" in overview.points_html(120, 120).data
+    assert "5000/25000 个条目" in summaries.points_html(5000, 25000).data
+    assert "全部 120 个条目" in summaries.points_html(120, 120).data
 
 
 # --- samples ----------------------------------------------------------------------------------
 
 
 def test_sample_ids_are_evenly_spaced_in_doc_id_order() -> None:
-    assert overview.sample_ids(ids(10), 5) == ["p0000", "p0002", "p0004", "p0007", "p0009"]
-    assert overview.sample_ids(list(reversed(ids(3))), 5) == ["p0000", "p0001", "p0002"]
-    assert overview.sample_ids(ids(1000)) == ["p0000", "p0250", "p0500", "p0749", "p0999"]
-    assert overview.sample_ids(ids(4), 1) == ["p0000"]
-    assert overview.sample_ids([], 5) == []
+    assert summaries.sample_ids(ids(10), 5) == ["p0000", "p0002", "p0004", "p0007", "p0009"]
+    assert summaries.sample_ids(list(reversed(ids(3))), 5) == ["p0000", "p0001", "p0002"]
+    assert summaries.sample_ids(ids(1000)) == ["p0000", "p0250", "p0500", "p0749", "p0999"]
+    assert summaries.sample_ids(ids(4), 1) == ["p0000"]
+    assert summaries.sample_ids([], 5) == []
 
 
 def test_point_sample_is_fixed_and_bounded() -> None:
     frame = pd.DataFrame({"x": range(12_000), "y": range(12_000), "cluster": [at % 3 for at in range(12_000)]})
     small = frame.head(50)
-    assert overview.point_sample(small, 100) is small
-    drawn = overview.point_sample(frame, 5000)
+    assert summaries.point_sample(small, 100) is small
+    drawn = summaries.point_sample(frame, 5000)
     assert len(drawn) == 5000 and drawn.index.is_monotonic_increasing and drawn.index.is_unique
-    assert drawn.equals(overview.point_sample(frame, 5000))  # the same points every run
+    assert drawn.equals(summaries.point_sample(frame, 5000))  # the same points every run
     assert drawn.equals(frame.loc[drawn.index])
 
 
@@ -101,7 +103,7 @@ def test_point_sample_is_fixed_and_bounded() -> None:
 
 
 def test_describe_values_one_row_per_measure() -> None:
-    table = overview.describe_values({"a": pd.Series([2, 4, 6, 8, 10]), "b": pd.Series([1.25, 1.25]),
+    table = summaries.describe_values({"a": pd.Series([2, 4, 6, 8, 10]), "b": pd.Series([1.25, 1.25]),
                                       "c": pd.Series([], dtype=float)})
     assert table.to_dict("records") == [
         {"": "a", "n": 5, "平均 mean": "6", "最小 min": "2", "下四分位 q1": "4", "中位数 median": "6",
@@ -115,7 +117,7 @@ def test_describe_values_one_row_per_measure() -> None:
 
 def test_corpus_summary_of_characters_sections_items() -> None:
     documents = pd.DataFrame({"n_chars": [5000, 7000], "n_sections": [4, 6], "n_items": [20, 30]})
-    table = overview.corpus_summary(documents)
+    table = summaries.corpus_summary(documents)
     assert list(table[""]) == ["字数 characters", "部分数 sections", "条目数 items"]
     assert list(table["中位数 median"]) == ["6000", "5", "25"]
 
@@ -128,18 +130,18 @@ REMOVED = pd.DataFrame({
 
 
 def test_removal_summary_by_rule() -> None:
-    assert overview.removal_summary(REMOVED).to_dict("list") == {
+    assert summaries.removal_summary(REMOVED).to_dict("list") == {
         "规则 rule": ["footer", "byline", "breadcrumb"], "删除行数 lines": [4, 2, 1],
         "涉及计划 plans": [3, 2, 1], "单份最多 most in one plan": [2, 1, 1],
     }
 
 
 def test_removed_sample_first_lines_of_each_rule() -> None:
-    sample = overview.removed_sample(REMOVED, 2)
+    sample = summaries.removed_sample(REMOVED, 2)
     assert sample.to_dict("list") == {"doc_id": ["b", "a", "c", "a", "b"],
                                       "rule": ["breadcrumb", "byline", "byline", "footer", "footer"],
                                       "text": ["c1", "y1", "y2", "f1", "f2"]}
-    html = overview.listing_html(overview.removed_sample(REMOVED, 5), len(REMOVED), "行", "").data
+    html = summaries.listing_html(summaries.removed_sample(REMOVED, 5), len(REMOVED), "行", "").data
     assert "&lt;script&gt;" in html and "<script>" not in html
 
 
@@ -151,9 +153,9 @@ STRUCTURE = pd.DataFrame({
 
 
 def test_structure_counts_and_plans_to_check() -> None:
-    assert overview.structure_counts(STRUCTURE)["计划数 plans"].tolist() == [2, 1, 1, 2]
-    assert overview.plans_to_check(STRUCTURE)["doc_id"].tolist() == ["b", "d"]
-    assert overview.plans_to_check(STRUCTURE.iloc[[1, 3]]).empty
+    assert summaries.structure_counts(STRUCTURE)["计划数 plans"].tolist() == [2, 1, 1, 2]
+    assert summaries.plans_to_check(STRUCTURE)["doc_id"].tolist() == ["b", "d"]
+    assert summaries.plans_to_check(STRUCTURE.iloc[[1, 3]]).empty
 
 
 ITEMS = pd.DataFrame({
@@ -163,10 +165,10 @@ ITEMS = pd.DataFrame({
 
 
 def test_section_and_length_summaries() -> None:
-    sections = overview.section_summary(ITEMS)
+    sections = summaries.section_summary(ITEMS)
     assert sections[["", "n", "中位数 median", "最大 max"]].values.tolist() == [
         ["每份计划的部分数 sections per plan", 2, "1.5", "2"], ["每部分条目数 items per section", 3, "2", "2"]]
-    lengths = overview.length_summary(ITEMS)
+    lengths = summaries.length_summary(ITEMS)
     assert lengths[["", "n", "平均 mean", "中位数 median"]].values.tolist() == [
         ["条目长度 item length", 5, "160", "150"], ["每份计划的中位长度 median per plan", 2, "150", "150"]]
 
@@ -174,7 +176,7 @@ def test_section_and_length_summaries() -> None:
 def test_item_length_histogram_is_one_figure_for_any_number_of_plans() -> None:
     items = pd.DataFrame({"doc_id": [f"p{at // 25:04d}" for at in range(25_000)],
                           "text": ["字" * (50 + at % 400) for at in range(25_000)]})
-    fig = overview.plot_item_length_histogram(items)
+    fig = summaries.plot_item_length_histogram(items)
     left, right = fig.get_axes()
     assert fig.get_size_inches().tolist() == [10, 3.2]
     assert sum(patch.get_height() for patch in left.patches) == 25_000
@@ -190,7 +192,7 @@ def test_theme_summary_in_lexicon_order() -> None:
         "applicable": [True, True, False, True], "mentions": [3, 0, 2, 5],
         "items_with_theme": [2, 0, 1, 4], "n_items": [20, 10, 20, 10],
     })
-    assert overview.theme_summary(counts).to_dict("list") == {
+    assert summaries.theme_summary(counts).to_dict("list") == {
         "主题 theme": ["思政", "双减"], "计划 plans": [2, 2], "适用 applicable": [2, 1],
         "有提及 with mentions": [1, 2], "提及合计 mentions": [3, 7],
         "含主题条目（适用计划）items with theme": ["2/30", "4/10"],
@@ -204,7 +206,7 @@ def test_term_summary_drops_unused_terms_and_orders_by_mentions() -> None:
         "term": ["思政", "思政", "德育", "德育", "作业", "作业", "课后", "课后"],
         "mentions": [1, 0, 4, 3, 0, 0, 2, 2],
     })
-    assert overview.term_summary(counts).values.tolist() == [
+    assert summaries.term_summary(counts).values.tolist() == [
         ["思政", "德育", 7, 2, 4], ["思政", "思政", 1, 1, 1], ["双减", "课后", 4, 2, 2]]
 
 
@@ -216,13 +218,13 @@ def test_keyness_terms_count_the_plans_whose_top_list_has_the_term() -> None:
             rows.append({"doc_id": doc_id, "district": doc_id, "year": 2024, "term": term, "theme": "",
                          "count": 3, "expected": 1.0, "g2": abs(g2), "q": 0.01, "log_ratio": 1.0 if g2 > 0 else -1.0})
     keyness = pd.DataFrame(rows)
-    table = overview.keyness_terms(keyness, ["a", "b", "c"], per_plan=2, n=10)
+    table = summaries.keyness_terms(keyness, ["a", "b", "c"], per_plan=2, n=10)
     assert table.values.tolist() == [["x", "", 3, 6.0, 9.0], ["y", "", 2, 6.0, 7.0], ["z", "", 1, 8.0, 8.0]]
     assert table.columns[2] == "前 2 位的计划数 plans"
     # the same selection as the per-plan table of a small set
     top = top_keyness(keyness, 2)
     assert sorted(top["term"].value_counts().items()) == [("x", 3), ("y", 2), ("z", 1)]
-    assert overview.keyness_terms(keyness, ["b"], per_plan=2, n=1).values.tolist() == [["z", "", 1, 8.0, 8.0]]
+    assert summaries.keyness_terms(keyness, ["b"], per_plan=2, n=1).values.tolist() == [["z", "", 1, 8.0, 8.0]]
 
 
 # --- notebook 03 --------------------------------------------------------------------------------
@@ -233,20 +235,20 @@ SUMMARY = pd.DataFrame({"cluster": [1, 2, 3], "label": ["课程·教学", EVIL, 
 
 def test_cluster_share_summary_per_cluster() -> None:
     clusters = pd.DataFrame({"doc_id": ["a"] * 4 + ["b"] * 2, "cluster": [1, 1, 1, 2, 1, 2]})
-    table = overview.cluster_share_summary(clusters, SUMMARY)
-    assert table.values.tolist() == [
+    found = summaries.cluster_share_summary(clusters, SUMMARY)
+    assert found.values.tolist() == [
         [1, "课程·教学", "是 yes", 4, 2, "62% [56%–69%]", "75%"],
         [2, EVIL, "否 no", 2, 2, "38% [31%–44%]", "50%"],
         [3, "招生", "否 no", 0, 0, "0% [0%–0%]", "0%"],
     ]
-    assert "&lt;script&gt;" in report.table(table).data
+    assert "&lt;script&gt;" in table(found).data
 
 
 def test_cluster_points_figure_has_one_legend_entry_per_cluster() -> None:
     clusters = pd.DataFrame({"doc_id": [f"p{at % 1000:04d}" for at in range(6000)], "x": range(6000),
                              "y": range(6000), "cluster": [1 + at % 3 for at in range(6000)]})
-    points = overview.point_sample(clusters)
-    fig = overview.plot_cluster_points(points, SUMMARY)
+    points = summaries.point_sample(clusters)
+    fig = summaries.plot_cluster_points(points, SUMMARY)
     ax = fig.get_axes()[0]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["1 课程·教学", f"2 {EVIL}", "3 招生"]
-    assert sum(len(c.get_offsets()) for c in ax.collections) == overview.MAX_POINTS
+    assert sum(len(c.get_offsets()) for c in ax.collections) == summaries.MAX_POINTS

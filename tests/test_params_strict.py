@@ -6,18 +6,22 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
 
 from analysis.corpus.structure import chinese_numeral, parse_plan
+from analysis.params import load_params
 from analysis.params.loader import load_yaml, parse_yaml
+from analysis.params.themes import ThemesParams
 from analysis.paths import Paths, ProjectError
 from analysis.pipeline import check_params, ensure_processed
 from analysis.stages import registry as stages
-from analysis.stages.themes import build_themes, lexicon_warnings, load_lexicon
-from analysis.views.plots import plot_theme_bars, plot_theme_heatmap
+from analysis.stages.themes import build_themes
+from analysis.text.dictionary import theme_lexicon
+from analysis.views.plots import plot_theme_heatmap
 from test_cli import run_cli
 
 NAME_RULE = (
@@ -162,7 +166,7 @@ def test_keys_that_are_not_text(project, key, read_as):
     path = project.params / "themes.yaml"
     line = replace_line(path, "  双减:", f"  {key}:")
     with pytest.raises(ProjectError) as error:
-        load_lexicon(path)
+        ThemesParams.from_yaml(path)
     assert error.value.problems == [
         f"{path}: line {line}: key {key} is not text (YAML reads it as {read_as}); "
         f"quote the key (\"{key}\") or rename it"
@@ -172,7 +176,7 @@ def test_keys_that_are_not_text(project, key, read_as):
 def test_a_quoted_key_is_text(project):
     path = project.params / "themes.yaml"
     replace_line(path, "  双减:", '  "yes":')
-    assert list(load_lexicon(path).terms) == ["思政", "yes", "数字化", "心理健康"]
+    assert list(theme_lexicon(ThemesParams.from_yaml(path)).terms) == ["思政", "yes", "数字化", "心理健康"]
 
 
 def test_every_key_problem_is_one_line_in_line_order(project):
@@ -225,7 +229,7 @@ def rename_themes(names: list[str]) -> Callable[[dict], None]:
 def test_theme_names_refused(tmp_path, paths, name):
     path = write_lexicon(tmp_path, paths, rename_themes([name, "双减", "数字化", "心理健康"]))
     with pytest.raises(ProjectError) as error:
-        load_lexicon(path)
+        ThemesParams.from_yaml(path)
     assert error.value.problems == [f"{path}: theme name {name!r} is not allowed; {NAME_RULE}"]
 
 
@@ -245,14 +249,14 @@ def test_theme_names_refused(tmp_path, paths, name):
 def test_terms_refused(tmp_path, paths, term, problem):
     path = write_lexicon(tmp_path, paths, lambda raw: raw["themes"]["双减"]["terms"].append(term))
     with pytest.raises(ProjectError) as error:
-        load_lexicon(path)
+        ThemesParams.from_yaml(path)
     assert error.value.problems == [f"{path}: theme 双减 terms: {problem}"]
 
 
 def test_every_bad_term_is_one_line(tmp_path, paths):
     path = write_lexicon(tmp_path, paths, lambda raw: raw["themes"]["心理健康"].update(exclude=["核心 理念", "a;b"]))
     with pytest.raises(ProjectError) as error:
-        load_lexicon(path)
+        ThemesParams.from_yaml(path)
     assert error.value.problems == [
         f"{path}: theme 心理健康 exclude: '核心 理念' is not a term; {TERM_RULE}",
         f"{path}: theme 心理健康 exclude: 'a;b' is not a term; {TERM_RULE}",
@@ -262,7 +266,8 @@ def test_every_bad_term_is_one_line(tmp_path, paths):
 def test_in_word_symbols_and_latin_terms_are_accepted(tmp_path, paths):
     path = write_lexicon(tmp_path, paths, lambda raw: raw["themes"]["数字化"]["terms"].extend(
         ["互联网+", "6G", "AI", "人工智能+教育", "产教·融合", "K-12"]))
-    assert load_lexicon(path).terms["数字化"][-6:] == ("互联网+", "6G", "AI", "人工智能+教育", "产教·融合", "K-12")
+    terms = theme_lexicon(ThemesParams.from_yaml(path)).terms["数字化"]
+    assert terms[-6:] == ("互联网+", "6G", "AI", "人工智能+教育", "产教·融合", "K-12")
 
 
 def test_one_character_term_is_a_warning(project):
@@ -271,12 +276,12 @@ def test_one_character_term_is_a_warning(project):
     path.write_text(text.replace("心理, 心育,", "心理, 心育, 心,"), encoding="utf-8")
     expected = [f"{path}: theme 心理健康 term 心 is one character long; it will match inside unrelated words "
                 "— use a longer term"]
-    assert lexicon_warnings(load_lexicon(path), path) == expected
-    assert check_params(project) == expected
+    assert ThemesParams.from_yaml(path).warnings(path) == expected
+    assert check_params(project)[1] == expected
 
 
 def test_committed_params_give_no_warnings(paths):
-    assert check_params(paths) == []
+    assert check_params(paths)[1] == []
 
 
 def test_processing_logs_params_warnings(project, monkeypatch):
@@ -300,13 +305,13 @@ def test_allowed_odd_theme_names_through_the_themes_stage(tmp_path, paths, corpu
     """The names reach table columns and figure labels intact; figures draw (matplotlib would fail on
     $…$ in a label, which validation refuses)."""
     path = write_lexicon(tmp_path, paths, rename_themes(ODD_NAMES))
-    themes = build_themes(corpus, paths.params, path)
-    plain = build_themes(corpus, paths.params)
+    themes = build_themes(corpus, replace(load_params(paths.params), themes=ThemesParams.from_yaml(path)))
+    plain = build_themes(corpus, load_params(paths.params))
     assert list(dict.fromkeys(themes.theme_counts["theme"])) == ODD_NAMES
     assert themes.theme_counts["mentions"].tolist() == plain.theme_counts["mentions"].tolist()
     assert set(themes.kwic["theme"]) == set(ODD_NAMES)
     figures = [plot_theme_heatmap(themes.theme_counts, "per_10k_chars"),
-               plot_theme_heatmap(themes.theme_counts, "item_share"), plot_theme_bars(themes.theme_counts)]
+               plot_theme_heatmap(themes.theme_counts, "item_share")]
     for figure in figures:
         figure.savefig(io.BytesIO(), format="png")
         assert [label.get_text() for label in figure.axes[0].get_xticklabels()] == ODD_NAMES

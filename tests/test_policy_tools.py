@@ -12,22 +12,24 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+from analysis.params import load_params
+from analysis.params.policy_tools import PolicyToolsParams
+from analysis.params.themes import ThemesParams
 from analysis.paths import ProjectError
-from analysis.stages.policy_tools import (
-    NO_THEME,
+from analysis.stages.policy_tools import NO_THEME, build_policy_tools, matrix
+from analysis.stages.registry import STAGES
+from analysis.stages.themes import stat_kwic
+from analysis.stages.tool_coding import code_items, item_codes, sentences
+from analysis.stages.tool_shares import summarise
+from analysis.stages.validation import compare_coding, compare_tools, read_tool_annotations, tool_disagreements
+from analysis.text.dictionary import tool_codebook
+from analysis.text.stats import StatisticsParams
+from analysis.views.policy_tools import (
     POOLED,
-    build_policy_tools,
     code_evidence,
-    code_items,
-    compare_coding,
-    disagreements,
     evidence_blocks,
-    find_cues,
     findings_html,
     interval_table,
-    item_codes,
-    load_toolbook,
-    matrix,
     plan_evidence_html,
     plan_findings_html,
     plan_vs_others_table,
@@ -35,15 +37,9 @@ from analysis.stages.policy_tools import (
     plot_type_trends,
     plot_xy,
     pooled_shares,
-    read_tool_annotations,
-    sentences,
-    summarise,
     trend_table,
     type_intervals,
 )
-from analysis.stages.registry import STAGES
-from analysis.stages.themes import load_lexicon
-from analysis.text.stats import StatisticsParams
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PARAMS = StatisticsParams(replicates=400, level=0.95, seed=7, max_q=0.05, min_items=10)
@@ -92,15 +88,15 @@ ITEMS = pd.DataFrame([
 def book(tmp_path: Path):
     path = tmp_path / "policy_tools.yaml"
     path.write_text(BOOK, encoding="utf-8")
-    return load_toolbook(path)
+    return tool_codebook(PolicyToolsParams.from_yaml(path))
 
 
 def test_the_project_codebook_loads_and_the_stage_is_registered(paths):
-    book = load_toolbook(paths.params / "policy_tools.yaml")
-    assert list(book.tools) == ["供给型", "环境型", "需求型"]
-    assert len(book.sub_tools()) == 15
+    book = tool_codebook(PolicyToolsParams.from_yaml(paths.params / "policy_tools.yaml"))
+    assert list(book.groups) == ["供给型", "环境型", "需求型"]
+    assert len(book.keys) == 15
     stage = next(s for s in STAGES if s.name == "policy_tools")
-    assert stage.upstream == ["dataset"] and {"policy_tools.yaml", "statistics.yaml"} <= set(stage.params)
+    assert stage.upstream == ["dataset", "themes"] and {"policy_tools.yaml", "statistics.yaml"} <= set(stage.params)
     assert stage.inputs == ["policy_tool_annotations"] and paths.policy_tool_annotations.is_file()
 
 
@@ -150,7 +146,8 @@ def test_agreement_on_a_known_example(book, tmp_path):
         "note": ["", "边界: x", "", "", "why"],
     })
     codes = item_codes(code_items(ITEMS, book), book)
-    table = compare_coding(hand, codes, book).set_index(["level", "sub_tool", "type"])
+    compared = compare_tools(hand, codes, ITEMS, book)
+    table = compare_coding(compared, book).set_index(["level", "sub_tool", "type"])
     teachers = table.loc[("sub_tool", "师资人才", "供给型")]
     assert (teachers["tp"], teachers["fp"], teachers["fn"], teachers["tn"]) == (1, 0, 0, 3)
     assert teachers["kappa"] == 1.0
@@ -164,18 +161,20 @@ def test_agreement_on_a_known_example(book, tmp_path):
     assert supply["kappa"] == 0.5
     money = table.loc[("sub_tool", "资金投入", "供给型")]
     assert money["fp"] == 1 and math.isnan(money["recall"])
-    differ = disagreements(hand, codes, ITEMS, book)
+    differ = tool_disagreements(compared, book)
     assert [tuple(r) for r in differ[["item_seq", "sub_tool", "code", "predicted"]].itertuples(index=False)] == [
         (1, "法规制度", 0, 1), (1, "示范试点", 1, 0), (2, "资金投入", 0, 1), (4, "法规制度", 1, 0)]
     assert differ.loc[1, "note"] == "边界: x" and differ.loc[0, "cues"] == "制度"
 
 
 def test_stage_on_the_seed_plans(corpus, paths):
-    built = build_policy_tools(corpus, load_toolbook(paths.params / "policy_tools.yaml"),
-                               load_lexicon(paths.params / "themes.yaml"), paths.policy_tool_annotations,
+    themes = ThemesParams.from_yaml(paths.params / "themes.yaml")
+    book = tool_codebook(PolicyToolsParams.from_yaml(paths.params / "policy_tools.yaml"))
+    built = build_policy_tools(corpus, book, stat_kwic(corpus, themes), list(themes.terms),
+                               paths.policy_tool_annotations,
                                StatisticsParams.from_yaml(paths.params / "statistics.yaml"))
     assert built.notes == []
-    codes = item_codes(built.policy_tools, load_toolbook(paths.params / "policy_tools.yaml"))
+    codes = item_codes(built.policy_tools, book)
     assert set(map(tuple, corpus.items[["doc_id", "item_seq"]].values)) == set(
         map(tuple, codes[["doc_id", "item_seq"]].values))
     section = built.policy_tool_matrix.query("dimension == 'section'")
@@ -207,7 +206,7 @@ def test_codebook_errors_are_one_line_naming_the_file(tmp_path, text, message):
     path = tmp_path / "policy_tools.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ProjectError) as error:
-        load_toolbook(path)
+        tool_codebook(PolicyToolsParams.from_yaml(path))
     assert len(error.value.problems) == 1
     assert str(path) in error.value.problems[0] and message in error.value.problems[0]
 
@@ -246,7 +245,7 @@ def test_a_mixed_item_is_coded_per_sentence_and_its_item_codes_are_the_union(boo
     assert [tuple(r) for r in whole[["sub_tool", "cue"]].itertuples(index=False)] == [
         ("师资人才", "教师培训"), ("法规制度", "制度、办法"), ("示范试点", "试点")]
     # the same cues as matching the whole item at once
-    assert sorted({cue for _, cue in find_cues(text, book)}) == sorted(
+    assert sorted({cue for _, cue in book.find(text)}) == sorted(
         {cue for joined in whole["cue"] for cue in joined.split("、")})
     summary = summarise(codes, book, PARAMS).set_index(["level", "sub_tool"])
     rules = summary.loc[("sub_tool", "法规制度")]
@@ -365,13 +364,15 @@ def test_figures_show_every_plan_and_type(book, tmp_path):
 
 
 def test_a_district_with_two_years_gets_a_trend(book, tmp_path, paths):
-    from analysis.corpus.manifest import add_plan
+    from analysis.corpus.add import add_plan
     from analysis.stages.dataset import structure_corpus
 
     project = paths.copy_inputs(tmp_path / "project")
     add_plan(project.raw, FIXTURES / "corpus_yangpu_2025.txt", "杨浦", 2025)
-    corpus = structure_corpus(project.raw, project.params, ["yangpu_2024", "yangpu_2025", "zhoushan_2024"])
-    data = fake_data(tmp_path, corpus.items, load_toolbook(paths.params / "policy_tools.yaml"))
+    corpus = structure_corpus(project.raw, load_params(project.params),
+                              ["yangpu_2024", "yangpu_2025", "zhoushan_2024"])
+    book = tool_codebook(PolicyToolsParams.from_yaml(paths.params / "policy_tools.yaml"))
+    data = fake_data(tmp_path, corpus.items, book)
     data.documents = corpus.documents
     trend = trend_table(data, sorted(corpus.documents["doc_id"]))
     assert set(trend["district"]) == {"杨浦"} and sorted(set(trend["year"])) == [2024, 2025]
@@ -463,7 +464,7 @@ def test_the_tool_table_links_each_count_above_zero_to_its_evidence(book, tmp_pa
 def test_on_the_seed_plans_the_marked_cues_are_the_coded_cues(corpus, paths):
     """Every item × sub-tool code of the seed plans has an evidence entry whose <mark>s are exactly
     its cues (the matcher's, with exclusions and longest-first), and as many sentences as it has."""
-    book = load_toolbook(paths.params / "policy_tools.yaml")
+    book = tool_codebook(PolicyToolsParams.from_yaml(paths.params / "policy_tools.yaml"))
     codes = code_items(corpus.items, book)
     shown = code_evidence(codes, book)
     assert len(shown) == len(item_codes(codes, book).query("sub_tool != ''"))

@@ -144,12 +144,13 @@ def test_every_evidence_link_resolves_to_an_id_on_its_page(built):
 
 def test_a_plan_set_is_its_own_reference(built):
     """comparison_y2024 compares the three 2024 plans with each other, not with all five."""
-    from analysis.views import report
+    from analysis.views import data as report_data
+    from analysis.views import setstats
 
     project, _ = built
-    data = report.load_report_data(project.root)
-    everyone = report.set_keyness(data, report.plan_set(data.documents, "default", data.params))
-    y2024 = report.set_keyness(data, report.plan_set(data.documents, "y2024", data.params))
+    data = report_data.load_report_data(project.root)
+    everyone = setstats.set_keyness(data, report_data.set_ids(data, "default"))
+    y2024 = setstats.set_keyness(data, report_data.set_ids(data, "y2024"))
     assert set(y2024["doc_id"]) == {"yangpu_2024", "chengzhong_2024", "zhoushan_2024"}
     mine = ["term", "count", "count_other", "g2"]
     assert not everyone[everyone["doc_id"] == "yangpu_2024"][mine].reset_index(drop=True).equals(
@@ -178,11 +179,12 @@ def test_unstable_clusters_are_a_warning_not_a_finding(built):
 
 
 def test_nearest_plans_carry_their_resampling_uncertainty(built):
-    from analysis.views import report
+    from analysis.views import data as report_data
+    from analysis.views import similarity
 
     project, _ = built
-    data = report.load_report_data(project.root)
-    nearest = report.nearest_plans(data, report.plan_set(data.documents, "default", data.params))
+    data = report_data.load_report_data(project.root)
+    nearest = similarity.nearest_plans(data, report_data.set_ids(data, "default"))
     assert len(nearest) == 5
     verdicts = dict(zip(nearest["计划 plan"], nearest["判断 verdict"], strict=True))
     assert verdicts["城中 2024"] == "不确定 uncertain"  # 舟山 and 杨浦 share the resamples (test_clusters)
@@ -192,30 +194,32 @@ def test_nearest_plans_carry_their_resampling_uncertainty(built):
 
 
 def test_a_passing_clustering_shows_the_mix_with_stable_clusters_marked(built):
-    from analysis.views import report
+    from analysis.views import data as report_data
+    from analysis.views import similarity
 
     project, _ = built
-    data = report.load_report_data(project.root)
+    data = report_data.load_report_data(project.root)
     data.tables["cluster_solution"] = data.cluster_solution.assign(passes=True, n_stable=1)
     data.tables["cluster_summary"] = data.cluster_summary.assign(stable=data.cluster_summary["cluster"] == 1)
-    assert report.clusters_pass(data)
-    assert "<p class='meta'>聚类稳定" in report.cluster_verdict_html(data).data
-    mix = report.cluster_mix_vs_others(data, "yangpu_2024", report.plan_set(data.documents, "default", data.params))
+    assert similarity.clusters_pass(data)
+    assert "<p class='meta'>聚类稳定" in similarity.cluster_verdict_html(data).data
+    mix = similarity.cluster_mix_vs_others(data, "yangpu_2024", report_data.set_ids(data, "default"))
     assert dict(zip(mix["聚类 cluster"], mix["稳定 stable"], strict=True))[1] == "是 yes"
     assert set(mix["稳定 stable"]) == {"是 yes", "否 no"}
-    assert report.stable_clusters(data)["stable"].iloc[0] == "稳定 stable"
+    assert similarity.stable_clusters(data)["stable"].iloc[0] == "稳定 stable"
 
 
 def test_year_over_year_shows_na_for_a_theme_that_did_not_apply_before(built):
     """双减 dates from 2021: against a 2017 plan its change is n/a, not a rise from zero."""
-    from analysis.views import report
+    from analysis.views import data as report_data
+    from analysis.views import district
 
     project, _ = built
-    data = report.load_report_data(project.root)
+    data = report_data.load_report_data(project.root)
     documents = data.documents.copy()
     documents.loc[documents["doc_id"] == "minhang_2017", "district"] = "杨浦"
     data.tables["documents"] = documents
-    themes = report.year_over_year(data, "yangpu_2024")["themes"].set_index("主题 theme")
+    themes = district.year_over_year(data, "yangpu_2024")["themes"].set_index("主题 theme")
     assert themes.loc["双减"].tolist() == ["n/a", themes.loc["双减", "2024 每万字"], "n/a"]
     assert themes.loc["双减", "2024 每万字"] != "n/a" and themes.loc["思政", "变化 change"] != "n/a"
 
@@ -233,15 +237,16 @@ def test_comparison_report_has_the_validation_method_section(built):
 
 def test_one_plans_keyness_equals_its_rows_of_the_set_keyness(built):
     """District pages test one plan against the pooled others (cheap at 1,000 plans): the same numbers."""
-    from analysis.views import report
+    from analysis.views import data as report_data
+    from analysis.views import setstats
 
     project, _ = built
-    data = report.load_report_data(project.root)
-    ids = report.plan_set(data.documents, "default", data.params)
-    everyone = report.set_keyness(data, ids)
+    data = report_data.load_report_data(project.root)
+    ids = report_data.set_ids(data, "default")
+    everyone = setstats.set_keyness(data, ids)
     columns = ["term", "count", "expected", "count_other", "total", "total_other", "g2", "p", "q", "log_ratio"]
     for doc_id in ids:  # 宝山 2023 is truncated: tested against the complete plans, never pooled
-        mine = report.plan_keyness(data, doc_id, ids).sort_values("term")[columns].reset_index(drop=True)
+        mine = setstats.plan_keyness(data, doc_id, ids).sort_values("term")[columns].reset_index(drop=True)
         theirs = everyone[everyone["doc_id"] == doc_id].sort_values("term")[columns].reset_index(drop=True)
         assert len(mine) > 50
         pd.testing.assert_frame_equal(mine, theirs, check_dtype=False)

@@ -32,9 +32,9 @@ import pytest
 
 from analysis.cli import main
 from analysis.files import read_csv
+from analysis.params.clusters import ClusterParams
 from analysis.params.report import load_report_params
 from analysis.paths import Paths, ProjectError
-from analysis.stages.clusters import ClusterParams
 from analysis.views.plots import plot_stability
 from test_determinism import kernels_of, state
 

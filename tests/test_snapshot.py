@@ -18,7 +18,7 @@ from filelock import FileLock
 from analysis.paths import Paths, ProjectError
 from analysis.publish.runner import WarmKernel
 from analysis.stages.registry import read_stamps, snapshot_id
-from analysis.views import report
+from analysis.views.data import load_report_data
 from analysis.views.snapshot import check_snapshot
 from support import FIXTURES, cli
 
@@ -45,7 +45,7 @@ def test_stamps_record_every_stage_key_and_the_files_it_wrote(processed: Paths) 
 
 
 def test_report_data_reads_the_snapshot_lazily(processed: Paths) -> None:
-    data = report.load_report_data(processed.root)
+    data = load_report_data(processed.root)
     assert data.snapshot == snapshot_id(processed.processed)
     assert data.tables == {}  # nothing read until asked for
     assert sorted(data.documents["doc_id"]) == ["yangpu_2024", "zhoushan_2024"]
@@ -60,7 +60,7 @@ def test_a_stale_snapshot_says_run_make_reports(processed: Paths, tmp_path: Path
     themes = project.params / "themes.yaml"
     themes.write_text(themes.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
     with pytest.raises(ProjectError) as raised:
-        report.load_report_data(project.root)
+        load_report_data(project.root)
     assert raised.value.problems == [
         f"{project.processed} is out of date with data/raw, params/ or the code; run `make reports` "
         "(or `python -m analysis run`) to bring it up to date"
@@ -69,13 +69,13 @@ def test_a_stale_snapshot_says_run_make_reports(processed: Paths, tmp_path: Path
 
 def test_a_run_refuses_a_snapshot_swapped_under_it(processed: Paths) -> None:
     with pytest.raises(ProjectError, match="changed while this report was being built; run `make reports`"):
-        report.load_report_data(processed.root, snapshot="0123456789abcdef")
+        load_report_data(processed.root, snapshot="0123456789abcdef")
 
 
 def test_no_snapshot_yet(paths: Paths, tmp_path: Path) -> None:
     project = paths.copy_inputs(tmp_path / "fresh")
     with pytest.raises(ProjectError, match=r"no processed data yet; run `make reports`"):
-        report.load_report_data(project.root)
+        load_report_data(project.root)
 
 
 def test_unchanged_run_answers_from_the_stamps_without_heavy_imports(processed: Paths, tmp_path: Path) -> None:

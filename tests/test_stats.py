@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from analysis.params import load_params
 from analysis.paths import ProjectError
 from analysis.stages.themes import build_themes
 from analysis.text.stats import (
@@ -30,7 +31,7 @@ PARAMS = StatisticsParams(replicates=2000, level=0.95, seed=7, max_q=0.05, min_i
 
 @pytest.fixture(scope="module")
 def seed(corpus, paths):
-    return build_themes(corpus, paths.params)
+    return build_themes(corpus, load_params(paths.params))
 
 
 # --- parameters ----------------------------------------------------------------------------------

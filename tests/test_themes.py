@@ -16,25 +16,25 @@ import yaml
 from matplotlib.figure import Figure
 
 from analysis.corpus.manifest import Plan, sha256_of, write_manifest
-from analysis.files import is_current
+from analysis.files import csv_bytes
+from analysis.params import load_params
+from analysis.params.themes import ThemesParams
 from analysis.paths import ProjectError
 from analysis.stages.dataset import structure_corpus
 from analysis.stages.themes import (
     KEYNESS_COLUMNS,
     THEME_TABLE_NAMES,
     build_themes,
-    find_mentions,
-    load_lexicon,
-    stat_keyness,
     sync_userdict,
-    theme_hits,
-    theme_overview,
     userdict_text,
     write_themes,
 )
+from analysis.text.dictionary import theme_lexicon
 from analysis.text.stats import TEST_COLUMNS
+from analysis.text.textstats import stat_keyness
 from analysis.text.tokenize import load_segmenter
-from analysis.views.plots import plot_theme_bars, plot_theme_heatmap, plot_theme_intervals, use_cjk_font
+from analysis.views.plots import plot_theme_heatmap, plot_theme_intervals, use_cjk_font
+from analysis.views.themes import theme_overview
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEED_MENTIONS = {  # doc_id: mentions of 思政, 双减, 数字化, 心理健康 (lexicon v2)
@@ -47,13 +47,18 @@ SEED_MENTIONS = {  # doc_id: mentions of 思政, 双减, 数字化, 心理健康
 
 
 @pytest.fixture(scope="module")
-def lexicon(paths):
-    return load_lexicon(paths.params / "themes.yaml")
+def themes(paths):
+    return ThemesParams.from_yaml(paths.params / "themes.yaml")
+
+
+@pytest.fixture(scope="module")
+def lexicon(themes):
+    return theme_lexicon(themes)
 
 
 @pytest.fixture(scope="module")
 def seed(corpus, paths):
-    return build_themes(corpus, paths.params)
+    return build_themes(corpus, load_params(paths.params))
 
 
 @pytest.fixture(scope="module")
@@ -66,12 +71,12 @@ def fixture_corpus(tmp_path_factory, paths):
         plans.append(Plan(doc_id, district, "测试市", "区", 2024, f"2024年{district}区教育工作要点", "fixture",
                           f"{doc_id}.txt", "complete", sha256_of(raw / f"{doc_id}.txt")))
     write_manifest(raw, plans)
-    return structure_corpus(raw, paths.params)
+    return structure_corpus(raw, load_params(paths.params))
 
 
 @pytest.fixture(scope="module")
 def fixture_themes(fixture_corpus, paths):
-    return build_themes(fixture_corpus, paths.params)
+    return build_themes(fixture_corpus, load_params(paths.params))
 
 
 # --- lexicon -------------------------------------------------------------------------------------
@@ -102,14 +107,14 @@ def _write_lexicon(tmp_path: Path, paths, change) -> Path:
 def test_lexicon_mistakes_are_one_line_errors_naming_the_file(tmp_path, paths, change, message):
     path = _write_lexicon(tmp_path, paths, change)
     with pytest.raises(ProjectError) as error:
-        load_lexicon(path)
+        ThemesParams.from_yaml(path)
     assert str(error.value).startswith(f"{path}: ") and message in str(error.value)
     assert "\n" not in str(error.value)
 
 
-def test_committed_userdict_is_generated_from_the_lexicon(paths, lexicon):
-    assert (paths.params / "userdict.txt").read_text(encoding="utf-8") == userdict_text(lexicon)
-    assert not any(line.startswith("#") for line in userdict_text(lexicon).splitlines())
+def test_committed_userdict_is_generated_from_the_lexicon(paths, themes):
+    assert (paths.params / "userdict.txt").read_text(encoding="utf-8") == userdict_text(themes)
+    assert not any(line.startswith("#") for line in userdict_text(themes).splitlines())
 
 
 def test_userdict_keeps_plan_periods_and_platform_names_whole(paths):
@@ -130,9 +135,9 @@ def test_a_fifth_theme_needs_only_a_yaml_edit(project, corpus):
     raw["themes"]["劳动教育"] = {"description": "劳动教育 labour education", "terms": ["劳动教育", "劳动实践"]}
     raw["userdict"]["extra_terms"].remove("劳动教育")
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    assert sync_userdict(project.params) and not sync_userdict(project.params)
+    assert sync_userdict(load_params(project.params)) and not sync_userdict(load_params(project.params))
     assert "劳动实践 2000 n" in (project.params / "userdict.txt").read_text(encoding="utf-8")
-    counts = build_themes(corpus, project.params).theme_counts.set_index(["doc_id", "theme"])["mentions"]
+    counts = build_themes(corpus, load_params(project.params)).theme_counts.set_index(["doc_id", "theme"])["mentions"]
     assert counts["yangpu_2024", "劳动教育"] == 7
     assert counts["zhoushan_2024", "劳动教育"] == 4  # 劳动教育 twice, 劳动实践 twice
 
@@ -142,10 +147,10 @@ def test_a_fifth_theme_needs_only_a_yaml_edit(project, corpus):
 
 def test_longest_term_first_without_double_counting(lexicon):
     text = "推进课程思政和大思政课，开好思政课，落实思政。加强心理健康教育，确立核心理念。"
-    assert [term for _, term in find_mentions(text, lexicon)] == [
+    assert [term for _, term in lexicon.find(text)] == [
         "课程思政", "大思政课", "思政课", "思政", "心理健康教育",  # 核心理念 is not 心理
     ]
-    assert theme_hits(text, lexicon) == {"思政": 4, "双减": 0, "数字化": 0, "心理健康": 1}
+    assert lexicon.count(text) == {"思政": 4, "双减": 0, "数字化": 0, "心理健康": 1}
 
 
 def test_exact_counts_on_fixtures(fixture_themes):
@@ -249,21 +254,21 @@ def test_keyness_min_count_and_single_plan():
     assert stat_keyness(counts.head(1), totals.head(1)).empty
 
 
-def test_seed_keyness_tables(seed, lexicon):
+def test_seed_keyness_tables(seed, themes):
     tokens = seed.keyness  # themes are tested by item (theme_tests, tests/test_stats.py), not by character
     assert (tokens["kind"] == "token").all()
-    assert (tokens["count"] + tokens["count_other"] >= lexicon.min_count).all()
+    assert (tokens["count"] + tokens["count_other"] >= themes.min_count).all()
     top = tokens.query("doc_id == 'minhang_2017'").iloc[0]
     assert top["term"] == "闵行区"
 
 
-def test_keyness_keeps_used_tokens_and_recomputes_exactly(seed, lexicon):
+def test_keyness_keeps_used_tokens_and_recomputes_exactly(seed, themes):
     """Rows only for tokens a plan uses (plans × vocabulary would not scale); the zeros follow, so
     recomputing from the stored counts (what per-set keyness does) gives the same statistics."""
     tokens = seed.keyness
     assert (tokens["count"] > 0).all()
     again = stat_keyness(tokens[["doc_id", "term", "count"]], tokens.groupby("doc_id")["total"].first(),
-                         lexicon.min_count)
+                         themes.min_count)
     again = again[again["count"] > 0].set_index(["doc_id", "term"]).sort_index()
     stored = tokens.set_index(["doc_id", "term"]).sort_index()
     assert len(again) == len(stored)
@@ -274,8 +279,8 @@ def test_keyness_keeps_used_tokens_and_recomputes_exactly(seed, lexicon):
 def test_write_themes_is_atomic_and_reproducible(seed, corpus, paths, tmp_path):
     written = write_themes(seed, tmp_path)
     assert [p.name for p in written] == [f"{name}.csv" for name in THEME_TABLE_NAMES]
-    again = build_themes(corpus, paths.params)
-    assert all(is_current(tmp_path / f"{name}.csv", getattr(again, name)) for name in THEME_TABLE_NAMES)
+    again = build_themes(corpus, load_params(paths.params))
+    assert all((tmp_path / f"{name}.csv").read_bytes() == csv_bytes(getattr(again, name)) for name in THEME_TABLE_NAMES)
 
 
 # --- figures -------------------------------------------------------------------------------------
@@ -292,7 +297,6 @@ def test_chinese_labels_render_without_missing_glyphs(seed, corpus):
     use_cjk_font()
     assert _glyph_warnings(lambda: plot_theme_heatmap(seed.theme_counts)) == []
     assert _glyph_warnings(lambda: plot_theme_heatmap(seed.theme_counts, documents=corpus.documents)) == []
-    assert _glyph_warnings(lambda: plot_theme_bars(seed.theme_counts, "item_share")) == []
     for value in ("per_10k_chars", "item_share"):
         assert _glyph_warnings(lambda v=value: plot_theme_intervals(seed.theme_counts, corpus.documents, v)) == []
 
@@ -337,7 +341,8 @@ def test_glyph_check_would_catch_a_font_without_chinese():
 
 
 def test_one_plan_has_counts_but_no_keyness(paths):
-    themes = build_themes(structure_corpus(paths.raw, paths.params, ["baoshan_2023"]), paths.params)
+    params = load_params(paths.params)
+    themes = build_themes(structure_corpus(paths.raw, params, ["baoshan_2023"]), params)
     assert themes.theme_counts["mentions"].tolist() == SEED_MENTIONS["baoshan_2023"]
     assert themes.keyness.empty and list(themes.keyness.columns) == KEYNESS_COLUMNS
     assert themes.theme_tests.empty and list(themes.theme_tests.columns) == TEST_COLUMNS

@@ -7,7 +7,8 @@ from itertools import pairwise
 
 import pytest
 
-from analysis.stages.themes import load_lexicon
+from analysis.params.themes import ThemesParams
+from analysis.text.dictionary import theme_lexicon
 from analysis.text.tokenize import load_segmenter, load_segmenter_files, read_word_list, stat_segmentation
 
 SPLIT_BY_DEFAULT_JIEBA = ["课程思政", "课后服务", "数字化转型"]
@@ -46,8 +47,8 @@ def test_tokens_drop_stopwords_punctuation_numbers_and_single_characters(paths):
 
 
 def test_stopwords_never_hide_a_theme_term(paths):
-    lexicon = load_lexicon(paths.params / "themes.yaml")
-    assert set(read_word_list(paths.params / "stopwords.txt")) & set(lexicon.theme_of) == set()
+    lexicon = theme_lexicon(ThemesParams.from_yaml(paths.params / "themes.yaml"))
+    assert set(read_word_list(paths.params / "stopwords.txt")) & set(lexicon.key_of) == set()
 
 
 def test_segmentation_check_flags_a_term_jieba_splits(default_jieba):
@@ -64,9 +65,9 @@ def test_segmentation_check_flags_a_term_jieba_splits(default_jieba):
 
 
 def test_no_lexicon_term_is_split_in_the_seed_plans(paths, corpus, default_jieba):
-    lexicon = load_lexicon(paths.params / "themes.yaml")
+    lexicon = theme_lexicon(ThemesParams.from_yaml(paths.params / "themes.yaml"))
     texts = [done.cleaned.text for done in corpus.plans]
-    flagged = stat_segmentation(texts, lexicon.theme_of, default_jieba).query("flagged")["term"]
+    flagged = stat_segmentation(texts, lexicon.key_of, default_jieba).query("flagged")["term"]
     assert set(SPLIT_BY_DEFAULT_JIEBA) <= set(flagged)  # the user dictionary is needed …
-    project = stat_segmentation(texts, lexicon.theme_of, load_segmenter(paths.params))
+    project = stat_segmentation(texts, lexicon.key_of, load_segmenter(paths.params))
     assert project.query("flagged").empty  # … and enough

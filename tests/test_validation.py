@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 from analysis import pipeline
+from analysis.params.themes import ThemesParams
 from analysis.paths import Paths, ProjectError
 from analysis.stages import registry as stages
-from analysis.stages.themes import Lexicon, load_lexicon
+from analysis.stages.themes import stat_kwic
 from analysis.stages.validation import (
     DISAGREEMENT_COLUMNS,
     METRIC_COLUMNS,
@@ -24,12 +25,12 @@ from analysis.stages.validation import (
     read_annotations,
     validate_lexicon,
 )
+from analysis.text.dictionary import Dictionary, theme_lexicon
 
 # --- a hand-made fixture: plans P (2024, items 1–4) and Q (2017, items 1–2); themes 甲 and 乙 (since 2021)
 
-TOY_LEXICON = Lexicon(
-    terms={"甲": ("甲一", "甲二"), "乙": ("乙一",)}, descriptions={"甲": "", "乙": ""}, min_count=1, kwic_width=5,
-    userdict_freq=1, extra_terms=(), years={"乙": (2021, None)},
+TOY_LEXICON = Dictionary(
+    terms={"甲": ("甲一", "甲二"), "乙": ("乙一",)}, descriptions={"甲": "", "乙": ""}, years={"乙": (2021, None)},
 )
 TOY_ITEMS = pd.DataFrame({
     "doc_id": ["P"] * 4 + ["Q"] * 2, "year": [2024] * 4 + [2017] * 2, "item_seq": [1, 2, 3, 4, 1, 2],
@@ -125,8 +126,8 @@ def test_a_malformed_coding_is_a_one_line_error(tmp_path, text, message):
     assert str(error.value).startswith(f"{path}: ") and message in str(error.value)
 
 
-def test_no_coding_file_gives_empty_tables_and_a_note(tmp_path, corpus, paths):
-    result = validate_lexicon(corpus, load_lexicon(paths.params / "themes.yaml"), tmp_path / "item_themes.csv")
+def test_no_coding_file_gives_empty_tables_and_a_note(tmp_path, corpus, themes):
+    result = validate_lexicon(corpus, stat_kwic(corpus, themes), theme_lexicon(themes), tmp_path / "item_themes.csv")
     assert result.lexicon_validation.empty and list(result.lexicon_validation.columns) == METRIC_COLUMNS
     assert result.lexicon_disagreements.empty and list(result.lexicon_disagreements.columns) == DISAGREEMENT_COLUMNS
     assert result.notes == [f"{tmp_path / 'item_themes.csv'}: not found, so the lexicon is not validated against "
@@ -154,8 +155,13 @@ SEED_DISAGREEMENTS = [  # doc_id, item_seq, theme, code, predicted, terms — ev
 
 
 @pytest.fixture(scope="module")
-def seed_validation(corpus, paths):
-    return validate_lexicon(corpus, load_lexicon(paths.params / "themes.yaml"), paths.annotations)
+def themes(paths):
+    return ThemesParams.from_yaml(paths.params / "themes.yaml")
+
+
+@pytest.fixture(scope="module")
+def seed_validation(corpus, themes, paths):
+    return validate_lexicon(corpus, stat_kwic(corpus, themes), theme_lexicon(themes), paths.annotations)
 
 
 def test_seed_agreement(seed_validation):
@@ -169,8 +175,9 @@ def test_seed_disagreements_item_by_item(seed_validation):
     assert table["note"].str.startswith("边界:").all()
 
 
-def test_a_selection_of_plans_is_validated_alone(corpus, paths):
-    result = validate_lexicon(corpus, load_lexicon(paths.params / "themes.yaml"), paths.annotations, ["yangpu_2024"])
+def test_a_selection_of_plans_is_validated_alone(corpus, themes, paths):
+    result = validate_lexicon(corpus, stat_kwic(corpus, themes), theme_lexicon(themes), paths.annotations,
+                              ["yangpu_2024"])
     assert result.lexicon_validation["n_items"].tolist() == [29] * 4 and result.notes == []
 
 
@@ -182,8 +189,8 @@ def sha256(path: Path) -> str:
 
 
 def run_stage(project: Paths, monkeypatch) -> list[str]:
-    """ensure_processed with the dataset and validation stages only; returns the log."""
-    monkeypatch.setattr(stages, "STAGES", [s for s in stages.STAGES if s.name in ("dataset", "validation")])
+    """ensure_processed with the dataset, themes (kwic.csv) and validation stages only; returns the log."""
+    monkeypatch.setattr(stages, "STAGES", [s for s in stages.STAGES if s.name in ("dataset", "themes", "validation")])
     lines: list[str] = []
     pipeline.ensure_processed(project, log=lines.append)
     return lines

@@ -1,3 +1,5 @@
+"""`python -m analysis`: the command line (analysis.cli)."""
+
 from analysis.cli import main
 
 raise SystemExit(main())

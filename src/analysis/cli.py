@@ -23,13 +23,13 @@ OS_HINTS = {
 def cmd_check(paths: Paths, args: argparse.Namespace) -> int:
     from analysis.corpus.manifest import accept_checksum, validate
     from analysis.pipeline import check_params
-    from analysis.views.report import check_notebooks
+    from analysis.publish.jobs import check_notebooks
 
     for doc_id in args.accept or []:
         accept_checksum(paths.raw, doc_id)
         print(f"accepted the current sha256 of {doc_id}")
     plans = validate(paths.raw)
-    warnings = check_params(paths)
+    _, warnings = check_params(paths)
     check_notebooks(paths)
     for warning in warnings:
         print(f"warning: {warning}")
@@ -47,8 +47,8 @@ def cmd_run(paths: Paths, args: argparse.Namespace) -> int:
 def cmd_add(paths: Paths, args: argparse.Namespace) -> int:
     from filelock import FileLock
 
-    from analysis.corpus.ingest import metadata_in, read_metadata
-    from analysis.corpus.manifest import AddRequest, add_plans, parse_year
+    from analysis.corpus.add import AddRequest, add_plans, metadata_in, read_metadata
+    from analysis.corpus.manifest import parse_year
 
     files = [Path(f) for f in args.file]
     single = {"--title": args.title, "--source": args.source, "--region": args.region,
@@ -84,7 +84,7 @@ def cmd_add(paths: Paths, args: argparse.Namespace) -> int:
     paths.processed.mkdir(parents=True, exist_ok=True)
     with FileLock(paths.processed / ".lock"):  # never while a run reads data/raw into its snapshot
         plans = add_plans(paths.raw, requests, problems)
-    from analysis.stages.dataset import outline
+    from analysis.views.dataset import outline
 
     for plan in plans:
         print(f"added {plan.doc_id}: {paths.raw / plan.file} ({plan.district} {plan.year}, {plan.completeness})"
@@ -120,8 +120,9 @@ def cmd_bundle(paths: Paths, args: argparse.Namespace) -> int:
 
 def cmd_kwic(paths: Paths, args: argparse.Namespace) -> int:
     from analysis.files import write_csv_atomic
-    from analysis.stages.coword import print_collocates, print_concordance, query_collocates, query_terms, run_kwic
-    from analysis.views.report import load_report_data
+    from analysis.publish.kwic import print_collocates, print_concordance, run_kwic
+    from analysis.views.data import load_report_data
+    from analysis.views.explore import query_collocates, query_terms
 
     data = load_report_data(paths.root)
     frame, csv, page = run_kwic(data, args.term, args.plans, args.window)

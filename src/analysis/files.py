@@ -55,11 +55,6 @@ def write_tables(folder: Path, tables: dict[str, pd.DataFrame]) -> list[Path]:
     return written
 
 
-def is_current(path: Path, frame: pd.DataFrame) -> bool:
-    """True when `path` holds exactly what `write_csv_atomic(path, frame)` would write."""
-    return path.is_file() and path.read_bytes() == csv_bytes(frame)
-
-
 def read_csv(path: Path) -> pd.DataFrame:
     """Read a CSV written by `write_csv_atomic` (or a plain UTF-8 one). Empty text stays "", but a
     column of numbers with empty cells (an interval that does not apply) is numeric with NaN."""

@@ -18,6 +18,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from analysis.files import STAGING_PREFIX, publish, recover, write_text_atomic
+from analysis.params import Params, load_params, warnings
 from analysis.paths import Paths, ProjectError
 from analysis.stages import registry as stages
 from analysis.stages.registry import (
@@ -32,33 +33,14 @@ from analysis.stages.registry import (
 )
 
 BUILD, RUN_KEY, PAGES = ".build.json", "_run", "_pages"  # in reports/: page → key, the run's key, all pages
-MANIFEST = "run_manifest.json"  # in reports/: what the run was built from, and the hash of every page and table
 logging.getLogger("papermill").addHandler(logging.NullHandler())  # a failure is one ProjectError line
 
 
-def check_params(paths: Paths) -> list[str]:
-    """Load every params file the pipeline uses, so a mistake is reported before any work;
-    return the warnings (legal but doubtful settings), one line each, naming the file."""
-    from analysis.corpus.clean import CleanRules
-    from analysis.corpus.structure import StructureRules
-    from analysis.params.report import load_report_params
-    from analysis.stages.clusters import ClusterParams
-    from analysis.stages.coword import ExploreParams
-    from analysis.stages.policy_tools import load_toolbook
-    from analysis.stages.themes import lexicon_warnings, load_lexicon
-    from analysis.text.stats import StatisticsParams
-    from analysis.text.tokenize import read_word_list
-
-    CleanRules.from_yaml(paths.params / "clean.yaml")
-    StructureRules.from_yaml(paths.params / "structure.yaml")
-    lexicon = load_lexicon(paths.params / "themes.yaml")
-    ClusterParams.from_yaml(paths.params / "clusters.yaml")
-    load_report_params(paths.params / "report.yaml")
-    read_word_list(paths.params / "stopwords.txt")
-    StatisticsParams.from_yaml(paths.params / "statistics.yaml")
-    load_toolbook(paths.params / "policy_tools.yaml")
-    ExploreParams.from_yaml(paths.params / "explore.yaml")
-    return lexicon_warnings(lexicon, paths.params / "themes.yaml")
+def check_params(paths: Paths) -> tuple[Params, list[str]]:
+    """Load every params file once (a mistake is reported before any work); return the params and
+    the warnings (legal but doubtful settings), one line each, naming the file."""
+    params = load_params(paths.params)
+    return params, warnings(params)
 
 
 def ensure_processed(paths: Paths, force: bool = False, log: Callable[[str], None] = print) -> dict[str, str]:
@@ -74,11 +56,13 @@ def ensure_processed(paths: Paths, force: bool = False, log: Callable[[str], Non
     paths.processed.mkdir(parents=True, exist_ok=True)
     with FileLock(paths.processed / ".lock"):
         recover(paths.processed)
-        for warning in check_params(paths):
+        params, doubts = check_params(paths)
+        for warning in doubts:
             log(f"warning: {warning}")
         validate(paths.raw)  # before anything is written, userdict.txt included
-        if sync_userdict(paths.params):
-            log(f"wrote {paths.params / 'userdict.txt'} from themes.yaml")
+        if sync_userdict(params):
+            log(f"wrote {params.path('userdict')} from the theme lexicon")
+            params = load_params(paths.params)
         keys = stage_keys(paths)
         stale = stages.STAGES if force else stale_stages(paths.processed, keys)
         for stage in stages.STAGES:
@@ -86,7 +70,7 @@ def ensure_processed(paths: Paths, force: bool = False, log: Callable[[str], Non
                 log(f"skip  stage {stage.name} (inputs unchanged)")
         if not stale:
             return keys
-        tables = structure_corpus(paths.raw, paths.params)
+        tables = structure_corpus(paths.raw, params)
         for done in tables.plans:
             for warning in done.structure.warnings:
                 log(f"warning: {paths.raw / done.plan.file}: {warning}")
@@ -95,10 +79,14 @@ def ensure_processed(paths: Paths, force: bool = False, log: Callable[[str], Non
             staging = Path(tmp)
             for stage in stale:
                 before = set(staging.rglob("*"))
-                for warning in stage.function()(tables, paths, staging):
+                for warning in stage.function()(tables, params, paths, staging):
                     log(f"warning: {warning}")
                 written = sorted(p.relative_to(staging).as_posix() for p in set(staging.rglob("*")) - before
                                  if p.is_file())
+                if differ := {f[:-4] for f in written if f.endswith(".csv") and "/" not in f} ^ {
+                        t.name for t in stage.writes}:
+                    raise ProjectError(f"stage {stage.name}: tables {', '.join(sorted(differ))} differ from "
+                                       "what analysis/catalog.py declares for it; update the catalog or the stage")
                 stamps["keys"][stage.name], stamps["outputs"][stage.name] = keys[stage.name], written
                 log(f"ran   stage {stage.name}")
             write_text_atomic(staging / STAMPS, json.dumps(stamps, indent=1, sort_keys=True))
@@ -121,7 +109,7 @@ def run_pipeline(paths: Paths, force: bool = False, jobs: int | None = None) -> 
         if not force and _up_to_date(paths):
             print(f"reports up to date: {paths.reports / 'index.html'}")
             return []
-        from analysis.views.report import check_notebooks
+        from analysis.publish.jobs import check_notebooks
 
         check_notebooks(paths)  # a broken notebook stops the run before any stage
         return _run_reports(paths, ensure_processed(paths, force=force), force, jobs)
@@ -152,9 +140,12 @@ def _run_reports(paths: Paths, keys: dict[str, str], force: bool, jobs: int | No
     from nbclient.exceptions import CellExecutionError
 
     from analysis.params.report import load_report_params
+    from analysis.publish.jobs import build_jobs
+    from analysis.publish.pages import render_index
+    from analysis.publish.provenance import run_manifest
     from analysis.publish.runner import execute_all
+    from analysis.publish.verify import MANIFEST
     from analysis.publish.workbook import WORKBOOK, write_workbook
-    from analysis.views.report import build_jobs, render_index, run_manifest
     from analysis.views.snapshot import read_table
 
     recover(paths.reports)
@@ -181,8 +172,8 @@ def _run_reports(paths: Paths, keys: dict[str, str], force: bool, jobs: int | No
         write_text_atomic(page_manifest, json.dumps(manifest, ensure_ascii=False))
 
         def export(job, executed: Path, kernel) -> None:
-            """The page of `job`, exported by the kernel that ran it (see report.export_page)."""
-            code = (f"import analysis.views.report\nanalysis.views.report.export_page({str(executed)!r}, "
+            """The page of `job`, exported by the kernel that ran it (see pages.export_page)."""
+            code = (f"import analysis.publish.pages\nanalysis.publish.pages.export_page({str(executed)!r}, "
                     f"{str(staging / job.page)!r}, {job.title!r}, {job.page!r}, {list(job.plans)!r}, "
                     f"{str(page_manifest)!r})")
             try:

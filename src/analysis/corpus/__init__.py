@@ -1,1 +1,1 @@
-"""Corpus layer: raw plans in, plain structured text out (decode, ingest, manifest, clean, structure)."""
+"""Corpus layer: raw plans in, plain structured text out (decode, ingest, manifest, add, clean, structure)."""

@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from analysis.chars import CJK
 from analysis.params.loader import load_yaml
 
-CJK = r"\u4e00-\u9fff"
 CJK_PUNCT = "，。；：、！？“”‘’（）《》【】—…"
 WHITESPACE = re.compile(r"[ \t\u00a0\u2002\u2003\u2009\u200b\u3000\ufeff]+")
 # Full-width ASCII letters/digits and a few symbols become half-width; ASCII punctuation beside
@@ -229,7 +229,7 @@ def _drop_metadata_block(lines: list[str], rules: CleanRules, removed: list) -> 
         elif (
             is_value or value_next
             or (len(line) <= rules.max_boilerplate_chars and _matches(rules.metadata_lines, line))
-            or (len(plain) <= rules.max_label_chars and re.fullmatch(r"[\u4e00-\u9fff【】\[\]]+", plain))
+            or (len(plain) <= rules.max_label_chars and re.fullmatch(rf"[{CJK}【】\[\]]+", plain))
         ):
             removed.append(("metadata_block", line))
         else:

@@ -9,8 +9,9 @@ reduced to one paragraph per line:
   bottom of several pages) and page numbers (`— 2 —`, `第 2 页`, `2/10`) are dropped
   (`pdf_page_furniture`); lines are re-joined into paragraphs from their geometry (a line that
   fills the measure — or stops short by less than the next line's first word or number — continues
-  on the next, unless that one is indented or starts with an item marker), across page breaks
-  too. A PDF without a text layer (a scan) is refused: it needs OCR first.
+  on the next, unless that one is indented or starts with a section or item marker of
+  params/structure.yaml), across page breaks too. A PDF without a text layer (a scan) is refused:
+  it needs OCR first.
 - `.docx` (python-docx): body paragraphs and table rows in document order, Word's automatic list
   numbers written out (`1.`, `一、`); headers, footers and comments are other parts of the package
   and are never read.
@@ -28,6 +29,9 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
+from analysis.chars import CJK
+from analysis.corpus.decode import decode_plan, detect_encoding, html_to_text
+from analysis.corpus.structure import StructureRules, chinese_numeral
 from analysis.paths import ProjectError
 
 PDF, DOCX, HTML = ".pdf", ".docx", ".html"
@@ -40,11 +44,6 @@ PAGE_NUMBER = re.compile(
     r"^[\s\-—–－一_·]*(?:第\s*)?\d{1,4}\s*(?:页)?\s*(?:(?:[/／]|共)\s*\d{1,4}\s*页?)?[\s\-—–－一_·]*$"
     r"|^(?:page\s*)?\d{1,4}(?:\s*of\s*\d{1,4})?$",
     re.IGNORECASE,
-)
-# A line that starts a paragraph whatever its geometry: section and item markers.
-MARKER = re.compile(
-    r"^(?:[零〇一二三四五六七八九十百]+、|（[零〇一二三四五六七八九十百]+）|\d{1,3}\s*[.、．](?!\d)|（\d{1,3}）"
-    r"|第[一二三四五六七八九十]+[章节部分条])"
 )
 # The first word or number of a line (2017-2019, 0.5%, AI): a typesetter moves it to the next line
 # whole, so the previous line of the same paragraph may stop short of the right edge by its width.
@@ -60,7 +59,7 @@ NOISE_ATTR = re.compile(
 )
 MAIN_SHARE = 0.8  # the article body holds at least this share of a page's paragraph text
 PARAGRAPH_TAGS = ("p", "div", "td", "li", "span", "font", "section", "article", "h1", "h2", "h3", "h4", "pre")
-CJK = re.compile(r"[\u4e00-\u9fff]")
+CJK_CHAR = re.compile(rf"[{CJK}]")
 # Word list number formats written out as item (1.) or section (一、) markers; bullets and letters are not.
 DECIMAL_FORMATS = ("decimal", "decimalZero", "decimalFullWidth", "decimalHalfWidth")
 CHINESE_FORMATS = ("chineseCounting", "chineseCountingThousand", "chineseLegalSimplified", "ideographDigital")
@@ -81,40 +80,68 @@ def extension_problem(path: Path) -> str | None:
     return f"{path}: extension {suffix or '(none)'!r} is not one of {', '.join(ACCEPTED)}; save the plan in one of them"
 
 
-def extract(path: Path, data: bytes | None = None) -> tuple[str, list[tuple[str, str]]]:
-    """The text of a published plan file (one paragraph per line), and the lines extraction dropped
-    as (rule, line) — a PDF's running headers and page numbers (`pdf_page_furniture`), the lines of
-    a portal page outside its article (`html_outside_article`) — so they are recorded with
-    cleaning's own removals; ProjectError naming the file."""
-    path = Path(path)
+def read_plan(
+    path: Path, rules: StructureRules, data: bytes | None = None
+) -> tuple[str, list[tuple[str, str]]]:
+    """The text of a plan file — extracted from a .pdf, .docx or .html/.htm (`extract`), else
+    decoded as text (`decode_plan`) — and the (rule, line) pairs extraction dropped."""
+    data = Path(path).read_bytes() if data is None else data
+    if kind_of(path) is not None:
+        return extract(path, rules, data)
+    return decode_plan(data, path), []
+
+
+def check_readable(path: Path, data: bytes | None = None) -> None:
+    """Raise the ProjectError that reading a plan file would (undecodable text, a scanned, damaged
+    or empty file); a PDF's lines are not joined into paragraphs, which cannot fail."""
+    data = Path(path).read_bytes() if data is None else data
+    if kind_of(path) is None:
+        decode_plan(data, path)
+    else:
+        _extracted(Path(path), data)
+
+
+def extract(path: Path, rules: StructureRules, data: bytes | None = None) -> tuple[str, list[tuple[str, str]]]:
+    """The text of a published plan file (one paragraph per line; a PDF line starting with a section
+    or item marker of `rules` starts a paragraph), and the lines extraction dropped as (rule, line)
+    — a PDF's running headers and page numbers (`pdf_page_furniture`), the lines of a portal page
+    outside its article (`html_outside_article`) — so they are recorded with cleaning's own
+    removals; ProjectError naming the file."""
+    body, removed = _extracted(Path(path), data)
+    if isinstance(body, list):  # a PDF's lines
+        return "\n".join(_join_paragraphs(body, rules)) + "\n", removed
+    return body, removed
+
+
+def _extracted(path: Path, data: bytes | None) -> tuple[str | list[dict], list[tuple[str, str]]]:
+    """A published plan file's text — for a PDF its body lines with their geometry — and the
+    (rule, line) pairs dropped; ProjectError naming the file, also when it holds no text."""
     kind = kind_of(path)
     data = path.read_bytes() if data is None else data
+    body: str | list[dict]
     removed: list[tuple[str, str]] = []
     if kind == PDF:
-        text, removed = pdf_text(data, path)
+        body, dropped = pdf_lines(data, path)
+        removed = [("pdf_page_furniture", line) for line in dropped]
     elif kind == DOCX:
-        text = docx_text(data, path)
+        body = docx_text(data, path)
     elif kind == HTML:
-        text, left_out = html_main_text(data, path)
+        body, left_out = html_main_text(data, path)
         removed = [("html_outside_article", line) for line in left_out]
     else:
         raise ProjectError(extension_problem(path) or f"{path}: plain text needs no extraction")
-    if not text.strip():
+    if not (body if isinstance(body, list) else body.strip()):
         raise ProjectError(f"{path}: no text found in the {kind[1:].upper()} file; check that it is the plan")
-    return text, removed
-
-
-def extract_text(path: Path, data: bytes | None = None) -> str:
-    """The text of a published plan file (`extract` without the dropped lines)."""
-    return extract(path, data)[0]
+    return body, removed
 
 
 # --- PDF ---------------------------------------------------------------------------------------
 
 
-def pdf_text(data: bytes, name: Path | str) -> tuple[str, list[tuple[str, str]]]:
-    """Paragraphs of a text PDF, and its page furniture dropped as (`pdf_page_furniture`, line); a
-    PDF without a text layer or that cannot be read is refused."""
+def pdf_lines(data: bytes, name: Path | str) -> tuple[list[dict], list[str]]:
+    """The body lines of a text PDF in reading order, with their geometry, and the text of its page
+    furniture (running headers, page numbers), dropped; a PDF without a text layer or that cannot be
+    read is refused."""
     import io
 
     import pdfplumber
@@ -134,8 +161,7 @@ def pdf_text(data: bytes, name: Path | str) -> tuple[str, list[tuple[str, str]]]
             f"{name}: PDF has no text layer (a scanned image?); run OCR on it, or add the portal's HTML page "
             "or a text PDF instead"
         )
-    lines, dropped = _drop_running_lines(pages)
-    return "\n".join(_join_paragraphs(lines)) + "\n", [("pdf_page_furniture", line) for line in dropped]
+    return _drop_running_lines(pages)
 
 
 def _page_lines(page) -> list[dict]:
@@ -179,7 +205,7 @@ def _drop_running_lines(pages: list[list[dict]]) -> tuple[list[dict], list[str]]
     return body, dropped
 
 
-def _join_paragraphs(lines: list[dict]) -> list[str]:
+def _join_paragraphs(lines: list[dict], rules: StructureRules) -> list[str]:
     """Lines re-joined into paragraphs: a line continues the previous one when the previous fills
     the measure (reaches the right edge, or stops short by less than the width of this line's first
     word or number, which a typesetter does not break) and this one is neither indented nor starts
@@ -196,7 +222,7 @@ def _join_paragraphs(lines: list[dict]) -> list[str]:
             previous is not None
             and previous["x1"] >= right - max(1.5 * previous["em"], line["lead"] + 0.5 * em)
             and line["x0"] <= left + 0.5 * em
-            and not MARKER.match(line["text"])
+            and not rules.starts_with_marker(line["text"])
         )
         if continues:
             glue = " " if re.search(r"[A-Za-z0-9]$", paragraphs[-1]) and re.match(r"[A-Za-z0-9]", line["text"]) else ""
@@ -264,8 +290,6 @@ def _list_levels(document) -> dict[tuple[str, str], tuple[str, str, int]]:
 def _list_marker(paragraph, levels: dict, counters: dict[str, list[int]]) -> str:
     """The number Word shows before `paragraph` (its own numPr, else its style's), counted per
     list; "" for a paragraph outside a list or in a bulleted or lettered one."""
-    from analysis.corpus.structure import chinese_numeral
-
     style, numbering = paragraph.style, paragraph._p.pPr.numPr if paragraph._p.pPr is not None else None
     while numbering is None and style is not None:
         numbering = style.element.pPr.numPr if style.element.pPr is not None else None
@@ -300,8 +324,6 @@ def html_main_text(data: bytes, name: Path | str) -> tuple[str, list[str]]:
     """The article body of a saved portal page, its title heading first, and the page's other
     visible lines (navigation, metadata, related links, footer), which it leaves out."""
     from bs4 import BeautifulSoup
-
-    from analysis.corpus.manifest import detect_encoding, html_to_text
 
     text = data.decode(detect_encoding(data, name)).lstrip("\ufeff")
     if not text.strip():
@@ -347,7 +369,7 @@ def _main_block(soup):
     chars: Counter = Counter()
     for tag in soup.find_all(PARAGRAPH_TAGS):
         own = "".join(s for s in tag.children if isinstance(s, NavigableString))
-        if (n := len(CJK.findall(own))) >= 10:
+        if (n := len(CJK_CHAR.findall(own))) >= 10:
             for holder in (tag, *tag.parents):
                 chars[id(holder)] += n
     total = max(chars.values(), default=0)
@@ -366,106 +388,3 @@ def _title_heading(soup, main) -> str | None:
             if 0 < len(text) <= 80:
                 return text
     return None
-
-
-# --- batch metadata ----------------------------------------------------------------------------
-
-METADATA_NAMES = ("metadata.csv", "metadata.yaml", "metadata.yml")
-METADATA_REQUIRED = ("file", "district", "year")
-METADATA_OPTIONAL = ("title", "source", "completeness", "region", "admin_level", "doc_id")
-
-
-def metadata_in(folder: Path) -> Path | None:
-    """The metadata file inside a batch folder, if it has one."""
-    return next((folder / name for name in METADATA_NAMES if (folder / name).is_file()), None)
-
-
-def _metadata_rows(path: Path) -> list[tuple[str, dict]]:
-    """(where, row) pairs of a metadata CSV (header row) or YAML (a list of mappings, or `plans:`)."""
-    import csv
-
-    from analysis.params.loader import parse_yaml
-
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ProjectError(
-            f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8 (in Excel: CSV UTF-8)"
-        ) from None
-    if path.suffix.lower() == ".csv":
-        reader = csv.DictReader(text.splitlines())
-        rows = list(reader)
-        if None in (reader.fieldnames or [None]):
-            raise ProjectError(f"{path}: no header row; the first line names the columns, e.g. file,district,year")
-        problems = [f"{path}:{n}: wrong number of fields; quote values that contain commas"
-                    for n, row in enumerate(rows, start=2) if None in row or None in row.values()]
-        if problems:
-            raise ProjectError(*problems)
-        return [(f"{path}:{n}", row) for n, row in enumerate(rows, start=2)]
-    try:
-        data, problems = parse_yaml(text)
-    except Exception as exc:
-        raise ProjectError(f"{path}: is not valid YAML ({exc.__class__.__name__}); fix the syntax") from None
-    if problems:
-        raise ProjectError(*(f"{path}: {problem}" for problem in problems))
-    if isinstance(data, dict) and set(data) == {"plans"}:
-        data = data["plans"]
-    if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
-        raise ProjectError(f"{path}: expected a list of plans, each a mapping with file, district, year")
-    return [(f"{path} (plan {n})", {k: "" if v is None else str(v) for k, v in row.items()})
-            for n, row in enumerate(data, start=1)]
-
-
-def read_metadata(path: Path, files: list[Path] | None = None):
-    """Add requests from a metadata file, and the problems found (one line each).
-
-    Each row's `file` is found in the metadata file's folder, or, when `files` are given, among
-    them by name. Every given file (or every plan file in the folder) needs exactly one row."""
-    from analysis.corpus.manifest import AddRequest, year_problem
-
-    path = Path(path)
-    rows = _metadata_rows(path)
-    problems: list[str] = []
-    columns = {key for _, row in rows for key in row}
-    if missing := [c for c in METADATA_REQUIRED if c not in columns]:
-        problems.append(f"{path}: missing column(s) {', '.join(missing)}; columns: file,district,year"
-                        f"[,{','.join(METADATA_OPTIONAL)}]")
-    if unknown := sorted(columns - {*METADATA_REQUIRED, *METADATA_OPTIONAL}):
-        problems.append(f"{path}: unknown column(s) {', '.join(unknown)}; allowed: "
-                        f"{', '.join((*METADATA_REQUIRED, *METADATA_OPTIONAL))}")
-    if problems:
-        raise ProjectError(*problems)
-    if not rows:
-        raise ProjectError(f"{path}: lists no plans; one row per file: file,district,year")
-    given = {f.name: f for f in files} if files is not None else None
-    if given is not None and len(given) < len(files):
-        problems.append(f"{path}: two given files share a name; rename one")
-    requests, named = [], set()
-    for where, row in rows:
-        row = {k: (v or "").strip() for k, v in row.items()}
-        name = row.get("file", "")
-        if not name or Path(name).name != name:
-            problems.append(f"{where}: file {name!r} must be a file name (no folder), e.g. jingan_2025.pdf")
-            continue
-        if name in named:
-            problems.append(f"{where}: file {name} has two rows; keep one")
-            continue
-        named.add(name)
-        if given is not None and name not in given:
-            problems.append(f"{where}: file {name} is not among the files given; give it, or remove the row")
-            continue
-        if (problem := year_problem(row.get("year", ""))) is not None:
-            problems.append(f"{where}: {problem}")
-            continue
-        source_file = given[name] if given is not None else path.parent / name
-        requests.append(AddRequest(
-            source_file, row.get("district", ""), int(row["year"]),
-            **{key: row.get(key) or None for key in METADATA_OPTIONAL},
-        ))
-    candidates = (
-        given.values() if given is not None
-        else (p for p in path.parent.iterdir() if p.suffix.lower() in ACCEPTED and not p.name.startswith("."))
-    )
-    for orphan in sorted(str(p) for p in candidates if p.name not in named):
-        problems.append(f"{orphan}: no row in {path}; add one (file,district,year,…) or move the file out")
-    return requests, problems

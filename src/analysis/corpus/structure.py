@@ -30,6 +30,10 @@ class StructureRules:
             max_title_chars=int(raw["max_title_chars"]),
         )
 
+    def starts_with_marker(self, line: str) -> bool:
+        """Whether `line` begins with a section or item marker (such a PDF line starts a paragraph)."""
+        return any(pattern.match(line) for pattern in (self.section_marker, *self.item_markers))
+
 
 @dataclass(frozen=True)
 class Item:

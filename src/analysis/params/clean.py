@@ -126,6 +126,10 @@ class StructureParams:
     item_marker_texts: tuple[str, ...] = field(default=(), compare=False)
     section_marker_text: str = field(default="", compare=False)
 
+    def starts_with_marker(self, line: str) -> bool:
+        """Whether `line` begins with a section or item marker (such a PDF line starts a paragraph)."""
+        return any(pattern.match(line) for pattern in (self.section_marker, *self.item_markers))
+
     @classmethod
     def from_yaml(cls, path: Path) -> StructureParams:
         return cls.from_data(path, load_yaml(path, required=STRUCTURE_KEYS))

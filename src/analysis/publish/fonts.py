@@ -7,21 +7,12 @@ from __future__ import annotations
 import base64
 import html
 import io
-from functools import cache, lru_cache
-from importlib.util import find_spec
-from pathlib import Path
+from functools import lru_cache
 
-FONT_FILE = "NotoSansCJKsc-Regular.otf"  # as analysis.views.plots
+from analysis.views.font import font_path
+
 FAMILY = "Embedded Noto Sans CJK SC"  # the @font-face family name style.css lists
 KEEP_NAMES = [0, 1, 2, 13, 14]  # copyright, family, subfamily, license (SIL OFL) and its URL
-
-
-@cache
-def font_path() -> Path:
-    spec = find_spec("mplfonts")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("the mplfonts package is missing: pip install -e . installs it")
-    return Path(spec.origin).parent / "fonts" / FONT_FILE
 
 
 def page_characters(page: str) -> str:

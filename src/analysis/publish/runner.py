@@ -23,7 +23,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from tqdm.auto import tqdm
 
 from analysis.paths import Paths, ProjectError
-from analysis.views.report import Job
+from analysis.publish.jobs import Job
 
 RESET = "import analysis.publish.kernel\nanalysis.publish.kernel.reset()"
 RESET_TIMEOUT = 120  # seconds for the reset (the first one imports pandas and matplotlib on a busy machine)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
 
+from analysis.catalog import Table, written_by
 from analysis.paths import Paths
 
 PACKAGE_DIR = Path(__file__).parent.parent  # the whole analysis package
@@ -25,6 +26,11 @@ class Stage:
     upstream: list[str] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)  # Paths properties naming other files it reads
 
+    @property
+    def writes(self) -> list[Table]:
+        """The catalog tables this stage writes (analysis.catalog)."""
+        return written_by(self.name)
+
     def function(self):
         module, name = self.run.split(":")
         return getattr(import_module(module), name)
@@ -34,9 +40,10 @@ STAGES = [
     Stage("dataset", ["clean.yaml", "structure.yaml"], "analysis.stages.dataset:run_stage"),
     Stage("themes", ["themes.yaml", "statistics.yaml", *TOKENS], "analysis.stages.themes:run_stage", ["dataset"]),
     Stage("clusters", ["clusters.yaml", "themes.yaml", *TOKENS], "analysis.stages.clusters:run_stage", ["dataset"]),
-    Stage("validation", ["themes.yaml"], "analysis.stages.validation:run_validation", ["dataset"], ["annotations"]),
+    Stage("validation", ["themes.yaml"], "analysis.stages.validation:run_validation", ["dataset", "themes"],
+          ["annotations"]),  # reads the themes stage's kwic.csv, as does policy_tools
     Stage("policy_tools", ["policy_tools.yaml", "themes.yaml", "statistics.yaml"],
-          "analysis.stages.policy_tools:run_stage", ["dataset"], ["policy_tool_annotations"]),
+          "analysis.stages.policy_tools:run_stage", ["dataset", "themes"], ["policy_tool_annotations"]),
     Stage("coword", ["explore.yaml", "report.yaml", *TOKENS], "analysis.stages.coword:run_stage", ["dataset"]),
 ]
 

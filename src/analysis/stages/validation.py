@@ -1,68 +1,113 @@
-"""Lexicon validation: the lexicon's item-level predictions against the hand coding.
+"""Validation stage: any dictionary's item-level predictions against a hand coding (lexicon themes, policy tools).
 
 data/annotations/item_themes.csv codes every numbered item of the seed plans for every theme, by
 reading it against params/codebook.md (`code` 1: the item substantively commits to the theme). The
 lexicon predicts 1 when the item holds at least one counted mention of the theme (a kwic.csv row with
 its item_seq). Items of a plan × theme outside the theme's since/until years are left out and
-counted apart (`not_applicable`). The coding is only ever read, never written.
+counted apart (`not_applicable`). data/annotations/policy_tools.csv lists the sub-tools each coded
+item uses (an empty sub-tool: none); the cues predict a sub-tool when the item holds one of its cues
+(`analysis.stages.tool_coding`), and a type when they predict any of its sub-tools. Both codings are
+only ever read, never written.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Collection
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import pandas as pd
 
-from analysis.files import write_tables
+from analysis.files import read_csv, write_tables
+from analysis.params import Params
 from analysis.paths import Paths, ProjectError
 from analysis.stages.dataset import CorpusTables
-from analysis.stages.themes import Lexicon, load_lexicon, stat_kwic
+from analysis.stages.tool_coding import unit_label
+from analysis.text.dictionary import Dictionary, theme_lexicon
 
 KEY = ["doc_id", "item_seq", "theme"]
 ANNOTATION_COLUMNS = [*KEY, "code", "note"]
-METRIC_COLUMNS = ["theme", "n_items", "tp", "fp", "fn", "tn", "precision", "recall", "f1", "not_applicable"]
+CONFUSION_COLUMNS = ["n_items", "tp", "fp", "fn", "tn", "precision", "recall", "f1"]
+METRIC_COLUMNS = ["theme", *CONFUSION_COLUMNS, "not_applicable"]
 DISAGREEMENT_COLUMNS = [*KEY, "code", "predicted", "terms", "note", "text"]
+TOOL_KEY = ["doc_id", "item_seq", "sub_tool"]
+TOOL_ANNOTATION_COLUMNS = [*TOOL_KEY, "note"]
+TOOL_METRIC_COLUMNS = ["level", "type", "sub_tool", *CONFUSION_COLUMNS, "kappa"]
+TOOL_DISAGREEMENT_COLUMNS = [*TOOL_KEY[:2], "unit", "type", "sub_tool", "code", "predicted", "cues", "note", "text"]
 
 
-@dataclass
-class ValidationTables:
-    """The validation stage's two tables, and its notes (one printable line each)."""
-
-    lexicon_validation: pd.DataFrame  # one row per lexicon theme
-    lexicon_disagreements: pd.DataFrame  # one row per disagreeing item × theme
-    notes: list[str] = field(default_factory=list)  # coding missing, or out of step with items.csv
+# --- one reader, one confusion row, one disagreement table, for any coding -------------------------
 
 
-VALIDATION_TABLE_NAMES = tuple(f.name for f in fields(ValidationTables) if f.name != "notes")
-VALIDATION_FILES = [f"{name}.csv" for name in VALIDATION_TABLE_NAMES]
-
-
-def read_annotations(path: Path) -> pd.DataFrame | None:
-    """The hand coding (ANNOTATION_COLUMNS, `code` 0 or 1), or None when the file is absent."""
+def read_coding(path: Path, unit: str, with_code: bool) -> pd.DataFrame | None:
+    """A hand coding: doc_id, item_seq, `unit` (theme or sub_tool), a 0/1 `code` when `with_code`
+    (else the file lists only the units an item uses, an empty unit for none: stripped), note.
+    None when the file is absent; a malformed file is one error line per problem."""
     path = Path(path)
     if not path.is_file():
         return None
-    frame = pd.read_csv(path, encoding="utf-8-sig", dtype={"doc_id": str, "theme": str, "note": str},
-                        keep_default_na=False)
-    if missing := [column for column in ANNOTATION_COLUMNS if column not in frame]:
-        raise ProjectError(
-            f"{path}: missing column(s) {', '.join(missing)}; the coding has {', '.join(ANNOTATION_COLUMNS)}"
-        )
-    numbers = frame[["item_seq", "code"]].apply(pd.to_numeric, errors="coerce")
-    if bad := [f"{path}: line {at + 2}: item_seq must be a whole number and code 0 or 1"
-               for at in frame.index[~numbers["code"].isin([0, 1]) | (numbers["item_seq"] % 1 != 0)]]:
+    columns = ["doc_id", "item_seq", unit, *(["code"] if with_code else []), "note"]
+    frame = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    if missing := [column for column in columns if column not in frame]:
+        raise ProjectError(f"{path}: missing column(s) {', '.join(missing)}; the coding has {', '.join(columns)}")
+    seq = pd.to_numeric(frame["item_seq"], errors="coerce")
+    code = pd.to_numeric(frame["code"], errors="coerce") if with_code else pd.Series(0, index=frame.index)
+    wrong = ~(seq % 1 == 0) | ~code.isin([0, 1])
+    rule = "item_seq must be a whole number" + (" and code 0 or 1" if with_code else "")
+    if bad := [f"{path}: line {at + 2}: {rule}" for at in frame.index[wrong]]:
         raise ProjectError(*bad)
-    if repeated := frame[frame.duplicated(KEY)].index.tolist():
-        raise ProjectError(*(f"{path}: line {at + 2}: this item × theme is coded twice; keep one" for at in repeated))
-    return frame[ANNOTATION_COLUMNS].assign(item_seq=numbers["item_seq"].astype(int), code=numbers["code"].astype(int))
+    frame = frame[columns].assign(item_seq=seq.astype(int))
+    frame = frame.assign(code=code.astype(int)) if with_code else frame.assign(**{unit: frame[unit].str.strip()})
+    if repeated := frame[frame.duplicated(["doc_id", "item_seq", unit])].index.tolist():
+        raise ProjectError(*(f"{path}: line {at + 2}: this item × {unit.replace('_', '-')} is coded twice; keep one"
+                             for at in repeated))
+    return frame
 
 
-def item_terms(kwic: pd.DataFrame) -> pd.Series:
-    """(doc_id, item_seq, theme) → the distinct terms counted in that item, in text order, joined by 、."""
-    located = kwic.dropna(subset=["item_seq"]).sort_values(["doc_id", "start"])
-    return located.astype({"item_seq": int}).groupby(KEY)["term"].agg(lambda terms: "、".join(dict.fromkeys(terms)))
+def read_annotations(path: Path) -> pd.DataFrame | None:
+    """The lexicon's hand coding (ANNOTATION_COLUMNS, `code` 0 or 1), or None when the file is absent."""
+    return read_coding(path, "theme", with_code=True)
+
+
+def read_tool_annotations(path: Path) -> pd.DataFrame | None:
+    """The policy-tool hand coding (TOOL_ANNOTATION_COLUMNS; `sub_tool` empty for an item coded with
+    none), or None when the file is absent."""
+    return read_coding(path, "sub_tool", with_code=False)
+
+
+def _ratio(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else float("nan")
+
+
+def confusion(code: pd.Series, predicted: pd.Series) -> dict:
+    """Two 0/1 codings of the same items: their number, the confusion counts, precision, recall and
+    F1 (4 decimals; NaN where undefined)."""
+    code, predicted = code.astype(bool), predicted.astype(bool)
+    tp, fp, fn = int((code & predicted).sum()), int((~code & predicted).sum()), int((code & ~predicted).sum())
+    return {"n_items": len(code), "tp": tp, "fp": fp, "fn": fn, "tn": len(code) - tp - fp - fn,
+            "precision": _ratio(tp, tp + fp), "recall": _ratio(tp, tp + fn), "f1": _ratio(2 * tp, 2 * tp + fp + fn)}
+
+
+def kappa(code: pd.Series, predicted: pd.Series) -> float:
+    """Cohen's κ of two 0/1 codings (sklearn), 4 decimals; NaN when it is undefined (both constant)."""
+    from sklearn.metrics import cohen_kappa_score
+
+    if len(code) == 0 or (code.nunique() == 1 and predicted.nunique() == 1):
+        return float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        value = cohen_kappa_score(code, predicted)
+    return round(float(value), 4) if pd.notna(value) else float("nan")
+
+
+def disagreement_table(compared: pd.DataFrame, by: list[str], unit: str, order: list[str],
+                       columns: list[str]) -> pd.DataFrame:
+    """The applicable rows of `compared` where `code` and `predicted` differ, sorted by `by` (the
+    `unit` column in `order`), as `columns`."""
+    frame = compared[compared["applicable"] & compared["code"].ne(compared["predicted"])]
+    rank = {name: at for at, name in enumerate(order)}
+    return frame.sort_values(by, key=lambda c: c.map(rank) if c.name == unit else c)[columns].reset_index(drop=True)
 
 
 def coverage_notes(
@@ -91,7 +136,29 @@ def _numbers(values: list[int]) -> str:
     return ", ".join(map(str, values))
 
 
-def compare(annotations: pd.DataFrame, kwic: pd.DataFrame, items: pd.DataFrame, lexicon: Lexicon) -> pd.DataFrame:
+# --- the lexicon against item_themes.csv ----------------------------------------------------------
+
+
+@dataclass
+class ValidationTables:
+    """The validation stage's two tables, and its notes (one printable line each)."""
+
+    lexicon_validation: pd.DataFrame  # one row per lexicon theme
+    lexicon_disagreements: pd.DataFrame  # one row per disagreeing item × theme
+    notes: list[str] = field(default_factory=list)  # coding missing, or out of step with items.csv
+
+
+VALIDATION_TABLE_NAMES = tuple(f.name for f in fields(ValidationTables) if f.name != "notes")
+VALIDATION_FILES = [f"{name}.csv" for name in VALIDATION_TABLE_NAMES]
+
+
+def item_terms(kwic: pd.DataFrame) -> pd.Series:
+    """(doc_id, item_seq, theme) → the distinct terms counted in that item, in text order, joined by 、."""
+    located = kwic.dropna(subset=["item_seq"]).sort_values(["doc_id", "start"])
+    return located.astype({"item_seq": int}).groupby(KEY)["term"].agg(lambda terms: "、".join(dict.fromkeys(terms)))
+
+
+def compare(annotations: pd.DataFrame, kwic: pd.DataFrame, items: pd.DataFrame, lexicon: Dictionary) -> pd.DataFrame:
     """The coded items that exist in `items` and whose theme is in the lexicon, with `predicted`
     (0/1), the `terms` counted, `applicable` (the plan's year within the theme's since/until) and
     the item `text`."""
@@ -113,34 +180,24 @@ def agreement(compared: pd.DataFrame, themes: list[str]) -> pd.DataFrame:
     for theme in themes:
         group = compared[compared["theme"] == theme]
         used = group[group["applicable"]]
-        code, predicted = used["code"].eq(1), used["predicted"].eq(1)
-        tp, fp, fn = int((code & predicted).sum()), int((~code & predicted).sum()), int((code & ~predicted).sum())
-        rows.append({
-            "theme": theme, "n_items": len(used), "tp": tp, "fp": fp, "fn": fn, "tn": len(used) - tp - fp - fn,
-            "precision": _ratio(tp, tp + fp), "recall": _ratio(tp, tp + fn), "f1": _ratio(2 * tp, 2 * tp + fp + fn),
-            "not_applicable": len(group) - len(used),
-        })
+        rows.append({"theme": theme, **confusion(used["code"].eq(1), used["predicted"].eq(1)),
+                     "not_applicable": len(group) - len(used)})
     return pd.DataFrame(rows, columns=METRIC_COLUMNS)
-
-
-def _ratio(part: int, whole: int) -> float:
-    return round(part / whole, 4) if whole else float("nan")
 
 
 def disagreements(compared: pd.DataFrame, themes: list[str]) -> pd.DataFrame:
     """Applicable coded items where the lexicon and the coding differ, by theme (`themes` order),
     plan and item."""
-    frame = compared[compared["applicable"] & compared["code"].ne(compared["predicted"])]
-    order = {theme: at for at, theme in enumerate(themes)}
-    return frame.sort_values(["theme", "doc_id", "item_seq"], key=lambda c: c.map(order) if c.name == "theme" else c)[
-        DISAGREEMENT_COLUMNS].reset_index(drop=True)
+    return disagreement_table(compared, ["theme", "doc_id", "item_seq"], "theme", themes, DISAGREEMENT_COLUMNS)
 
 
 def validate_lexicon(
-    tables: CorpusTables, lexicon: Lexicon, annotations_path: Path, doc_ids: Collection[str] | None = None,
+    tables: CorpusTables, kwic: pd.DataFrame, lexicon: Dictionary, annotations_path: Path,
+    doc_ids: Collection[str] | None = None,
 ) -> ValidationTables:
-    """Compare the lexicon with the hand coding at `annotations_path` on the plans of `tables`
-    (only the coded plans in `doc_ids`, when given). Without a coding file: empty tables and a note."""
+    """Compare the lexicon's mentions `kwic` (kwic.csv) with the hand coding at `annotations_path` on
+    the plans of `tables` (only the coded plans in `doc_ids`, when given). Without a coding file:
+    empty tables and a note."""
     themes = list(lexicon.terms)
     annotations = read_annotations(annotations_path)
     if annotations is None:
@@ -154,7 +211,7 @@ def validate_lexicon(
     notes = coverage_notes(annotations, tables.items, annotations_path)
     if unknown := sorted(set(annotations["theme"]) - set(themes)):
         notes.append(f"{annotations_path}: coded theme(s) {', '.join(unknown)} are not in the lexicon; not validated")
-    compared = compare(annotations, stat_kwic(tables, lexicon), tables.items, lexicon)
+    compared = compare(annotations, kwic, tables.items, lexicon)
     return ValidationTables(agreement(compared, themes), disagreements(compared, themes), notes)
 
 
@@ -163,9 +220,93 @@ def write_validation(validation: ValidationTables, processed_dir: Path) -> list[
     return write_tables(processed_dir, {f"{name}.csv": getattr(validation, name) for name in VALIDATION_TABLE_NAMES})
 
 
-def run_validation(tables: CorpusTables, paths: Paths, out: Path) -> list[str]:
+def read_kwic(paths: Paths, out: Path) -> pd.DataFrame:
+    """kwic.csv as the themes stage (upstream in analysis.stages.registry) wrote it: in this run's
+    staging folder `out`, or, when it did not run, in data/processed."""
+    return read_csv(out / "kwic.csv" if (out / "kwic.csv").is_file() else paths.processed / "kwic.csv")
+
+
+def run_validation(tables: CorpusTables, params: Params, paths: Paths, out: Path) -> list[str]:
     """The pipeline stage: validate params/themes.yaml against the project's hand coding; the notes
     are its warnings."""
-    validation = validate_lexicon(tables, load_lexicon(paths.params / "themes.yaml"), paths.annotations)
+    lexicon = theme_lexicon(params.themes)
+    validation = validate_lexicon(tables, read_kwic(paths, out), lexicon, paths.annotations)
     write_validation(validation, out)
     return validation.notes
+
+
+# --- the policy-tool cues against policy_tools.csv -------------------------------------------------
+
+
+def item_matrix(pairs: pd.DataFrame, keys: pd.DataFrame, tools: list[str]) -> pd.DataFrame:
+    """0/1 frame: one row per (doc_id, item_seq) in `keys`, one column per sub-tool in `tools`."""
+    used = pairs[pairs["sub_tool"].isin(tools)].assign(flag=1)
+    wide = used.pivot_table(index=["doc_id", "item_seq"], columns="sub_tool", values="flag", aggfunc="max")
+    wide = wide.reindex(columns=tools).fillna(0).astype(int)
+    index = pd.MultiIndex.from_frame(keys[["doc_id", "item_seq"]])
+    return wide.reindex(index, fill_value=0)
+
+
+def compare_tools(hand: pd.DataFrame, codes: pd.DataFrame, items: pd.DataFrame, book: Dictionary) -> pd.DataFrame:
+    """Every hand-coded item × sub-tool of the codebook: `code` (hand) and `predicted` (cues) 0/1,
+    the cues found, the coder's note, the unit as printed and the item text; `codes`: item codes."""
+    keys = hand[["doc_id", "item_seq"]].drop_duplicates().sort_values(["doc_id", "item_seq"])
+    tools = book.keys
+    gold, guess = item_matrix(hand, keys, tools), item_matrix(codes, keys, tools)
+    frame = pd.DataFrame({"code": gold.stack(), "predicted": guess.stack()}).rename_axis(TOOL_KEY).reset_index()
+    notes = hand.set_index(TOOL_KEY)["note"]
+    found = codes.set_index(TOOL_KEY)["cue"]
+    info = items.set_index(["doc_id", "item_seq"]).reindex(pd.MultiIndex.from_frame(frame[["doc_id", "item_seq"]]))
+    index = pd.MultiIndex.from_frame(frame[TOOL_KEY])
+    return frame.assign(
+        unit=[unit_label(doc_id, section, number) for doc_id, section, number
+              in zip(frame["doc_id"], info["section_no"], info["item_no"], strict=True)],
+        type=frame["sub_tool"].map(book.group_of), cues=found.reindex(index, fill_value="").to_numpy(),
+        note=notes.reindex(index, fill_value="").to_numpy(), text=info["text"].to_numpy(), applicable=True,
+    )
+
+
+def compare_coding(compared: pd.DataFrame, book: Dictionary) -> pd.DataFrame:
+    """Per type (an item uses the type when it uses any of its sub-tools) and per sub-tool, item by
+    item over the hand-coded items (`compare_tools`): confusion counts, precision, recall, F1 and
+    Cohen's κ."""
+    rows = []
+    for kind, members in book.groups.items():
+        by_item = compared[compared["sub_tool"].isin(members)].groupby(["doc_id", "item_seq"])[["code", "predicted"]]
+        either = by_item.max()
+        rows.append({"level": "type", "type": kind, "sub_tool": "", **confusion(either["code"], either["predicted"]),
+                     "kappa": kappa(either["code"], either["predicted"])})
+        for tool in members:
+            one = compared[compared["sub_tool"] == tool]
+            rows.append({"level": "sub_tool", "type": kind, "sub_tool": tool,
+                         **confusion(one["code"], one["predicted"]), "kappa": kappa(one["code"], one["predicted"])})
+    return pd.DataFrame(rows, columns=TOOL_METRIC_COLUMNS)
+
+
+def tool_disagreements(compared: pd.DataFrame, book: Dictionary) -> pd.DataFrame:
+    """Every hand-coded item × sub-tool where the cues and the hand coding differ, with the cues
+    found, the coder's note and the item text."""
+    return disagreement_table(compared, TOOL_KEY, "sub_tool", book.keys, TOOL_DISAGREEMENT_COLUMNS)
+
+
+def tool_coverage_notes(hand: pd.DataFrame, items: pd.DataFrame, book: Dictionary, path: Path) -> list[str]:
+    """One line per problem that leaves coded items out: a plan not in the corpus, items not in
+    items.csv or not coded, a sub-tool the codebook does not have."""
+    notes = coverage_notes(hand, items, path, "the policy-tool validation")
+    if unknown := sorted(set(hand["sub_tool"]) - set(book.terms) - {""}):
+        notes.append(f"{path}: coded sub-tool(s) {', '.join(unknown)} are not in the codebook; not validated")
+    return notes
+
+
+def validate_tools(codes: pd.DataFrame, items: pd.DataFrame, book: Dictionary, annotations_path: Path
+                   ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """The item codes `codes` against the hand coding at `annotations_path`: the metrics table, the
+    disagreements and the notes. Without a coding file: empty tables and a note."""
+    hand = read_tool_annotations(annotations_path)
+    if hand is None:
+        return (pd.DataFrame(columns=TOOL_METRIC_COLUMNS), pd.DataFrame(columns=TOOL_DISAGREEMENT_COLUMNS),
+                [f"{annotations_path}: not found, so the policy-tool cues are not validated"])
+    notes = tool_coverage_notes(hand, items, book, annotations_path)
+    hand = hand.merge(items[["doc_id", "item_seq"]], on=["doc_id", "item_seq"])
+    compared = compare_tools(hand, codes, items, book)
+    return compare_coding(compared, book), tool_disagreements(compared, book), notes

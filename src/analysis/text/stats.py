@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2, false_discovery_control, fisher_exact, power_divergence
+from scipy.stats import false_discovery_control, fisher_exact
 
 from analysis.params.loader import load_yaml
 from analysis.paths import ProjectError
@@ -125,20 +125,6 @@ def plan_units(kwic: pd.DataFrame, items: pd.DataFrame, documents: pd.DataFrame,
         units.append(PlanUnits(doc_id, item_mentions, item_chars, total - item_mentions.sum(axis=0),
                                plan_chars - item_chars.sum()))
     return units
-
-
-def log_likelihood(a: np.ndarray, b: np.ndarray, size_a: np.ndarray, size_b: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For each element: `a` occurrences in a part of `size_a` tokens against `b` in the other
-    `size_b` tokens — G² (log-likelihood of the 2×2 table, 1 dof), its p, and the expected value of
-    `a` under equal rates. Float error makes equal rates a tiny negative G² (p would be NaN): clamped
-    to 0."""
-    n = size_a + size_b
-    observed = np.column_stack([a, b, size_a - a, size_b - b])
-    term_total, rest = a + b, n - a - b
-    expected = np.column_stack([size_a * term_total, size_b * term_total, size_a * rest, size_b * rest]) / n[:, None]
-    g2 = np.maximum(power_divergence(observed, expected, ddof=2, axis=1, lambda_="log-likelihood")[0], 0.0)
-    return g2, chi2.sf(g2, 1), expected[:, 0]
 
 
 def plan_rng(seed: int, doc_id: str) -> np.random.Generator:

@@ -13,9 +13,10 @@ from pathlib import Path
 import jieba
 import pandas as pd
 
+from analysis.chars import CJK
 from analysis.paths import ProjectError
 
-CONTENT_TOKEN = re.compile(r"^[\u4e00-\u9fffA-Za-z][\u4e00-\u9fffA-Za-z0-9.+]*$")
+CONTENT_TOKEN = re.compile(rf"^[{CJK}A-Za-z][{CJK}A-Za-z0-9.+]*$")
 
 jieba.setLogLevel(logging.WARNING)
 

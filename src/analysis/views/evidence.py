@@ -15,7 +15,7 @@ import html
 import pandas as pd
 
 from analysis.corpus.structure import chinese_numeral
-from analysis.stages.dataset import plan_labels
+from analysis.stages.dataset import per_section_plans, plan_labels
 
 
 def esc(value) -> str:
@@ -35,12 +35,6 @@ def marked(text: str, spans: list[tuple[int, str]]) -> str:
         pieces.append(f"{esc(text[at:start])}<mark>{esc(phrase)}</mark>")
         at = start + len(phrase)
     return "".join(pieces) + esc(text[at:])
-
-
-def per_section_plans(items: pd.DataFrame) -> set[str]:
-    """doc_ids whose printed item numbers restart in each section (so item_no ≠ item_seq somewhere)."""
-    printed = pd.to_numeric(items["item_no"], errors="coerce")
-    return set(items.loc[printed.notna() & (printed != items["item_seq"]), "doc_id"])
 
 
 def locations(kwic: pd.DataFrame, items: pd.DataFrame) -> pd.Series:

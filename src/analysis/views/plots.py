@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from functools import cache
-from importlib.util import find_spec
-from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -17,18 +15,15 @@ from matplotlib.ticker import PercentFormatter
 
 from analysis.stages.dataset import plan_labels
 from analysis.text.stats import INTERVAL_COLUMNS, NOT_APPLICABLE
+from analysis.views.font import font_path
 
-FONT_FILE = "NotoSansCJKsc-Regular.otf"
 NOT_APPLICABLE_GREY = "#eeeeee"  # background of an n/a cell
 
 
 @cache
 def cjk_font() -> str:
     """Register the packaged CJK font with matplotlib once; return its family name."""
-    spec = find_spec("mplfonts")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("the mplfonts package is missing: pip install -e . installs it")
-    path = Path(spec.origin).parent / "fonts" / FONT_FILE
+    path = font_path()
     font_manager.fontManager.addfont(str(path))
     return font_manager.FontProperties(fname=str(path)).get_name()
 
@@ -200,22 +195,6 @@ def plot_theme_distribution(rows: pd.DataFrame, value: str = "per_10k_chars", by
     return fig
 
 
-def plot_theme_bars(theme_counts: pd.DataFrame, value: str = "per_10k_chars") -> Figure:
-    """Grouped bars: one group per theme, one bar per plan (none where the theme does not apply)."""
-    import seaborn as sns
-
-    use_cjk_font()
-    frame = theme_counts.assign(plan=plan_labels(theme_counts),
-                                **{value: theme_counts[value].where(theme_counts["applicable"])})
-    fig = Figure(figsize=(1.6 * frame["theme"].nunique() + 3, 4), layout="constrained")
-    ax = fig.subplots()
-    sns.barplot(data=frame, x="theme", y=value, hue="plan", ax=ax, palette="Set2")
-    ax.set_xlabel("")
-    ax.set_ylabel(THEME_VALUES[value][0])
-    ax.legend(title="", frameon=False)
-    return fig
-
-
 def _cluster_names(summary: pd.DataFrame) -> dict[int, str]:
     """Cluster id → "3 课后服务·培训·劳动" for axes and legends."""
     return {row.cluster: f"{row.cluster} {row.label}" for row in summary.itertuples()}
@@ -331,7 +310,7 @@ def plot_dispersion(kwic: pd.DataFrame, items: pd.DataFrame, themes: list[str] |
 
 def plot_coword_network(nodes: pd.DataFrame, edges: pd.DataFrame, max_edges: int = 40, group: str = "theme",
                         strength: str = "items", legend: str = "{}") -> Figure:
-    """Co-word network (analysis.stages.coword.coword_edges, or coword_network with group="community",
+    """Co-word network (analysis.views.explore.coword_edges, or coword_network with group="community",
     strength="weight"): terms as nodes coloured by `group` (legend entries `legend`.format(value))
     and sized by the items that mention them, links as wide as `strength`; the first `max_edges`
     links (the strongest). Layout: networkx spring layout with a fixed seed (same figure every run)."""
@@ -388,7 +367,7 @@ def _component_layout(graph) -> dict:
 
 
 def plot_theme_trends(trends: pd.DataFrame) -> Figure:
-    """Median mentions per 10k characters per theme and year (analysis.stages.coword.theme_trends)."""
+    """Median mentions per 10k characters per theme and year (analysis.views.explore.theme_trends)."""
     use_cjk_font()
     fig = Figure(figsize=(7, 3.8), layout="constrained")
     ax = fig.subplots()
@@ -402,7 +381,7 @@ def plot_theme_trends(trends: pd.DataFrame) -> Figure:
 
 
 def plot_top_terms(frequencies: pd.DataFrame, title: str = "") -> Figure:
-    """Horizontal bars of one scope's top terms (analysis.stages.coword.word_frequencies rows: term,
+    """Horizontal bars of one scope's top terms (analysis.views.explore.word_frequencies rows: term,
     count, items), the most frequent on top."""
     use_cjk_font()
     rows = frequencies.iloc[::-1]
@@ -418,8 +397,6 @@ def plot_word_cloud(frequencies: dict[str, int], seed: int = 42) -> Figure:
     """A word cloud of term → count (wordcloud package, the figures' CJK font, fixed layout seed)."""
     from wordcloud import WordCloud
 
-    from analysis.publish.fonts import font_path
-
     cloud = WordCloud(font_path=str(font_path()), width=900, height=450, background_color="white", random_state=seed,
                       prefer_horizontal=1.0).generate_from_frequencies(frequencies)
     fig = Figure(figsize=(9, 4.5), layout="constrained")
@@ -431,7 +408,7 @@ def plot_word_cloud(frequencies: dict[str, int], seed: int = 42) -> Figure:
 
 def plot_district_trajectories(trajectories: pd.DataFrame, ylabel: str, incomplete: Collection[str] = ()) -> Figure:
     """One panel per theme: each district's value by year with its interval (error bars;
-    analysis.stages.coword.district_trajectories); plans whose completeness is in `incomplete` hollow."""
+    analysis.views.explore.district_trajectories); plans whose completeness is in `incomplete` hollow."""
     use_cjk_font()
     themes = list(dict.fromkeys(trajectories["theme"]))
     fig = Figure(figsize=(3.2 * max(len(themes), 1) + 1.5, 3.6), layout="constrained")

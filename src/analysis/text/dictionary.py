@@ -1,0 +1,83 @@
+"""One dictionary class for the theme lexicon and the policy-tool codebook: keys, their terms, levels, exclusions.
+
+Like quanteda's `dictionary` used by `tokens_lookup`, but matched on raw text: every term and
+excluded phrase goes into one alternation, longest first, so the leftmost, longest match wins and
+counts never depend on word segmentation; a match of an excluded phrase hides the terms inside it.
+The theme lexicon has one level (theme → terms); the codebook two (type → sub-tool → cues).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from analysis.params.policy_tools import PolicyToolsParams
+from analysis.params.themes import ThemesParams
+
+
+def longest_first(words: set[str]) -> re.Pattern:
+    """One alternation of `words`, longest first (ties by text): the leftmost, longest match wins."""
+    return re.compile("|".join(map(re.escape, sorted(words, key=lambda word: (-len(word), word)))))
+
+
+@dataclass(frozen=True)
+class Dictionary:
+    """Keys (themes, sub-tools) with their terms (terms, cues), optionally grouped one level up
+    (types); `find` is the one matcher of both."""
+
+    terms: dict[str, tuple[str, ...]]  # key → its terms, in file order
+    exclude: dict[str, tuple[str, ...]] = field(default_factory=dict)  # key → phrases never counted
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # upper level → its keys; empty: one level
+    descriptions: dict[str, str] = field(default_factory=dict)  # key or group → what it means
+    years: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)  # key → (since, until)
+
+    @property
+    def keys(self) -> list[str]:
+        """The keys in file order."""
+        return list(self.terms)
+
+    def applies(self, key: str, year: int) -> bool:
+        """Whether `key` applies to a plan of `year`: within its `since`/`until` years (inclusive)."""
+        since, until = self.years.get(key, (None, None))
+        return (since is None or year >= since) and (until is None or year <= until)
+
+    @cached_property
+    def key_of(self) -> dict[str, str]:
+        """Term → its key."""
+        return {term: key for key, terms in self.terms.items() for term in terms}
+
+    @cached_property
+    def group_of(self) -> dict[str, str]:
+        """Key → its group (upper level)."""
+        return {key: group for group, keys in self.groups.items() for key in keys}
+
+    @cached_property
+    def pattern(self) -> re.Pattern:
+        """Terms and excluded phrases as one alternation, longest first: the leftmost, longest wins."""
+        return longest_first({*self.key_of, *(phrase for group in self.exclude.values() for phrase in group)})
+
+    def find(self, text: str) -> list[tuple[int, str]]:
+        """(offset, term) of every counted term in `text`: longest first, no overlaps; a match of an
+        excluded phrase hides the terms inside it."""
+        return [(match.start(), match.group()) for match in self.pattern.finditer(text)
+                if match.group() in self.key_of]
+
+    def count(self, text: str) -> dict[str, int]:
+        """Counted terms of each key in `text` (every key present, zeros included)."""
+        counts = Counter(self.key_of[term] for _, term in self.find(text))
+        return {key: counts[key] for key in self.terms}
+
+
+def theme_lexicon(themes: ThemesParams) -> Dictionary:
+    """The theme lexicon of params/themes.yaml: theme → terms, exclusions and since/until years."""
+    return Dictionary(terms=themes.terms, exclude=themes.exclude, descriptions=themes.descriptions,
+                      years=themes.years)
+
+
+def tool_codebook(tools: PolicyToolsParams) -> Dictionary:
+    """The policy-tool codebook of params/policy_tools.yaml: type → sub-tool → cues; the descriptions
+    hold each type's description and each sub-tool's definition."""
+    return Dictionary(terms=tools.cues, exclude=tools.exclude, groups=tools.tools,
+                      descriptions=tools.descriptions | tools.definitions)

@@ -1,0 +1,66 @@
+"""The processed snapshot as a report reads it: its tables, plan names, themes and plan sets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.params.report import DEFAULT_SET, load_report_params
+from analysis.paths import Paths
+from analysis.stages.dataset import plan_labels
+from analysis.stages.plansets import plan_set
+from analysis.views.snapshot import check_snapshot, read_table
+
+DEFAULT_TITLE = "各地工作要点比较"
+
+
+@dataclass
+class ReportData:
+    """The processed snapshot's tables as attributes (`data.items` reads data/processed/items.csv
+    once), plus the report params."""
+
+    paths: Paths
+    params: dict
+    snapshot: str  # id of the snapshot the tables come from
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        if name.startswith("_") or "tables" not in self.__dict__:
+            raise AttributeError(name)
+        if name not in self.tables:
+            self.tables[name] = read_table(self.paths, name, self.snapshot)
+        return self.tables[name]
+
+
+def load_report_data(root: str | Path | None = None, snapshot: str = "") -> ReportData:
+    """The processed snapshot (never computed here): the run's when `snapshot` names it, else the
+    published one if it is up to date; see analysis.views.snapshot."""
+    paths = Paths.from_root(root or None)
+    return ReportData(paths, load_report_params(paths.params / "report.yaml"), check_snapshot(paths, snapshot))
+
+
+def plan_names(documents: pd.DataFrame) -> dict[str, str]:
+    """doc_id → "宝山 2023（截断）" (district, year, completeness mark)."""
+    return dict(zip(documents["doc_id"], plan_labels(documents), strict=True))
+
+
+def themes_of(data: ReportData) -> list[str]:
+    """Theme names in lexicon order."""
+    return list(dict.fromkeys(data.theme_counts["theme"]))
+
+
+def set_counts(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
+    """theme_counts.csv rows of the plans of a set."""
+    return data.theme_counts[data.theme_counts["doc_id"].isin(doc_ids)]
+
+
+def set_ids(data: ReportData, name: str) -> list[str]:
+    """The doc_ids of the plan set `name` (default or a set of params/report.yaml)."""
+    return plan_set(data.documents, name, data.params)
+
+
+def set_title(params: dict, name: str) -> str:
+    """The heading of a plan set's comparison page: its `title` in report.yaml (default: its name)."""
+    return DEFAULT_TITLE if name == DEFAULT_SET else str(params["sets"][name].get("title", name))

@@ -1,0 +1,77 @@
+"""The sections of a district page (notebook 10), each a list of objects to display."""
+
+from __future__ import annotations
+
+from IPython.display import HTML, Markdown
+
+from analysis.views import district, policy_tools
+from analysis.views.comparison import evidence_html
+from analysis.views.data import ReportData
+from analysis.views.fragments import safe_html, table
+from analysis.views.similarity import (
+    cluster_mix_vs_others,
+    cluster_verdict_html,
+    clusters_pass,
+    neighbour_verdict_html,
+    similar_plans,
+)
+
+
+def header(data: ReportData, doc_id: str, doc_ids: list[str]) -> list:
+    """The plan's title, its facts and warnings, and the plans it is compared with."""
+    title = data.documents.set_index("doc_id").loc[doc_id, "title"]
+    return [safe_html("<h2>{title}</h2>", title=title), HTML(district.header_html(data.documents, doc_id)),
+            district.compared_with_html(data, doc_id, doc_ids)]
+
+
+def structure(data: ReportData, doc_id: str) -> list:
+    """The plan's sections with their item numbers and counts."""
+    return [table(district.structure_table(data.items, doc_id))]
+
+
+def themes(data: ReportData, doc_id: str, doc_ids: list[str]) -> list:
+    """The theme profile against the other plans of the set."""
+    return [district.theme_profile_table(data, doc_id, doc_ids)]
+
+
+def terms(data: ReportData, doc_id: str, doc_ids: list[str]) -> list:
+    """The plan's distinctive terms against the other plans of the set."""
+    return [district.distinctive_terms_table(data, doc_id, doc_ids)]
+
+
+def clusters(data: ReportData, doc_id: str, doc_ids: list[str]) -> list:
+    """The clustering's verdict, then (when it passes) the plan's cluster mix beside the others'."""
+    mix = [table(cluster_mix_vs_others(data, doc_id, doc_ids))] if clusters_pass(data) else []
+    return [cluster_verdict_html(data), *mix]
+
+
+def similar(data: ReportData, doc_id: str) -> list:
+    """Whether the nearest plan is robust, and the candidates."""
+    return [neighbour_verdict_html(data, doc_id), table(similar_plans(data, doc_id))]
+
+
+def changes(data: ReportData, doc_id: str) -> list:
+    """Against the district's previous plan, or a line saying there is none."""
+    found = district.year_over_year(data, doc_id)
+    if found is None:
+        return [Markdown("本区县只有这一份计划，暂无历年比较。 Only one plan of this district so far.")]
+    return [table(frame) for frame in found.values()]
+
+
+def tools(data: ReportData, doc_id: str, doc_ids: list[str]) -> list:
+    """Policy-tool findings, shares against the others and evidence; tool shares by year when the
+    district has plans of several years."""
+    shown = [policy_tools.plan_findings_html(data, doc_id, doc_ids),
+             policy_tools.plan_vs_others_table(data, doc_id, doc_ids), policy_tools.plan_evidence_html(data, doc_id)]
+    trend = policy_tools.trend_table(data, policy_tools.district_plans(data, doc_id))
+    if trend.empty:
+        return shown
+    return [*shown,
+            safe_html("<h3>历年工具占比 Tool shares by year</h3><p>各年计划的类型占比与各自的 95% 条目自助法区间；"
+                      "区间重叠时不宜说占比有变化。</p>"),
+            policy_tools.plot_type_trends(trend), table(trend.drop(columns="district"))]
+
+
+def evidence(data: ReportData, doc_id: str) -> list:
+    """Every KWIC line behind the plan's counts."""
+    return [HTML(evidence_html(data, [doc_id]))]

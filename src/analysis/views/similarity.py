@@ -1,0 +1,104 @@
+"""Clusters and plan similarity as report tables and verdicts: stability, cluster mix, nearest plans."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.params import params_files
+from analysis.params.clusters import ClusterParams
+from analysis.views import clusters
+from analysis.views.data import ReportData, plan_names
+from analysis.views.fragments import safe_html
+
+
+def cluster_params(data: ReportData) -> ClusterParams:
+    """The settings of params/clusters.yaml."""
+    return ClusterParams.from_yaml(params_files(data.paths.params, ["clusters"])[0])
+
+
+def neighbour_min_share(data: ReportData) -> float:
+    """The share of item resamples a nearest plan must win to be called robust (params/clusters.yaml)."""
+    return cluster_params(data).neighbour_min_share
+
+
+def clusters_pass(data: ReportData) -> bool:
+    """Whether the run's clustering is stable enough to be read as findings (cluster_solution.csv)."""
+    return clusters.solution_passes(data.cluster_solution)
+
+
+def cluster_verdict_html(data: ReportData):
+    """The clustering's stability verdict with its numbers; a warning when it does not pass."""
+    text = clusters.cluster_verdict(data.cluster_solution)
+    return safe_html("<p class='{kind}'>{text}</p>", kind="meta" if clusters_pass(data) else "warning", text=text)
+
+
+def stable_clusters(data: ReportData) -> pd.DataFrame:
+    """The clusters of the run with size, label, theme and stability (mean Jaccard), stable ones first."""
+    summary = data.cluster_summary.sort_values(["stable", "cluster"], ascending=[False, True])
+    return summary.assign(stable=summary["stable"].map({True: "稳定 stable", False: "不稳定 unstable"}))
+
+
+def cluster_matrix(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
+    """Plans × clusters: share of each plan's items in each cluster, columns labelled."""
+    assigned = data.clusters[data.clusters["doc_id"].isin(doc_ids)]
+    share = pd.crosstab(assigned["doc_id"], assigned["cluster"], normalize="index")
+    labels = data.cluster_summary.set_index("cluster")["label"]
+    return share.rename(index=plan_names(data.documents), columns=lambda c: f"{c} {labels.get(c, '')}")
+
+
+def cluster_mix_vs_others(data: ReportData, doc_id: str, doc_ids: list[str]) -> pd.DataFrame:
+    """Share of this plan's items in each cluster beside the mean share in the other plans of the set."""
+    assigned = data.clusters[data.clusters["doc_id"].isin([*doc_ids, doc_id])]
+    share = pd.crosstab(assigned["doc_id"], assigned["cluster"], normalize="index")
+    others = share.drop(index=doc_id, errors="ignore")
+    summary = data.cluster_summary.set_index("cluster")
+    frame = pd.DataFrame({
+        "聚类 cluster": share.columns,
+        "标签 label": summary["label"].reindex(share.columns).to_numpy(),
+        "稳定 stable": summary["stable"].reindex(share.columns).map({True: "是 yes", False: "否 no"}).to_numpy(),
+        "本计划占比 this plan": share.loc[doc_id].to_numpy(),
+        "其他计划平均 others (mean)": (others.mean() if len(others) else share.loc[doc_id] * 0).to_numpy(),
+    })
+    frame = frame.sort_values(["本计划占比 this plan", "聚类 cluster"], ascending=[False, True])
+    return frame.assign(**{c: frame[c].map("{:.0%}".format) for c in frame.columns[3:]})
+
+
+def similarity_matrix(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
+    """Plans × plans cosine similarity, labelled with year."""
+    sim = data.doc_similarity[data.doc_similarity["doc_a"].isin(doc_ids) & data.doc_similarity["doc_b"].isin(doc_ids)]
+    labels = plan_names(data.documents)
+    return sim.pivot(index="doc_a", columns="doc_b", values="similarity").rename(index=labels, columns=labels)
+
+
+def similar_plans(data: ReportData, doc_id: str) -> pd.DataFrame:
+    """The plan's nearest candidates by whole-plan TF-IDF cosine, with the share of item resamples
+    in which each is the nearest one (nearest_neighbours.csv)."""
+    table = clusters.similar_plans_with_uncertainty(data.nearest_neighbours, doc_id)
+    return pd.DataFrame({
+        "计划 plan": table["neighbour"].map(plan_names(data.documents)),
+        "相似度 cosine": table["similarity"].round(3),
+        "最相似的重抽样占比 nearest in resamples": table["share_nearest"].map("{:.0%}".format),
+    })
+
+
+def neighbour_verdict_html(data: ReportData, doc_id: str):
+    """Whether the most similar plan is robustly the nearest (a warning when it is not)."""
+    min_share = neighbour_min_share(data)
+    table = clusters.similar_plans_with_uncertainty(data.nearest_neighbours, doc_id)
+    robust = not table.empty and table["share_nearest"].iloc[0] >= min_share
+    text = clusters.neighbour_verdict(data.nearest_neighbours, doc_id, min_share, plan_names(data.documents))
+    return safe_html("<p class='{kind}'>{text}</p>", kind="meta" if robust else "warning", text=text)
+
+
+def nearest_plans(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
+    """Per plan of the set, its most similar plan, the cosine and how often it stays the nearest
+    when items are resampled; "不确定 uncertain" below params/clusters.yaml neighbour_min_share."""
+    min_share, names = neighbour_min_share(data), plan_names(data.documents)
+    nearest = data.nearest_neighbours
+    top = nearest[(nearest["rank"] == 1) & nearest["doc_id"].isin(doc_ids)]
+    return pd.DataFrame({
+        "计划 plan": top["doc_id"].map(names), "最相似 nearest": top["neighbour"].map(names),
+        "相似度 cosine": top["similarity"].round(3),
+        "最相似的重抽样占比 nearest in resamples": top["share_nearest"].map("{:.0%}".format),
+        "判断 verdict": (top["share_nearest"] >= min_share).map({True: "稳健 robust", False: "不确定 uncertain"}),
+    })
