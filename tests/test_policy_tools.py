@@ -14,6 +14,7 @@ import pytest
 
 from analysis.params import load_params
 from analysis.params.policy_tools import PolicyToolsParams
+from analysis.params.statistics import StatisticsParams
 from analysis.params.themes import ThemesParams
 from analysis.paths import ProjectError
 from analysis.stages.policy_tools import NO_THEME, build_policy_tools, matrix
@@ -23,7 +24,6 @@ from analysis.stages.tool_coding import code_items, item_codes, sentences
 from analysis.stages.tool_shares import summarise
 from analysis.stages.validation import compare_coding, compare_tools, read_tool_annotations, tool_disagreements
 from analysis.text.dictionary import tool_codebook
-from analysis.text.stats import StatisticsParams
 from analysis.views.policy_tools import (
     POOLED,
     code_evidence,

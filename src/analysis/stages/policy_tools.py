@@ -19,13 +19,13 @@ import pandas as pd
 from analysis.corpus.structure import chinese_numeral
 from analysis.files import write_tables
 from analysis.params import Params
+from analysis.params.statistics import StatisticsParams
 from analysis.paths import Paths
 from analysis.stages.dataset import CorpusTables
 from analysis.stages.tool_coding import code_items, item_codes
 from analysis.stages.tool_shares import summarise
 from analysis.stages.validation import read_kwic, validate_tools
 from analysis.text.dictionary import Dictionary, tool_codebook
-from analysis.text.stats import StatisticsParams
 
 MATRIX_COLUMNS = ["doc_id", "dimension", "y_order", "y", "type", "sub_tool", "codes"]
 NO_THEME = "(无主题)"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.params.statistics import StatisticsParams
 from analysis.stages.tool_coding import item_codes
 from analysis.text.dictionary import Dictionary
-from analysis.text.stats import StatisticsParams, percentile_interval, plan_rng, resample_counts
+from analysis.text.stats import percentile_interval, plan_rng, resample_counts
 
 SUMMARY_COLUMNS = ["doc_id", "level", "type", "sub_tool", "codes", "share", "share_low", "share_high", "items",
                    "item_share", "sentence_codes", "n_items", "n_uncoded"]

@@ -9,16 +9,13 @@ Settings come from params/statistics.yaml.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy.stats import false_discovery_control, fisher_exact
 
-from analysis.params.loader import load_yaml
-from analysis.paths import ProjectError
+from analysis.params.statistics import StatisticsParams
 
 INTERVAL_COLUMNS = {  # theme_counts estimate → its interval columns
     "per_10k_chars": ("per_10k_low", "per_10k_high"),
@@ -30,46 +27,6 @@ TEST_COLUMNS = [
 ]
 NOT_APPLICABLE = "n/a"  # shown for a plan × theme outside the theme's since/until years: no interval, no test
 HALDANE = 0.5  # added to every cell of a 2×2 table for the displayed odds ratio
-
-
-def _is_int(value: Any, low: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= low
-
-
-def _is_open_share(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1
-
-
-@dataclass(frozen=True)
-class StatisticsParams:
-    """The validated contents of params/statistics.yaml."""
-
-    replicates: int  # bootstrap replicates per plan
-    level: float  # interval coverage, in (0, 1)
-    seed: int  # with each doc_id, the source of the bootstrap's random numbers
-    max_q: float  # BH q below which a test is reported as more/less
-    min_items: int  # fewer items than this: no policy-tool share interval and no 主导/稀缺 verdict
-
-    @classmethod
-    def from_yaml(cls, path: Path) -> StatisticsParams:
-        """Read the file; every out-of-range value is one ProjectError line naming the file."""
-        data = load_yaml(path, required=[f.name for f in fields(cls)])
-        rules = {
-            "replicates": (_is_int(data["replicates"], 1), "a whole number of at least 1"),
-            "level": (_is_open_share(data["level"]), "a number between 0 and 1 (both excluded)"),
-            "seed": (_is_int(data["seed"], 0), "a whole number of at least 0"),
-            "max_q": (_is_open_share(data["max_q"]), "a number between 0 and 1 (both excluded)"),
-            "min_items": (_is_int(data["min_items"], 2), "a whole number of at least 2"),
-        }
-        if bad := [f"{path}: {key} = {data[key]!r} must be {what}; fix it" for key, (ok, what) in rules.items()
-                   if not ok]:
-            raise ProjectError(*bad)
-        return cls(**data)
-
-    def enough_items(self, n_items: int) -> bool:
-        """Whether `n_items` items (one plan's, or several plans' pooled) are enough for a
-        percentile-bootstrap interval (`min_items`)."""
-        return n_items >= self.min_items
 
 
 def significant(values: Iterable[float], digits: int = 6) -> np.ndarray:

@@ -8,12 +8,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.params.policy_tools import PolicyToolsParams
+from analysis.params.statistics import StatisticsParams
 from analysis.paths import ProjectError
 from analysis.stages.tool_coding import joined_cues
 from analysis.stages.tool_shares import pooled_replicates, replicate_shares, share_bounds
-from analysis.text.dictionary import Dictionary
-from analysis.text.dictionary_yaml import load_toolbook
-from analysis.text.stats import StatisticsParams, percentile_interval
+from analysis.text.dictionary import Dictionary, tool_codebook
+from analysis.text.stats import percentile_interval
 from analysis.views.data import plan_names
 from analysis.views.evidence import anchor, esc, marked
 from analysis.views.fragments import safe_html, table
@@ -335,7 +336,7 @@ def plan_evidence_html(data, doc_id: str):
     finds them."""
     from IPython.display import HTML
 
-    book = load_toolbook(data.paths.params / "policy_tools.yaml")
+    book = tool_codebook(PolicyToolsParams.from_yaml(data.paths.params / "policy_tools.yaml"))
     codes = data.policy_tools[data.policy_tools["doc_id"] == doc_id]
     blocks = evidence_blocks(code_evidence(codes, book), doc_id, book)
     if not blocks:

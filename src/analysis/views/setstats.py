@@ -36,11 +36,11 @@ def set_keyness(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
 
 
 def _compute_set_keyness(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
-    from analysis.text.dictionary_yaml import load_themes
+    from analysis.params.themes import ThemesParams
     from analysis.text.textstats import stat_keyness
 
     tokens = data.keyness[data.keyness["doc_id"].isin(doc_ids)]
-    min_count = load_themes(data.paths.params / "themes.yaml").min_count
+    min_count = ThemesParams.from_yaml(data.paths.params / "themes.yaml").min_count
     complete = ranked_ids(data.documents, doc_ids, data.params)
 
     def against(pool: list[str], shown: set[str]) -> pd.DataFrame:
@@ -73,7 +73,7 @@ def plan_keyness(data: ReportData, doc_id: str, doc_ids: list[str]) -> pd.DataFr
     """One plan's rows of `set_keyness(data, doc_ids + [doc_id])` — against the other complete plans
     of the set pooled — at the cost of one plan: a district page of a 1,000-plan set does not test
     all 1,000 plans."""
-    from analysis.text.dictionary_yaml import load_themes
+    from analysis.params.themes import ThemesParams
     from analysis.text.textstats import stat_keyness
 
     complete = ranked_ids(data.documents, sorted({*doc_ids, doc_id}), data.params)
@@ -88,7 +88,7 @@ def plan_keyness(data: ReportData, doc_id: str, doc_ids: list[str]) -> pd.DataFr
     frame = pd.concat([own[["doc_id", "term", "count"]],
                        pd.DataFrame({"doc_id": OTHERS, "term": others.index, "count": others.to_numpy()})])
     result = stat_keyness(frame, pd.Series({doc_id: own_total, OTHERS: total}),
-                          load_themes(data.paths.params / "themes.yaml").min_count)
+                          ThemesParams.from_yaml(data.paths.params / "themes.yaml").min_count)
     return result[result["doc_id"] == doc_id].reset_index(drop=True)
 
 
@@ -122,7 +122,8 @@ def set_tests(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
 
 
 def _compute_set_tests(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
-    from analysis.text.stats import StatisticsParams, item_presence_tests
+    from analysis.params.statistics import StatisticsParams
+    from analysis.text.stats import item_presence_tests
 
     max_q = StatisticsParams.from_yaml(data.paths.params / "statistics.yaml").max_q
     return item_presence_tests(data.theme_counts, data.documents, doc_ids, max_q=max_q)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from analysis.params import params_files
-from analysis.text.dictionary_yaml import load_toolbook
+from analysis.params.policy_tools import PolicyToolsParams
+from analysis.text.dictionary import tool_codebook
 from analysis.views import policy_tools, summaries
 from analysis.views.data import ReportData
 from analysis.views.fragments import safe_html, table
@@ -19,7 +20,8 @@ def _xy_sampled(data: ReportData, doc_ids: list[str], dimension: str) -> bool:
 
 def toolbook(data: ReportData) -> list:
     """The policy-tool codebook: types, sub-tools, definitions, cues and exclusions."""
-    return [table(policy_tools.toolbook_table(load_toolbook(params_files(data.paths.params, ["policy_tools"])[0])))]
+    book = tool_codebook(PolicyToolsParams.from_yaml(params_files(data.paths.params, ["policy_tools"])[0]))
+    return [table(policy_tools.toolbook_table(book))]
 
 
 def findings(data: ReportData, doc_ids: list[str]) -> list:

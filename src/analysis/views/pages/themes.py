@@ -6,7 +6,8 @@ import pandas as pd
 from IPython.display import HTML, Markdown
 
 from analysis.params import params_files
-from analysis.text.dictionary_yaml import load_themes
+from analysis.params.themes import ThemesParams
+from analysis.text.dictionary import theme_lexicon
 from analysis.views import summaries
 from analysis.views.data import ReportData, plan_names, themes_of
 from analysis.views.explore import coword_edges, set_trajectories, theme_trends
@@ -38,7 +39,7 @@ def _rows(frame: pd.DataFrame, doc_ids: list[str]) -> pd.DataFrame:
 
 def lexicon(data: ReportData) -> list:
     """The theme lexicon of params/themes.yaml."""
-    return [lexicon_table(load_themes(params_files(data.paths.params, ["themes"])[0]).lexicon)]
+    return [lexicon_table(theme_lexicon(ThemesParams.from_yaml(params_files(data.paths.params, ["themes"])[0])))]
 
 
 def counts(data: ReportData, doc_ids: list[str]) -> list:
