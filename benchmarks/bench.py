@@ -41,9 +41,10 @@ import pandas as pd
 import psutil
 from synthetic import SEED, Parts, real_parts, synthetic_corpus, synthetic_plans
 
-from analysis.corpus.clean import CleanRules, clean_plan
+from analysis.corpus.clean import clean_plan
 from analysis.corpus.manifest import Plan, read_manifest, write_manifest
-from analysis.corpus.structure import StructureRules, parse_plan
+from analysis.corpus.structure import parse_plan
+from analysis.params.clean import CleanParams, StructureParams
 from analysis.params.themes import ThemesParams
 from analysis.paths import Paths
 from analysis.text.dictionary import Dictionary, theme_lexicon
@@ -126,15 +127,15 @@ def bench_reports(naive: dict, real: ScaleRun) -> dict:
 class Rules:
     """What processing a plan needs, loaded from params/ before timing."""
 
-    clean: CleanRules
-    structure: StructureRules
+    clean: CleanParams
+    structure: StructureParams
     segmenter: Segmenter
     lexicon: Dictionary
 
 
 def load_rules(params_dir: Path) -> Rules:
-    return Rules(CleanRules.from_yaml(params_dir / "clean.yaml"),
-                 StructureRules.from_yaml(params_dir / "structure.yaml"),
+    return Rules(CleanParams.from_yaml(params_dir / "clean.yaml"),
+                 StructureParams.from_yaml(params_dir / "structure.yaml"),
                  load_segmenter(params_dir), theme_lexicon(ThemesParams.from_yaml(params_dir / "themes.yaml")))
 
 
@@ -177,8 +178,8 @@ def bench_throughput(texts: list[str], params_dir: Path) -> dict:
 
 def synthetic_items(texts: list[str], params_dir: Path) -> pd.DataFrame:
     """items.csv columns for the synthetic plans (doc_id syn_0000…)."""
-    clean_rules = CleanRules.from_yaml(params_dir / "clean.yaml")
-    structure_rules = StructureRules.from_yaml(params_dir / "structure.yaml")
+    clean_rules = CleanParams.from_yaml(params_dir / "clean.yaml")
+    structure_rules = StructureParams.from_yaml(params_dir / "structure.yaml")
     rows = []
     for number, text in enumerate(texts):
         structure = parse_plan(clean_plan(text, clean_rules).text, structure_rules)

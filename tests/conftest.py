@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.corpus.clean import CleanRules
-from analysis.corpus.structure import StructureRules
 from analysis.params import load_params
+from analysis.params.clean import CleanParams, StructureParams
 from analysis.paths import Paths
 from analysis.stages.dataset import CorpusTables, structure_corpus
 
@@ -22,13 +21,13 @@ def paths() -> Paths:
 
 
 @pytest.fixture(scope="session")
-def clean_rules(paths: Paths) -> CleanRules:
-    return CleanRules.from_yaml(paths.params / "clean.yaml")
+def clean_rules(paths: Paths) -> CleanParams:
+    return CleanParams.from_yaml(paths.params / "clean.yaml")
 
 
 @pytest.fixture(scope="session")
-def structure_rules(paths: Paths) -> StructureRules:
-    return StructureRules.from_yaml(paths.params / "structure.yaml")
+def structure_rules(paths: Paths) -> StructureParams:
+    return StructureParams.from_yaml(paths.params / "structure.yaml")
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,8 @@ import pytest
 from analysis.corpus.clean import clean_plan, normalize_chars
 from analysis.corpus.decode import decode_plan, html_to_text
 from analysis.corpus.ingest import extract
-from analysis.corpus.structure import StructureRules, parse_plan
+from analysis.corpus.structure import parse_plan
+from analysis.params.clean import StructureParams
 
 HERE = Path(__file__).parent / "fixtures" / "ingest"
 _spec = importlib.util.spec_from_file_location("portals", HERE / "portals.py")
@@ -32,7 +33,7 @@ def test_at_least_six_layouts_and_the_files_are_what_the_generator_writes() -> N
         assert (portals.HERE / f"{name}.html").read_bytes() == portals.page(name), name
 
 
-def read(name: str, how: str, rules: StructureRules) -> tuple[str, list[tuple[str, str]]]:
+def read(name: str, how: str, rules: StructureParams) -> tuple[str, list[tuple[str, str]]]:
     """The page as the pipeline reads it — extracted as .html, or decoded as a page saved as .txt —
     and the lines extraction left out, with their rule."""
     path = portals.HERE / f"{name}.html"

@@ -10,10 +10,9 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from analysis.chars import CJK
-from analysis.params.loader import load_yaml
+from analysis.params.clean import CleanParams
 
 CJK_PUNCT = "，。；：、！？“”‘’（）《》【】—…"
 WHITESPACE = re.compile(r"[ \t\u00a0\u2002\u2003\u2009\u200b\u3000\ufeff]+")
@@ -33,63 +32,7 @@ INNER_SPACE = re.compile(
 )
 SPACE_BEFORE_PUNCT = re.compile(r" +(?=[，。；：、！？）》”])")
 
-RULE_KEYS = (
-    "max_boilerplate_chars", "drop_lines", "footer_start", "strip_prefixes", "cover_notice_start",
-    "title", "max_title_chars", "signature", "space_repair_min_per_1k", "metadata_block", "traditional_min_share",
-)
 SIMPLIFIED, CONVERTED = "simplified", "traditional→simplified"  # CleanResult.script
-METADATA_BLOCK_KEYS = ("lines", "key_only", "max_label_chars", "max_value_chars", "anchor_min_chars")
-
-
-@dataclass(frozen=True)
-class CleanRules:
-    """Compiled cleaning rules (see params/clean.yaml for what each means)."""
-
-    max_boilerplate_chars: int
-    drop_lines: dict[str, list[re.Pattern]]
-    footer_start: list[re.Pattern]
-    strip_prefixes: list[re.Pattern]
-    cover_notice_start: re.Pattern
-    title: re.Pattern
-    max_title_chars: int
-    signature: list[re.Pattern]
-    space_repair_min_per_1k: float
-    metadata_lines: list[re.Pattern] = field(default_factory=list)
-    metadata_key_only: re.Pattern | None = None
-    max_label_chars: int = 0
-    max_value_chars: int = 0
-    anchor_min_chars: int = 40
-    traditional_min_share: float = 0.05
-
-    @classmethod
-    def from_yaml(cls, path: Path) -> CleanRules:
-        raw = load_yaml(path, required=RULE_KEYS)
-        block = raw["metadata_block"]
-        if not isinstance(block, dict) or sorted(block) != sorted(METADATA_BLOCK_KEYS):
-            from analysis.paths import ProjectError
-
-            raise ProjectError(f"{path}: metadata_block must have exactly the keys {', '.join(METADATA_BLOCK_KEYS)}")
-
-        def compile_all(patterns: list[str]) -> list[re.Pattern]:
-            return [re.compile(p, re.IGNORECASE) for p in patterns]
-
-        return cls(
-            max_boilerplate_chars=int(raw["max_boilerplate_chars"]),
-            drop_lines={group: compile_all(ps) for group, ps in raw["drop_lines"].items()},
-            footer_start=compile_all(raw["footer_start"]),
-            strip_prefixes=compile_all(raw["strip_prefixes"]),
-            cover_notice_start=re.compile(raw["cover_notice_start"]),
-            title=re.compile(raw["title"]),
-            max_title_chars=int(raw["max_title_chars"]),
-            signature=compile_all(raw["signature"]),
-            space_repair_min_per_1k=float(raw["space_repair_min_per_1k"]),
-            metadata_lines=compile_all(block["lines"]),
-            metadata_key_only=re.compile(block["key_only"]),
-            max_label_chars=int(block["max_label_chars"]),
-            max_value_chars=int(block["max_value_chars"]),
-            anchor_min_chars=int(block["anchor_min_chars"]),
-            traditional_min_share=float(raw["traditional_min_share"]),
-        )
 
 
 @dataclass
@@ -154,7 +97,7 @@ def _matches(patterns: list[re.Pattern], line: str) -> bool:
     return any(p.search(line) for p in patterns)
 
 
-def clean_plan(text: str, rules: CleanRules) -> CleanResult:
+def clean_plan(text: str, rules: CleanParams) -> CleanResult:
     """Clean one decoded plan text with `rules`; pure: the input is not changed."""
     removed: list[tuple[str, str]] = []
     text, script = to_simplified(text, rules.traditional_min_share)
@@ -197,11 +140,11 @@ def clean_plan(text: str, rules: CleanRules) -> CleanResult:
     return CleanResult(text=body + "\n", title=title, removed=removed, spaces_repaired=repaired, script=script)
 
 
-def _is_title(line: str, rules: CleanRules) -> bool:
+def _is_title(line: str, rules: CleanParams) -> bool:
     return len(line) <= rules.max_title_chars and "。" not in line and bool(rules.title.search(line))
 
 
-def _is_anchor(line: str, rules: CleanRules) -> bool:
+def _is_anchor(line: str, rules: CleanParams) -> bool:
     """Where the plan's body starts: a section marker, or a first preamble paragraph (a long line
     of sentences)."""
     if re.match(r"[零〇一二三四五六七八九十]+、", line):
@@ -209,7 +152,7 @@ def _is_anchor(line: str, rules: CleanRules) -> bool:
     return len(line) >= rules.anchor_min_chars and bool(re.search(r"[。；！？]", line))
 
 
-def _drop_metadata_block(lines: list[str], rules: CleanRules, removed: list) -> list[str]:
+def _drop_metadata_block(lines: list[str], rules: CleanParams, removed: list) -> list[str]:
     """Lines before the plan's body (its first preamble paragraph or section) that look like
     portal metadata — key: value pairs, a bare date or document code, a key whose value stands on
     the next line, a short label — whatever portal the page came from (params/clean.yaml
@@ -237,7 +180,7 @@ def _drop_metadata_block(lines: list[str], rules: CleanRules, removed: list) -> 
     return kept + lines[start:]
 
 
-def _drop_cover_notice(lines: list[str], rules: CleanRules, removed: list) -> list[str]:
+def _drop_cover_notice(lines: list[str], rules: CleanParams, removed: list) -> list[str]:
     start = next((i for i, ln in enumerate(lines) if rules.cover_notice_start.match(ln)), None)
     if start is None:
         return lines
@@ -251,7 +194,7 @@ def _drop_cover_notice(lines: list[str], rules: CleanRules, removed: list) -> li
     return lines[:start] + lines[end:]
 
 
-def _drop_repeated_title(lines: list[str], title: str, rules: CleanRules, removed: list) -> list[str]:
+def _drop_repeated_title(lines: list[str], title: str, rules: CleanParams, removed: list) -> list[str]:
     """Keep the title once: a saved page may give it twice before the body (the page's <title>,
     then the article heading), a PDF may repeat it at the start of the first paragraph."""
     at = lines.index(title)

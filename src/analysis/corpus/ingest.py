@@ -31,7 +31,8 @@ from pathlib import Path
 
 from analysis.chars import CJK
 from analysis.corpus.decode import decode_plan, detect_encoding, html_to_text
-from analysis.corpus.structure import StructureRules, chinese_numeral
+from analysis.corpus.structure import chinese_numeral
+from analysis.params.clean import StructureParams
 from analysis.paths import ProjectError
 
 PDF, DOCX, HTML = ".pdf", ".docx", ".html"
@@ -81,7 +82,7 @@ def extension_problem(path: Path) -> str | None:
 
 
 def read_plan(
-    path: Path, rules: StructureRules, data: bytes | None = None
+    path: Path, rules: StructureParams, data: bytes | None = None
 ) -> tuple[str, list[tuple[str, str]]]:
     """The text of a plan file — extracted from a .pdf, .docx or .html/.htm (`extract`), else
     decoded as text (`decode_plan`) — and the (rule, line) pairs extraction dropped."""
@@ -101,7 +102,7 @@ def check_readable(path: Path, data: bytes | None = None) -> None:
         _extracted(Path(path), data)
 
 
-def extract(path: Path, rules: StructureRules, data: bytes | None = None) -> tuple[str, list[tuple[str, str]]]:
+def extract(path: Path, rules: StructureParams, data: bytes | None = None) -> tuple[str, list[tuple[str, str]]]:
     """The text of a published plan file (one paragraph per line; a PDF line starting with a section
     or item marker of `rules` starts a paragraph), and the lines extraction dropped as (rule, line)
     — a PDF's running headers and page numbers (`pdf_page_furniture`), the lines of a portal page
@@ -205,7 +206,7 @@ def _drop_running_lines(pages: list[list[dict]]) -> tuple[list[dict], list[str]]
     return body, dropped
 
 
-def _join_paragraphs(lines: list[dict], rules: StructureRules) -> list[str]:
+def _join_paragraphs(lines: list[dict], rules: StructureParams) -> list[str]:
     """Lines re-joined into paragraphs: a line continues the previous one when the previous fills
     the measure (reaches the right edge, or stops short by less than the width of this line's first
     word or number, which a typesetter does not break) and this one is neither indented nor starts

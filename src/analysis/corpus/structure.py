@@ -5,34 +5,12 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from analysis.params.loader import load_yaml
+from analysis.params.clean import StructureParams
 
 CHINESE_DIGITS = "零一二三四五六七八九"
 SMALL_UNITS = ((1000, "千"), (100, "百"), (10, "十"), (1, ""))
 LARGE_UNITS = ((10**8, "亿"), (10**4, "万"))
-BOUNDARY = r"(?:(?<=^)|(?<=\s))"
-
-
-@dataclass(frozen=True)
-class StructureRules:
-    section_marker: re.Pattern
-    item_markers: list[re.Pattern]
-    max_title_chars: int
-
-    @classmethod
-    def from_yaml(cls, path: Path) -> StructureRules:
-        raw = load_yaml(path, required=("section_marker", "item_markers", "max_title_chars"))
-        return cls(
-            section_marker=re.compile(BOUNDARY + raw["section_marker"], re.MULTILINE),
-            item_markers=[re.compile(BOUNDARY + p, re.MULTILINE) for p in raw["item_markers"]],
-            max_title_chars=int(raw["max_title_chars"]),
-        )
-
-    def starts_with_marker(self, line: str) -> bool:
-        """Whether `line` begins with a section or item marker (such a PDF line starts a paragraph)."""
-        return any(pattern.match(line) for pattern in (self.section_marker, *self.item_markers))
 
 
 @dataclass(frozen=True)
@@ -117,7 +95,7 @@ def _in_sequence(matches: list[re.Match], restart_at: list[int]) -> list[re.Matc
     return kept
 
 
-def parse_plan(text: str, rules: StructureRules) -> PlanStructure:
+def parse_plan(text: str, rules: StructureParams) -> PlanStructure:
     """Find title, preamble, sections and items in cleaned plan text."""
     first_line = text.split("\n", 1)[0].strip()
     has_title = 0 < len(first_line) <= rules.max_title_chars and "。" not in first_line

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.corpus.clean import CleanResult, CleanRules, clean_plan
+from analysis.corpus.clean import CleanResult, clean_plan
 from analysis.corpus.ingest import read_plan
 from analysis.corpus.manifest import MANIFEST_COLUMNS, Plan, validate
-from analysis.corpus.structure import PlanStructure, StructureRules, parse_plan
+from analysis.corpus.structure import PlanStructure, parse_plan
 from analysis.files import write_tables, write_text_atomic
 from analysis.params import Params
+from analysis.params.clean import CleanParams, StructureParams
 from analysis.paths import Paths, ProjectError
 
 COMPLETENESS_MARK = {"complete": "", "truncated": "（截断）", "partial": "（节选）"}
@@ -58,7 +59,7 @@ def n_chars(text: str) -> int:
 
 
 def structure_plan(
-    plan: Plan, raw_dir: Path, clean_rules: CleanRules, structure_rules: StructureRules
+    plan: Plan, raw_dir: Path, clean_rules: CleanParams, structure_rules: StructureParams
 ) -> StructuredPlan:
     """Clean and structure one plan of data/raw; lines dropped when extracting a PDF or HTML file
     are recorded among the removed lines, before cleaning's own."""

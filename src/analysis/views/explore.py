@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.corpus.structure import StructureRules, parse_plan
+from analysis.corpus.structure import parse_plan
 from analysis.params import params_files
+from analysis.params.clean import StructureParams
 from analysis.params.explore import ExploreParams
 from analysis.paths import ProjectError
 from analysis.stages.coword import POOLED, coword_network
@@ -50,7 +51,7 @@ def concordance(data: ReportData, terms: list[str], doc_ids: list[str] | None = 
         if unknown := [d for d in doc_ids if d not in known]:
             raise ProjectError(f"no plan {', '.join(unknown)} in the processed snapshot; plans: {', '.join(known)}")
         documents = documents[documents["doc_id"].isin(doc_ids)]
-    rules = StructureRules.from_yaml(params_files(data.paths.params, ["structure"])[0])
+    rules = StructureParams.from_yaml(params_files(data.paths.params, ["structure"])[0])
     rows = []
     for plan in documents.itertuples():
         path = data.paths.clean / f"{plan.doc_id}.txt"
