@@ -80,6 +80,7 @@ def timed(run: Callable[[], object]) -> float:
 def naive_loop(paths: Paths) -> int:
     """What a user would script: the stages once, then papermill and nbconvert per notebook, one
     after another."""
+    from analysis.params import load_params
     from analysis.pipeline import ensure_processed
     from analysis.publish.jobs import build_jobs
     from analysis.stages.registry import snapshot_id
@@ -87,7 +88,7 @@ def naive_loop(paths: Paths) -> int:
 
     ensure_processed(paths, log=lambda line: None)
     snapshot = snapshot_id(paths.processed)
-    jobs = build_jobs(paths, read_table(paths, "documents", snapshot), snapshot)
+    jobs = build_jobs(paths, read_table(paths, "documents", snapshot), snapshot, load_params(paths.params).report)
     out = paths.root / "naive"
     out.mkdir()
     for number, job in enumerate(jobs):

@@ -5,15 +5,24 @@ from __future__ import annotations
 import io
 import subprocess
 from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
 
 from analysis.cli import main
 from analysis.corpus.manifest import read_manifest, write_manifest
+from analysis.params import Params, load_params
 from analysis.paths import Paths
 
 FIXTURES = Path(__file__).parent / "fixtures"
+PARAMS_DIR = Path(__file__).resolve().parents[1] / "params"
+
+
+def project_params(**report: object) -> Params:
+    """The project's params (params/), with report.yaml settings replaced by `report`."""
+    params = load_params(PARAMS_DIR)
+    return replace(params, report=replace(params.report, **report))
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -109,9 +109,6 @@ def test_every_module_is_small_and_says_its_job():
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 20, not yet met: views, publish.jobs/provenance, plansets, the registry and pipeline still "
-    "name params files or index the report params as a dict; the Params object reaches the stages only"))
 def test_params_files_are_read_only_by_the_params_package():
     yaml_name = re.compile(r"""["'][\w/]*\.yaml["']""")
     lookup = re.compile(r"""\bparams\[["']""")

@@ -12,10 +12,12 @@ import pytest
 
 from analysis.files import read_csv
 from analysis.params.explore import ExploreParams
+from analysis.params.report import PlanSet
 from analysis.paths import Paths, ProjectError
 from analysis.stages.coword import coword_network, item_tokens, network_files, place_names
 from analysis.text.textstats import collocates
 from analysis.views.explore import word_frequencies
+from support import project_params
 
 PARAMS = ExploreParams(top_n=10, min_count=1, measure="jaccard", seed=42, graph_files_max_plans=30,
                        place_names=(), collocate_window=1, collocate_min_count=1)
@@ -215,7 +217,7 @@ def test_scopes_cover_every_plan_the_sets_and_each_plan_and_limit_graph_files() 
 
     documents = pd.DataFrame({"doc_id": ["b_2024", "a_2023", "a_2024"], "district": ["b", "a", "a"],
                               "year": [2024, 2023, 2024], "completeness": ["complete"] * 3})
-    scopes = network_scopes(documents, {"sets": {"old": {"years": [2023]}}})
+    scopes = network_scopes(documents, project_params(sets={"old": PlanSet("old", None, years=(2023,))}).report)
     assert scopes == {"all": ["a_2023", "a_2024", "b_2024"], "set_default": ["a_2024", "b_2024"],
                       "set_old": ["a_2023"], "a_2023": ["a_2023"], "a_2024": ["a_2024"], "b_2024": ["b_2024"]}
     assert graph_scopes(scopes, 3) == list(scopes)

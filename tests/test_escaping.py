@@ -14,6 +14,7 @@ import pytest
 
 from analysis import pipeline
 from analysis.cli import main
+from analysis.params import load_params
 from analysis.paths import Paths
 from analysis.publish.pages import sanitize
 from analysis.views.fragments import safe_html
@@ -82,12 +83,12 @@ def test_full_disk_while_publishing_reports_is_one_line_and_keeps_published_page
 
     import pandas as pd
 
-    monkeypatch.setattr("analysis.publish.jobs.build_jobs", lambda paths, documents, snapshot, run="": [])
+    monkeypatch.setattr("analysis.publish.jobs.build_jobs", lambda paths, documents, snapshot, report, run="": [])
     monkeypatch.setattr(pipeline, "read_stamps", lambda processed: {"keys": {"dataset": "k"}, "outputs": {}})
     monkeypatch.setattr("analysis.views.snapshot.read_table",
                         lambda paths, name, snapshot: pd.DataFrame(columns=["doc_id", "file", "sha256"]))
     monkeypatch.setattr(pipeline, "publish", full)
-    monkeypatch.setattr(pipeline, "ensure_processed", lambda paths, force=False: {"dataset": "k"})
+    monkeypatch.setattr(pipeline, "ensure_processed", lambda paths, force=False, params=None: {"dataset": "k"})
     assert main(["--root", str(project.root), "run", "--force"]) == 2
     assert capsys.readouterr().err == (
         f"error: {project.reports / 'index.html'}: No space left on device; "
@@ -129,7 +130,7 @@ def test_cluster_labels_and_term_lists_are_escaped_in_tables(paths: Paths) -> No
     from analysis.views.similarity import cluster_mix_vs_others
 
     label = '<img src=x onerror=alert(1)>·</details>'
-    data = ReportData(paths, {}, "", {
+    data = ReportData(paths, load_params(paths.params), "", {
         "clusters": pd.DataFrame({"doc_id": ["a_2024", "b_2024"], "cluster": [1, 1]}),
         "cluster_summary": pd.DataFrame({"cluster": [1], "label": [label], "stable": [False]}),
     })

@@ -16,7 +16,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from analysis.corpus.manifest import Plan
-from analysis.params.report import load_report_params
+from analysis.params.report import ReportParams
 from analysis.paths import Paths, ProjectError
 from analysis.publish.pages import render_index
 from analysis.views import overview, plots
@@ -24,12 +24,12 @@ from analysis.views.comparison import caveats_html
 from analysis.views.data import ReportData
 from analysis.views.fragments import table
 from analysis.views.setstats import set_tests
+from support import project_params
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = ROOT / ".pytest-overview"  # replaced by the `project_root` fixture before any test runs
 THEMES = ["思政", "双减", "数字化", "心理健康"]
 SINCE = {"双减": 2021}
-PARAMS = {"rank_exclude": ["truncated", "partial"], "detail_max_plans": 30, "max_q": 0.05}
 EVIL = "<script>alert(1)</script>"
 
 
@@ -54,7 +54,7 @@ def make_data(plans: list[dict], values: dict[tuple[str, str], float] | None = N
     if nearest is None:
         nearest = pd.DataFrame(columns=["doc_id", "neighbour", "rank", "similarity", "share_nearest"])
     tables = {"documents": documents, "theme_counts": pd.DataFrame(rows), "nearest_neighbours": nearest}
-    return ReportData(Paths(PROJECT), dict(PARAMS), "synthetic", tables)
+    return ReportData(Paths(PROJECT), project_params(detail_max_plans=30), "synthetic", tables)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -115,12 +115,12 @@ def test_is_large_switches_above_detail_max_plans() -> None:
     ids = sorted(data.documents["doc_id"])
     assert not overview.is_large(data, ids[:30])
     assert overview.is_large(data, ids[:31])
-    data.params["detail_max_plans"] = 31
+    data.params = project_params(detail_max_plans=31)
     assert not overview.is_large(data, ids[:31])
 
 
 def test_project_params_name_the_threshold() -> None:
-    assert load_report_params(ROOT / "params" / "report.yaml")["detail_max_plans"] == 30
+    assert ReportParams.from_yaml(ROOT / "params" / "report.yaml").detail_max_plans == 30
 
 
 @pytest.mark.parametrize("value", ["0", "-3", "2.5", "true", "'30'", "null"])
@@ -130,7 +130,7 @@ def test_detail_max_plans_must_be_a_positive_whole_number(tmp_path: Path, value:
     assert "\ndetail_max_plans: 30\n" in text
     path.write_text(text.replace("\ndetail_max_plans: 30\n", f"\ndetail_max_plans: {value}\n"), encoding="utf-8")
     with pytest.raises(ProjectError) as error:
-        load_report_params(path)
+        ReportParams.from_yaml(path)
     assert error.value.problems == [
         f"{path}: detail_max_plans must be a whole number of plans of at least 1, not {load_yaml_value(value)!r}"
     ]
@@ -147,7 +147,7 @@ def test_detail_max_plans_is_required(tmp_path: Path) -> None:
     text = (ROOT / "params" / "report.yaml").read_text(encoding="utf-8")
     path.write_text(text.replace("\ndetail_max_plans: 30\n", "\n"), encoding="utf-8")
     with pytest.raises(ProjectError, match=r"missing key.*detail_max_plans"):
-        load_report_params(path)
+        ReportParams.from_yaml(path)
 
 
 # --- distributions -------------------------------------------------------------------------------

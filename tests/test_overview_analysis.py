@@ -16,6 +16,7 @@ from analysis.views import summaries
 from analysis.views.data import ReportData
 from analysis.views.fragments import table
 from analysis.views.themes import top_keyness
+from support import project_params
 
 EVIL = "<script>alert(1)</script>"
 
@@ -23,7 +24,7 @@ EVIL = "<script>alert(1)</script>"
 @pytest.fixture
 def data(tmp_path: Path) -> ReportData:
     """ReportData without any table (tmp_path has no data/processed): only params are read."""
-    return ReportData(Paths(tmp_path), {"detail_max_plans": 30}, "synthetic", {})
+    return ReportData(Paths(tmp_path), project_params(detail_max_plans=30), "synthetic", {})
 
 
 def ids(n: int) -> list[str]:

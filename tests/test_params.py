@@ -284,7 +284,7 @@ def test_report_whole_numbers_keep_their_wording(folder: Path, value: str) -> No
         report.ReportParams.from_yaml(path)
     assert error.value.problems == [
         f"{path}: detail_max_plans must be a whole number of plans of at least 1, not {yaml.safe_load(value)!r}"]
-    assert report.load_report_params(PARAMS / "report.yaml")["detail_max_plans"] == 30
+    assert report.ReportParams.from_yaml(PARAMS / "report.yaml").detail_max_plans == 30
 
 
 def test_statistics_report_every_bad_key(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ import pytest
 from analysis.cli import main
 from analysis.files import read_csv
 from analysis.params.clusters import ClusterParams
-from analysis.params.report import load_report_params
+from analysis.params.report import ReportParams
 from analysis.paths import Paths, ProjectError
 from analysis.views.plots import plot_stability
 from test_determinism import kernels_of, state
@@ -148,7 +148,7 @@ def test_cell_timeout_is_a_positive_whole_number(paths: Paths, tmp_path: Path, v
     shutil.copy(paths.params / "report.yaml", report)
     set_cell_timeout(report, value)
     with pytest.raises(ProjectError, match=r"cell_timeout must be a whole number of seconds of at least 1"):
-        load_report_params(report)
+        ReportParams.from_yaml(report)
 
 
 # --- failures while notebooks run ---------------------------------------------------------------

@@ -29,8 +29,8 @@ def cmd_check(paths: Paths, args: argparse.Namespace) -> int:
         accept_checksum(paths.raw, doc_id)
         print(f"accepted the current sha256 of {doc_id}")
     plans = validate(paths.raw)
-    _, warnings = check_params(paths)
-    check_notebooks(paths)
+    params, warnings = check_params(paths)
+    check_notebooks(paths, params.report)
     for warning in warnings:
         print(f"warning: {warning}")
     print(f"ok: {len(plans)} plans in {paths.manifest}, params in {paths.params} valid")
@@ -49,6 +49,7 @@ def cmd_add(paths: Paths, args: argparse.Namespace) -> int:
 
     from analysis.corpus.add import AddRequest, add_plans, metadata_in, read_metadata
     from analysis.corpus.manifest import parse_year
+    from analysis.params import load_params
 
     files = [Path(f) for f in args.file]
     single = {"--title": args.title, "--source": args.source, "--region": args.region,
@@ -81,6 +82,7 @@ def cmd_add(paths: Paths, args: argparse.Namespace) -> int:
         )]
         problems = []
 
+    params = load_params(paths.params)  # the outline below cleans and structures with them
     paths.processed.mkdir(parents=True, exist_ok=True)
     with FileLock(paths.processed / ".lock"):  # never while a run reads data/raw into its snapshot
         plans = add_plans(paths.raw, requests, problems)
@@ -89,7 +91,7 @@ def cmd_add(paths: Paths, args: argparse.Namespace) -> int:
     for plan in plans:
         print(f"added {plan.doc_id}: {paths.raw / plan.file} ({plan.district} {plan.year}, {plan.completeness})"
               + ("; run `make reports` to include it everywhere" if len(plans) == 1 else ""))
-        print("\n".join(outline(plan, paths.raw, paths.params)))
+        print("\n".join(outline(plan, paths.raw, params)))
     if len(plans) > 1:
         print(f"added {len(plans)} plans; run `make reports` to include them everywhere")
     return 0

@@ -18,7 +18,8 @@ from pathlib import Path
 from filelock import FileLock
 
 from analysis.files import STAGING_PREFIX, publish, recover, write_text_atomic
-from analysis.params import Params, load_params, warnings
+from analysis.params import Params, load_params, params_files, warnings
+from analysis.params.report import ReportParams
 from analysis.paths import Paths, ProjectError
 from analysis.stages import registry as stages
 from analysis.stages.registry import (
@@ -43,8 +44,10 @@ def check_params(paths: Paths) -> tuple[Params, list[str]]:
     return params, warnings(params)
 
 
-def ensure_processed(paths: Paths, force: bool = False, log: Callable[[str], None] = print) -> dict[str, str]:
+def ensure_processed(paths: Paths, force: bool = False, log: Callable[[str], None] = print,
+                     params: Params | None = None) -> dict[str, str]:
     """Bring data/processed up to date; return the stage keys. Safe to call from several processes.
+    `params`: the run's params when the caller has loaded them (else they are loaded here).
 
     The stages that are out of date write into a staging folder that is published as one unit.
     """
@@ -56,8 +59,9 @@ def ensure_processed(paths: Paths, force: bool = False, log: Callable[[str], Non
     paths.processed.mkdir(parents=True, exist_ok=True)
     with FileLock(paths.processed / ".lock"):
         recover(paths.processed)
-        params, doubts = check_params(paths)
-        for warning in doubts:
+        if params is None:
+            params = load_params(paths.params)
+        for warning in warnings(params):
             log(f"warning: {warning}")
         validate(paths.raw)  # before anything is written, userdict.txt included
         if sync_userdict(params):
@@ -111,13 +115,14 @@ def run_pipeline(paths: Paths, force: bool = False, jobs: int | None = None) -> 
             return []
         from analysis.publish.jobs import check_notebooks
 
-        check_notebooks(paths)  # a broken notebook stops the run before any stage
-        return _run_reports(paths, ensure_processed(paths, force=force), force, jobs)
+        params = load_params(paths.params)  # every params file, read once for the whole run
+        check_notebooks(paths, params.report)  # a broken notebook stops the run before any stage
+        return _run_reports(paths, ensure_processed(paths, force=force, params=params), params.report, force, jobs)
 
 
 def data_key(paths: Paths, keys: dict[str, str]) -> str:
     """What every page depends on besides its notebook and parameters: stage keys and report params."""
-    return digest(*keys.values(), files_digest([paths.params / "report.yaml"]))
+    return digest(*keys.values(), files_digest(params_files(paths.params, ["report"])))
 
 
 def run_key(paths: Paths, keys: dict[str, str]) -> str:
@@ -136,10 +141,10 @@ def _up_to_date(paths: Paths) -> bool:
     )
 
 
-def _run_reports(paths: Paths, keys: dict[str, str], force: bool, jobs: int | None) -> list[str]:
+def _run_reports(paths: Paths, keys: dict[str, str], report: ReportParams, force: bool,
+                 jobs: int | None) -> list[str]:
     from nbclient.exceptions import CellExecutionError
 
-    from analysis.params.report import load_report_params
     from analysis.publish.jobs import build_jobs
     from analysis.publish.pages import render_index
     from analysis.publish.provenance import run_manifest
@@ -154,7 +159,7 @@ def _run_reports(paths: Paths, keys: dict[str, str], force: bool, jobs: int | No
     snapshot = snapshot_id(paths.processed)
     documents = read_table(paths, "documents", snapshot)
     manifest = run_manifest(paths, keys, documents)
-    all_jobs = build_jobs(paths, documents, snapshot, run=manifest["digest"])
+    all_jobs = build_jobs(paths, documents, snapshot, report, run=manifest["digest"])
     build = read_json(paths.reports / BUILD)
     shared = data_key(paths, keys)
     job_keys = {job.page: digest(shared, manifest["digest"], (paths.notebooks / job.notebook).read_bytes(), json.dumps(
@@ -165,7 +170,6 @@ def _run_reports(paths: Paths, keys: dict[str, str], force: bool, jobs: int | No
     for job in all_jobs:
         if job not in todo:
             print(f"skip  {job.page} (inputs unchanged)")
-    report_params = load_report_params(paths.params / "report.yaml")
     with tempfile.TemporaryDirectory(dir=paths.reports, prefix=STAGING_PREFIX) as tmp, \
             tempfile.TemporaryDirectory() as work:
         staging, page_manifest = Path(tmp), Path(work) / "manifest.json"
@@ -177,17 +181,17 @@ def _run_reports(paths: Paths, keys: dict[str, str], force: bool, jobs: int | No
                     f"{str(staging / job.page)!r}, {job.title!r}, {job.page!r}, {list(job.plans)!r}, "
                     f"{str(page_manifest)!r})")
             try:
-                kernel.run_code(code, report_params["cell_timeout"])
+                kernel.run_code(code, report.cell_timeout)
             except CellExecutionError as exc:
                 raise ProjectError(f"{job.page}: exporting the page failed: {exc.ename}: {exc.evalue}") from None
 
-        execute_all(paths, todo, staging, jobs or os.cpu_count() or 1, report_params["cell_timeout"], export,
-                    report_params["kernel_memory_mb"])
+        execute_all(paths, todo, staging, jobs or os.cpu_count() or 1, report.cell_timeout, export,
+                    report.kernel_memory_mb)
         pages = {job.page: job_keys[job.page] for job in all_jobs}
         build = {**pages, RUN_KEY: run_key(paths, keys), PAGES: sorted(pages)}
         write_text_atomic(staging / "index.html", render_index(all_jobs, build, manifest, documents))
         write_workbook(paths.processed, staging / WORKBOOK, snapshot_tables(paths),  # every table, one sheet each
-                       report_params["workbook_max_rows"])
+                       report.workbook_max_rows)
         manifest |= published_hashes(paths, staging, [*pages, *(job.executed for job in all_jobs), "index.html",
                                                       WORKBOOK])
         write_text_atomic(staging / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))

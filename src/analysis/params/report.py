@@ -92,11 +92,3 @@ def _plan_set(path: Path, name: Any, spec: Any) -> PlanSet:
         raise ProjectError(f"{path}: set {name} doc_ids must be a list of plan ids in quotes, not {doc_ids!r}")
     title = spec.get("title")
     return PlanSet(str(name), None if title is None else str(title), tuple(years), tuple(doc_ids))
-
-
-def load_report_params(path: Path) -> dict:
-    """The mapping of params/report.yaml, checked by ReportParams (kept until every reader takes a
-    ReportParams)."""
-    params = load_yaml(path, required=REPORT_KEYS)
-    ReportParams.from_data(path, params)
-    return params

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.params.report import DEFAULT_SET, load_report_params
+from analysis.params.report import DEFAULT_SET, ReportParams
 from analysis.paths import Paths, ProjectError
 from analysis.stages.plansets import plan_set
 from analysis.views.data import set_title
@@ -33,26 +33,25 @@ class Job:
         return f"notebooks/{Path(self.page).with_suffix('.ipynb').as_posix().replace('/', '__')}"
 
 
-def build_jobs(paths: Paths, documents: pd.DataFrame, snapshot: str, run: str = "") -> list[Job]:
+def build_jobs(paths: Paths, documents: pd.DataFrame, snapshot: str, report: ReportParams, run: str = "") -> list[Job]:
     """Every page of a run over the plans of the snapshot (`documents`): analysis notebooks, one
     district report per plan, the comparisons; each notebook gets the project root and snapshot id,
     the comparisons also the run digest (`run`) they cite."""
-    params = load_report_params(paths.params / "report.yaml")
     base = {"root": str(paths.root), "snapshot": snapshot}
     all_ids = tuple(sorted(documents["doc_id"]))
     jobs = [
         Job(name, base, f"analysis/{Path(name).stem}.html", _notebook_title(paths, name), all_ids)
-        for name in params["analysis_notebooks"]
+        for name in report.analysis_notebooks
     ]
     jobs += [
         Job(DISTRICT_NOTEBOOK, base | {"doc_id": p.doc_id}, f"districts/{p.doc_id}.html",
             f"{p.title}（{p.district} {p.year}）", (p.doc_id,))
         for p in documents.sort_values("doc_id").itertuples()
     ]
-    for name in [DEFAULT_SET, *sorted(params["sets"] or {})]:
+    for name in [DEFAULT_SET, *sorted(report.sets)]:
         page = "comparison.html" if name == DEFAULT_SET else f"comparison_{name}.html"
-        if ids := tuple(plan_set(documents, name, params)):
-            jobs.append(Job(COMPARISON_NOTEBOOK, base | {"plan_set": name, "run": run}, page, set_title(params, name),
+        if ids := tuple(plan_set(documents, name, report)):
+            jobs.append(Job(COMPARISON_NOTEBOOK, base | {"plan_set": name, "run": run}, page, set_title(report, name),
                             ids))
     return jobs
 
@@ -63,10 +62,10 @@ def _notebook_title(paths: Paths, name: str) -> str:
     return first.lstrip("# ").strip()
 
 
-def check_notebooks(paths: Paths) -> None:
+def check_notebooks(paths: Paths, report: ReportParams) -> None:
     """Every notebook a run executes can be run by papermill; else one line per broken notebook."""
     names = [DISTRICT_NOTEBOOK, COMPARISON_NOTEBOOK,
-             *load_report_params(paths.params / "report.yaml")["analysis_notebooks"]]
+             *report.analysis_notebooks]
     problems = [
         f"{path}: {problem}; restore it from git"
         for path in (paths.notebooks / name for name in dict.fromkeys(names))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.params import params_files
 from analysis.params.loader import load_yaml
 from analysis.paths import Paths, ProjectError
 from analysis.publish.lock import environment_status
@@ -105,8 +106,8 @@ def citation_html(data: ReportData, run: str = ""):
         f"<tr><td>{esc(row.doc_id)}</td><td><code>{esc(row.sha256)}</code></td></tr>"
         for row in data.documents.sort_values("doc_id").itertuples()
     )
-    hashes = {name: sha256_file(paths.params / name) if (paths.params / name).is_file() else "missing"
-              for name in ("themes.yaml", "codebook.md")}
+    hashes = {path.name: sha256_file(path) if path.is_file() else "missing"
+              for path in params_files(paths.params, ["themes", "codebook"])}
     versions = "".join(f"<li><code>params/{esc(name)}</code> SHA-256 <code>{esc(sha)}</code></li>"
                        for name, sha in hashes.items())
     run_text = (f"运行摘要 run digest <code>{esc(run)}</code>（见 <code>run_manifest.json</code>，"

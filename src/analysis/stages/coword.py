@@ -21,7 +21,7 @@ import pandas as pd
 from analysis.files import write_bytes_atomic, write_tables
 from analysis.params import Params
 from analysis.params.explore import ExploreParams
-from analysis.params.report import DEFAULT_SET, load_report_params
+from analysis.params.report import DEFAULT_SET, ReportParams
 from analysis.paths import Paths
 from analysis.stages.dataset import CorpusTables
 from analysis.stages.plansets import plan_set
@@ -142,12 +142,12 @@ def network_files(nodes: pd.DataFrame, edges: pd.DataFrame) -> dict[str, bytes]:
     return files
 
 
-def network_scopes(documents: pd.DataFrame, report_params: dict) -> dict[str, list[str]]:
+def network_scopes(documents: pd.DataFrame, report: ReportParams) -> dict[str, list[str]]:
     """Scope name → doc_ids: every plan ("all"), each plan set of params/report.yaml (set_default,
     set_<name>) and each plan on its own (its doc_id)."""
-    sets = [DEFAULT_SET, *sorted(report_params.get("sets") or {})]
+    sets = [DEFAULT_SET, *sorted(report.sets)]
     every = sorted(documents["doc_id"])
-    return {POOLED: every, **{SET_PREFIX + name: plan_set(documents, name, report_params) for name in sets},
+    return {POOLED: every, **{SET_PREFIX + name: plan_set(documents, name, report) for name in sets},
             **{doc_id: [doc_id] for doc_id in every}}
 
 
@@ -176,7 +176,7 @@ def run_stage(tables: CorpusTables, params: Params, paths: Paths, out: Path) -> 
     explore = params.explore
     places = place_names(tables.documents, explore.place_names)
     tokens = item_tokens(tables.items, load_segmenter(params.folder), places)
-    scopes = network_scopes(tables.documents, load_report_params(params.path("report")))
+    scopes = network_scopes(tables.documents, params.report)
     nodes, edges = coword_tables(tokens, scopes, explore)
     write_tables(out, {"item_tokens.csv": tokens, "coword_nodes.csv": nodes, "coword_edges.csv": edges})
     node_groups, edge_groups = dict(tuple(nodes.groupby("scope"))), dict(tuple(edges.groupby("scope")))

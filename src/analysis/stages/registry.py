@@ -11,17 +11,17 @@ from importlib import import_module
 from pathlib import Path
 
 from analysis.catalog import Table, written_by
+from analysis.params.sections import TOKENS, params_files
 from analysis.paths import Paths
 
 PACKAGE_DIR = Path(__file__).parent.parent  # the whole analysis package
 STAMPS = ".stamps.json"  # in data/processed: {"keys": {stage: key}, "outputs": {stage: [files]}}
-TOKENS = ["userdict.txt", "stopwords.txt"]
 
 
 @dataclass(frozen=True)
 class Stage:
     name: str
-    params: list[str]  # files under params/ it reads
+    params: list[str]  # the params sections it reads (analysis.params.sections.FILES)
     run: str  # "module:function" taking (tables, paths, output folder) and returning warnings
     upstream: list[str] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)  # Paths properties naming other files it reads
@@ -37,14 +37,14 @@ class Stage:
 
 
 STAGES = [
-    Stage("dataset", ["clean.yaml", "structure.yaml"], "analysis.stages.dataset:run_stage"),
-    Stage("themes", ["themes.yaml", "statistics.yaml", *TOKENS], "analysis.stages.themes:run_stage", ["dataset"]),
-    Stage("clusters", ["clusters.yaml", "themes.yaml", *TOKENS], "analysis.stages.clusters:run_stage", ["dataset"]),
-    Stage("validation", ["themes.yaml"], "analysis.stages.validation:run_validation", ["dataset", "themes"],
+    Stage("dataset", ["clean", "structure"], "analysis.stages.dataset:run_stage"),
+    Stage("themes", ["themes", "statistics", *TOKENS], "analysis.stages.themes:run_stage", ["dataset"]),
+    Stage("clusters", ["clusters", "themes", *TOKENS], "analysis.stages.clusters:run_stage", ["dataset"]),
+    Stage("validation", ["themes"], "analysis.stages.validation:run_validation", ["dataset", "themes"],
           ["annotations"]),  # reads the themes stage's kwic.csv, as does policy_tools
-    Stage("policy_tools", ["policy_tools.yaml", "themes.yaml", "statistics.yaml"],
+    Stage("policy_tools", ["policy_tools", "themes", "statistics"],
           "analysis.stages.policy_tools:run_stage", ["dataset", "themes"], ["policy_tool_annotations"]),
-    Stage("coword", ["explore.yaml", "report.yaml", *TOKENS], "analysis.stages.coword:run_stage", ["dataset"]),
+    Stage("coword", ["explore", "report", *TOKENS], "analysis.stages.coword:run_stage", ["dataset"]),
 ]
 
 
@@ -79,7 +79,7 @@ def stage_keys(paths: Paths) -> dict[str, str]:
     base = digest(code_version(), files_digest([paths.raw]))
     for stage in STAGES:
         keys[stage.name] = digest(
-            base, files_digest([*(paths.params / p for p in stage.params), *(getattr(paths, i) for i in stage.inputs)]),
+            base, files_digest([*params_files(paths.params, stage.params), *(getattr(paths, i) for i in stage.inputs)]),
             *(keys[u] for u in stage.upstream),
         )
     return keys

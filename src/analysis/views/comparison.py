@@ -46,7 +46,7 @@ def caveats_html(data: ReportData, doc_ids: list[str]) -> str:
     """What a reader must keep in mind: differing years and levels, incomplete plans (listed by
     name, or counted when the set has more than `detail_max_plans` plans)."""
     docs = data.documents[data.documents["doc_id"].isin(doc_ids)]
-    large = len(docs) > data.params["detail_max_plans"]
+    large = len(docs) > data.params.report.detail_max_plans
     notes = []
     if docs["year"].nunique() > 1:
         notes.append(f"计划年份不同（{docs['year'].min()}–{docs['year'].max()}）："

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.params.report import DEFAULT_SET, load_report_params
+from analysis.params import Params, load_params
+from analysis.params.report import DEFAULT_SET, ReportParams
 from analysis.paths import Paths
 from analysis.stages.dataset import plan_labels
 from analysis.stages.plansets import plan_set
@@ -19,10 +20,10 @@ DEFAULT_TITLE = "各地工作要点比较"
 @dataclass
 class ReportData:
     """The processed snapshot's tables as attributes (`data.items` reads data/processed/items.csv
-    once), plus the report params."""
+    once), plus every params file (`data.params.report`, `.themes`, …) loaded once."""
 
     paths: Paths
-    params: dict
+    params: Params
     snapshot: str  # id of the snapshot the tables come from
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
@@ -38,7 +39,7 @@ def load_report_data(root: str | Path | None = None, snapshot: str = "") -> Repo
     """The processed snapshot (never computed here): the run's when `snapshot` names it, else the
     published one if it is up to date; see analysis.views.snapshot."""
     paths = Paths.from_root(root or None)
-    return ReportData(paths, load_report_params(paths.params / "report.yaml"), check_snapshot(paths, snapshot))
+    return ReportData(paths, load_params(paths.params), check_snapshot(paths, snapshot))
 
 
 def plan_names(documents: pd.DataFrame) -> dict[str, str]:
@@ -58,9 +59,9 @@ def set_counts(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
 
 def set_ids(data: ReportData, name: str) -> list[str]:
     """The doc_ids of the plan set `name` (default or a set of params/report.yaml)."""
-    return plan_set(data.documents, name, data.params)
+    return plan_set(data.documents, name, data.params.report)
 
 
-def set_title(params: dict, name: str) -> str:
+def set_title(report: ReportParams, name: str) -> str:
     """The heading of a plan set's comparison page: its `title` in report.yaml (default: its name)."""
-    return DEFAULT_TITLE if name == DEFAULT_SET else str(params["sets"][name].get("title", name))
+    return DEFAULT_TITLE if name == DEFAULT_SET else report.sets[name].label

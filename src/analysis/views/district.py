@@ -41,7 +41,7 @@ def compared_with_html(data: ReportData, doc_id: str, doc_ids: list[str]):
     """The plans a district page compares with: named (with years), or counted above detail_max_plans."""
     names = plan_names(data.documents)
     others = [names[d] for d in doc_ids if d != doc_id]
-    if len(others) > data.params["detail_max_plans"]:
+    if len(others) > data.params.report.detail_max_plans:
         return safe_html("<p>比较对象 Compared with: 本比较集中其他 {n} 份计划 the other {n} plans of the set"
                          "（名单见报告索引 listed in the index）。</p>", n=len(others))
     return safe_html("<p>比较对象 Compared with: {others}（年份不同时，比较的是不同年度的计划 plans of different "
@@ -65,7 +65,7 @@ def theme_profile(data: ReportData, doc_id: str, doc_ids: list[str]) -> pd.DataF
     complete plans of the set, its rank among them, and the item-level test against them. A theme
     that does not apply to the plan's year (lexicon `since`/`until`) shows n/a."""
     counts = data.theme_counts[data.theme_counts["doc_id"].isin([*doc_ids, doc_id])]
-    ranked = ranked_ids(data.documents, [*doc_ids, doc_id], data.params)
+    ranked = ranked_ids(data.documents, [*doc_ids, doc_id], data.params.report)
     significance = theme_significance(data, doc_id, [*doc_ids, doc_id])
     rows = []
     for theme, group in counts.groupby("theme", sort=False):
@@ -106,7 +106,7 @@ def distinctive_terms_table(data: ReportData, doc_id: str, doc_ids: list[str]):
 
     terms = distinctive_terms(data, doc_id, doc_ids)
     if terms.empty:
-        return HTML(f"<p>本计划没有显著多用的词（q < {esc(data.params['max_q'])}）。 No term is used significantly "
+        return HTML(f"<p>本计划没有显著多用的词（q < {esc(data.params.report.max_q)}）。 No term is used significantly "
                     "more than in the other plans of the set.</p>")
     return table(terms)
 

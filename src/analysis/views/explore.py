@@ -5,9 +5,6 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.corpus.structure import parse_plan
-from analysis.params import params_files
-from analysis.params.clean import StructureParams
-from analysis.params.explore import ExploreParams
 from analysis.paths import ProjectError
 from analysis.stages.coword import POOLED, coword_network
 from analysis.text.stats import INTERVAL_COLUMNS
@@ -19,11 +16,6 @@ COLUMNS = ["doc_id", "district", "year", "term", "where", "location", "item_seq"
            "left", "match", "right"]
 FULL_WIDTH = str.maketrans({chr(c): chr(c - 0xFEE0) for c in [*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B),
                                                                *range(0xFF41, 0xFF5B)]})
-
-
-def explore_params(data: ReportData) -> ExploreParams:
-    """The settings of params/explore.yaml."""
-    return ExploreParams.from_yaml(params_files(data.paths.params, ["explore"])[0])
 
 
 def normalise_term(term: str) -> str:
@@ -51,7 +43,7 @@ def concordance(data: ReportData, terms: list[str], doc_ids: list[str] | None = 
         if unknown := [d for d in doc_ids if d not in known]:
             raise ProjectError(f"no plan {', '.join(unknown)} in the processed snapshot; plans: {', '.join(known)}")
         documents = documents[documents["doc_id"].isin(doc_ids)]
-    rules = StructureParams.from_yaml(params_files(data.paths.params, ["structure"])[0])
+    rules = data.params.structure
     rows = []
     for plan in documents.itertuples():
         path = data.paths.clean / f"{plan.doc_id}.txt"
@@ -126,7 +118,7 @@ def word_frequencies(tokens: pd.DataFrame, doc_ids: list[str], top_n: int = 20) 
 def query_collocates(data: ReportData, terms: list[str], doc_ids: list[str] | None = None) -> pd.DataFrame:
     """`collocates` of each of `terms` in the items of `doc_ids` (default: every plan) of the
     snapshot's item_tokens.csv, with params/explore.yaml's window and minimum count."""
-    params = explore_params(data)
+    params = data.params.explore
     tokens = data.item_tokens
     if doc_ids:
         tokens = tokens[tokens["doc_id"].isin(doc_ids)]
@@ -143,7 +135,7 @@ def plans_network(data: ReportData, doc_ids: list[str]) -> tuple[pd.DataFrame, p
         nodes, edges = data.coword_nodes, data.coword_edges
         return (nodes[nodes["scope"] == scope].reset_index(drop=True),
                 edges[edges["scope"] == scope].reset_index(drop=True))
-    return coword_network(data.item_tokens[data.item_tokens["doc_id"].isin(doc_ids)], explore_params(data),
+    return coword_network(data.item_tokens[data.item_tokens["doc_id"].isin(doc_ids)], data.params.explore,
                           "+".join(doc_ids))
 
 

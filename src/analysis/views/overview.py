@@ -32,7 +32,7 @@ MAX_LISTED = 10  # plans named in the item-test summary; more are only counted
 
 def is_large(data: ReportData, doc_ids: list[str]) -> bool:
     """Whether a set has more plans than `detail_max_plans`: its page shows aggregate views."""
-    return len(doc_ids) > data.params["detail_max_plans"]
+    return len(doc_ids) > data.params.report.detail_max_plans
 
 
 def plan_rows(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
@@ -41,7 +41,7 @@ def plan_rows(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
     counts = set_counts(data, doc_ids)
     documents = data.documents[["doc_id", "region", "admin_level", "completeness"]]
     frame = counts.merge(documents, on="doc_id", how="left", validate="many_to_one")
-    complete = set(ranked_ids(data.documents, doc_ids, data.params))
+    complete = set(ranked_ids(data.documents, doc_ids, data.params.report))
     return frame.assign(plan=frame["doc_id"].map(plan_names(data.documents)),
                         complete=frame["doc_id"].isin(complete))
 
@@ -212,7 +212,7 @@ def plan_counts(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
     """The plans of a set counted by region (rows, sorted) and year (columns, in order), with the
     region's level(s), total and incomplete plans; a last row for the whole set."""
     docs = data.documents[data.documents["doc_id"].isin(doc_ids)]
-    incomplete = ~docs["doc_id"].isin(ranked_ids(data.documents, doc_ids, data.params))
+    incomplete = ~docs["doc_id"].isin(ranked_ids(data.documents, doc_ids, data.params.report))
     table = pd.crosstab(docs["region"], docs["year"]).sort_index()
     table.loc[ALL] = table.sum()
     levels = docs.groupby("region")["admin_level"].agg(lambda s: "、".join(sorted(s.unique())))
@@ -233,7 +233,7 @@ def large_set_html(data: ReportData, doc_ids: list[str]):
         "本页给出分布、排名两端和检验计数；逐份的热力图、相似度、特色词和证据见各区县报告（<a href='index.html'>"
         "报告索引</a>）。 A set of more than {most} plans gets aggregate views; the per-plan detail is on the "
         "district pages.</p>",
-        n=len(doc_ids), most=data.params["detail_max_plans"],
+        n=len(doc_ids), most=data.params.report.detail_max_plans,
     )
 
 
@@ -242,5 +242,5 @@ def skipped_html(data: ReportData, what: str):
     return safe_html(
         "<p class='meta'>计划多于 {most} 份：{what}见各区县报告。 With more than {most} plans, this per-plan "
         "view is on the district pages.</p>",
-        most=data.params["detail_max_plans"], what=what,
+        most=data.params.report.detail_max_plans, what=what,
     )

@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.params.policy_tools import PolicyToolsParams
 from analysis.params.statistics import StatisticsParams
 from analysis.paths import ProjectError
 from analysis.stages.tool_coding import joined_cues
@@ -53,11 +52,6 @@ def share_table(data, doc_ids: list[str], level: str = "type") -> pd.DataFrame:
     return out.drop(columns="doc_id")
 
 
-def statistics_params(data) -> StatisticsParams:
-    """The bootstrap settings (params/statistics.yaml) the stage used for the snapshot's intervals."""
-    return StatisticsParams.from_yaml(data.paths.params / "statistics.yaml")
-
-
 def pooled_items(data, doc_ids: list[str]) -> int:
     """The items of the plans in `doc_ids` together (the summary's n_items)."""
     summary = data.policy_tool_summary
@@ -69,7 +63,7 @@ def pooled_bootstrap(data, doc_ids: list[str]) -> np.ndarray:
     """(replicates, types): the pooled type shares of the plans in `doc_ids` in each replicate of the
     item bootstrap (items resampled within each plan; replicates without any code left out); no
     replicate at all when the plans have fewer than `min_items` items together (no interval)."""
-    params, kinds = statistics_params(data), type_order(data.policy_tool_summary)
+    params, kinds = data.params.statistics, type_order(data.policy_tool_summary)
     if not params.enough_items(pooled_items(data, doc_ids)):
         return np.empty((0, len(kinds)))
     return replicate_shares(pooled_replicates(data.policy_tools, doc_ids, kinds, params))
@@ -87,7 +81,7 @@ def pooled_shares(data, doc_ids: list[str], shares: np.ndarray | None = None) ->
                                                min_share=("share", "min"), max_share=("share", "max"))
     out.insert(1, "share", (out["codes"] / total).round(4) if total else float("nan"))
     shares = pooled_bootstrap(data, doc_ids) if shares is None else shares
-    bounds = share_bounds(shares, len(out), statistics_params(data).level)
+    bounds = share_bounds(shares, len(out), data.params.statistics.level)
     out.insert(2, "share_low", bounds[0])
     out.insert(3, "share_high", bounds[1])
     out.insert(4, "n_items", pooled_items(data, doc_ids))
@@ -142,7 +136,7 @@ def findings_html(data, doc_ids: list[str]):
     """One paragraph stated from the data: the types with the largest and smallest pooled share
     with their intervals — called 主导 (dominant) or 稀缺 (scarce) only as share_verdicts allows (never
     with fewer than `min_items` items in all) — and in how many plans each type has the largest share."""
-    shares, params = pooled_bootstrap(data, doc_ids), statistics_params(data)
+    shares, params = pooled_bootstrap(data, doc_ids), data.params.statistics
     pooled = pooled_shares(data, doc_ids, shares)
     if pooled.empty or pooled["codes"].sum() == 0:
         return safe_html("<p>这些计划中没有编码到任何政策工具。</p>")
@@ -174,7 +168,7 @@ def interval_table(data, doc_ids: list[str]) -> pd.DataFrame:
     """Plans (and, with two or more, the pooled row 合并) × types: share of the item × sub-tool codes
     with its item-bootstrap interval (params/statistics.yaml `level`), as text "46%（40–52%）" (n/a and
     why with fewer than `min_items` items), and the items and codes."""
-    long, params = type_intervals(data, doc_ids), statistics_params(data)
+    long, params = type_intervals(data, doc_ids), data.params.statistics
     long = long.assign(cell=[_share_cell(row, params) for row in long.itertuples(index=False)])
     wide = long.pivot_table(index="plan", columns="type", values="cell", aggfunc="first", sort=False)
     wide = wide.reindex(columns=type_order(data.policy_tool_summary))
@@ -267,7 +261,7 @@ def plan_findings_html(data, doc_id: str, doc_ids: list[str]):
     types = compared[compared["sub_tool"] == ALL_TOOLS].set_index("type")
     top = rows.loc[rows["codes"].idxmax(), "type"]
     median = types.loc[top, "others_median"]
-    params, n_items = statistics_params(data), int(rows["n_items"].iloc[0])
+    params, n_items = data.params.statistics, int(rows["n_items"].iloc[0])
     verdict, _ = share_verdicts(types["share"].reindex(type_order(summary)), pooled_bootstrap(data, [doc_id]),
                                 n_items, params)
     return safe_html(
@@ -336,7 +330,7 @@ def plan_evidence_html(data, doc_id: str):
     finds them."""
     from IPython.display import HTML
 
-    book = tool_codebook(PolicyToolsParams.from_yaml(data.paths.params / "policy_tools.yaml"))
+    book = tool_codebook(data.params.policy_tools)
     codes = data.policy_tools[data.policy_tools["doc_id"] == doc_id]
     blocks = evidence_blocks(code_evidence(codes, book), doc_id, book)
     if not blocks:

@@ -36,12 +36,11 @@ def set_keyness(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
 
 
 def _compute_set_keyness(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
-    from analysis.params.themes import ThemesParams
     from analysis.text.textstats import stat_keyness
 
     tokens = data.keyness[data.keyness["doc_id"].isin(doc_ids)]
-    min_count = ThemesParams.from_yaml(data.paths.params / "themes.yaml").min_count
-    complete = ranked_ids(data.documents, doc_ids, data.params)
+    min_count = data.params.themes.min_count
+    complete = ranked_ids(data.documents, doc_ids, data.params.report)
 
     def against(pool: list[str], shown: set[str]) -> pd.DataFrame:
         rows = tokens[tokens["doc_id"].isin(pool)]
@@ -73,10 +72,9 @@ def plan_keyness(data: ReportData, doc_id: str, doc_ids: list[str]) -> pd.DataFr
     """One plan's rows of `set_keyness(data, doc_ids + [doc_id])` — against the other complete plans
     of the set pooled — at the cost of one plan: a district page of a 1,000-plan set does not test
     all 1,000 plans."""
-    from analysis.params.themes import ThemesParams
     from analysis.text.textstats import stat_keyness
 
-    complete = ranked_ids(data.documents, sorted({*doc_ids, doc_id}), data.params)
+    complete = ranked_ids(data.documents, sorted({*doc_ids, doc_id}), data.params.report)
     own = data.keyness[data.keyness["doc_id"] == doc_id]
     if own.empty:
         return stat_keyness(own[["doc_id", "term", "count"]], pd.Series(dtype=float))  # no tokens: no rows
@@ -88,7 +86,7 @@ def plan_keyness(data: ReportData, doc_id: str, doc_ids: list[str]) -> pd.DataFr
     frame = pd.concat([own[["doc_id", "term", "count"]],
                        pd.DataFrame({"doc_id": OTHERS, "term": others.index, "count": others.to_numpy()})])
     result = stat_keyness(frame, pd.Series({doc_id: own_total, OTHERS: total}),
-                          ThemesParams.from_yaml(data.paths.params / "themes.yaml").min_count)
+                          data.params.themes.min_count)
     return result[result["doc_id"] == doc_id].reset_index(drop=True)
 
 
@@ -101,10 +99,11 @@ def distinctive_terms(data: ReportData, doc_id: str, doc_ids: list[str]) -> pd.D
 
     keyness = plan_keyness(data, doc_id, doc_ids)
     places, classes = place_pattern(place_names(data.documents)), word_classes()
-    rows = keyness[(keyness["doc_id"] == doc_id) & (keyness["q"] < data.params["max_q"]) & (keyness["log_ratio"] > 0)]
+    report = data.params.report
+    rows = keyness[(keyness["doc_id"] == doc_id) & (keyness["q"] < report.max_q) & (keyness["log_ratio"] > 0)]
     kept = rows["term"].map(lambda t: plan_term(t, places, classes))
     rows = rows[kept.astype(bool)]  # bool even when empty: an empty object mask would select columns
-    rows = rows.sort_values(["g2", "term"], ascending=[False, True]).head(data.params["top_terms"])
+    rows = rows.sort_values(["g2", "term"], ascending=[False, True]).head(report.top_terms)
     return pd.DataFrame({
         "词 term": rows["term"], "本计划 count": rows["count"], "期望 expected": rows["expected"].round(1),
         "其他计划 others": rows["count_other"], "G²": rows["g2"].round(2), "q": rows["q"].map("{:.2g}".format),
@@ -122,10 +121,9 @@ def set_tests(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
 
 
 def _compute_set_tests(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
-    from analysis.params.statistics import StatisticsParams
     from analysis.text.stats import item_presence_tests
 
-    max_q = StatisticsParams.from_yaml(data.paths.params / "statistics.yaml").max_q
+    max_q = data.params.statistics.max_q
     return item_presence_tests(data.theme_counts, data.documents, doc_ids, max_q=max_q)
 
 

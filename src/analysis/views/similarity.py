@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.params import params_files
-from analysis.params.clusters import ClusterParams
 from analysis.views import clusters
 from analysis.views.data import ReportData, plan_names
 from analysis.views.fragments import safe_html
 
 
-def cluster_params(data: ReportData) -> ClusterParams:
-    """The settings of params/clusters.yaml."""
-    return ClusterParams.from_yaml(params_files(data.paths.params, ["clusters"])[0])
-
-
 def neighbour_min_share(data: ReportData) -> float:
     """The share of item resamples a nearest plan must win to be called robust (params/clusters.yaml)."""
-    return cluster_params(data).neighbour_min_share
+    return data.params.clusters.neighbour_min_share
 
 
 def clusters_pass(data: ReportData) -> bool:

@@ -31,7 +31,7 @@ def summarised_html(data: ReportData, doc_ids: list[str], what: str, source: str
         + pages[0] + "{source}，或以不多于 {most} 份计划的 <code>doc_ids</code> 运行本笔记本。 {n} plans, more than "
         "{most}: this section is summarised. Per-plan detail: " + pages[1] + "{source}, or this notebook run with "
         "fewer doc_ids.</p>",
-        n=len(doc_ids), most=data.params["detail_max_plans"], what=what, source=source,
+        n=len(doc_ids), most=data.params.report.detail_max_plans, what=what, source=source,
     )
 
 

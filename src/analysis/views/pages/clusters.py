@@ -18,7 +18,6 @@ from analysis.views.plots import (
     plot_stability,
 )
 from analysis.views.similarity import (
-    cluster_params,
     cluster_verdict_html,
     clusters_pass,
     nearest_plans,
@@ -34,7 +33,7 @@ def _clusters(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
 
 def settings(data: ReportData) -> list:
     """The settings of params/clusters.yaml, one row each."""
-    return [pd.DataFrame([vars(cluster_params(data))]).T.rename(columns={0: "value"})]
+    return [pd.DataFrame([vars(data.params.clusters)]).T.rename(columns={0: "value"})]
 
 
 def verdict(data: ReportData) -> list:

@@ -39,7 +39,7 @@ from analysis.views.similarity import (
 def header(data: ReportData, doc_ids: list[str], name: str) -> list:
     """The set's title and size, and for a large set why the page shows aggregates."""
     title = safe_html("<h1>{title}</h1><p>比较计划 Plans compared: {n}（plan set <code>{name}</code>）</p>",
-                      title=set_title(data.params, name), n=len(doc_ids), name=name)
+                      title=set_title(data.params.report, name), n=len(doc_ids), name=name)
     return [title, overview.large_set_html(data, doc_ids)] if is_large(data, doc_ids) else [title]
 
 
@@ -77,7 +77,8 @@ def trajectories(data: ReportData, doc_ids: list[str]) -> list:
     if found.empty:
         return [safe_html("<p class='meta'>本比较中没有地区有两个以上年份的计划。 "
                           "No district of this comparison has plans of two or more years.</p>")]
-    return [plot_district_trajectories(found, "每万字提及 per 10k chars", data.params["rank_exclude"]), table(found)]
+    figure = plot_district_trajectories(found, "每万字提及 per 10k chars", data.params.report.rank_exclude)
+    return [figure, table(found)]
 
 
 def terms(data: ReportData, doc_ids: list[str]) -> list:

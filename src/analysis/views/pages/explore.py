@@ -62,7 +62,7 @@ def cloud(data: ReportData, doc_ids: list[str], shown: bool) -> list:
         return []
     found = explore.word_frequencies(data.item_tokens, doc_ids, 200)
     found = found[found["scope"] == POOLED]
-    return [plot_word_cloud(dict(zip(found["term"], found["count"], strict=True)), explore.explore_params(data).seed)]
+    return [plot_word_cloud(dict(zip(found["term"], found["count"], strict=True)), data.params.explore.seed)]
 
 
 def network(data: ReportData, doc_ids: list[str], top_n: int) -> list:

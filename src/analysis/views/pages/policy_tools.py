@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from analysis.params import params_files
-from analysis.params.policy_tools import PolicyToolsParams
 from analysis.text.dictionary import tool_codebook
 from analysis.views import policy_tools, summaries
 from analysis.views.data import ReportData
@@ -20,7 +18,7 @@ def _xy_sampled(data: ReportData, doc_ids: list[str], dimension: str) -> bool:
 
 def toolbook(data: ReportData) -> list:
     """The policy-tool codebook: types, sub-tools, definitions, cues and exclusions."""
-    book = tool_codebook(PolicyToolsParams.from_yaml(params_files(data.paths.params, ["policy_tools"])[0]))
+    book = tool_codebook(data.params.policy_tools)
     return [table(policy_tools.toolbook_table(book))]
 
 

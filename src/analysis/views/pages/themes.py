@@ -5,8 +5,6 @@ from __future__ import annotations
 import pandas as pd
 from IPython.display import HTML, Markdown
 
-from analysis.params import params_files
-from analysis.params.themes import ThemesParams
 from analysis.text.dictionary import theme_lexicon
 from analysis.views import summaries
 from analysis.views.data import ReportData, plan_names, themes_of
@@ -39,7 +37,7 @@ def _rows(frame: pd.DataFrame, doc_ids: list[str]) -> pd.DataFrame:
 
 def lexicon(data: ReportData) -> list:
     """The theme lexicon of params/themes.yaml."""
-    return [lexicon_table(theme_lexicon(ThemesParams.from_yaml(params_files(data.paths.params, ["themes"])[0])))]
+    return [lexicon_table(theme_lexicon(data.params.themes))]
 
 
 def counts(data: ReportData, doc_ids: list[str]) -> list:
@@ -131,7 +129,7 @@ def dispersion(data: ReportData, doc_ids: list[str]) -> list:
 def trends(data: ReportData, doc_ids: list[str]) -> list:
     """Median per 10k characters per year (figure when there are several years) and the table."""
     found = theme_trends(_rows(data.theme_counts, doc_ids), _rows(data.documents, doc_ids),
-                         data.params["rank_exclude"])
+                         data.params.report.rank_exclude)
     if found["year"].nunique() > 1:
         shown = plot_theme_trends(found)
     else:
@@ -146,7 +144,7 @@ def trajectories(data: ReportData, doc_ids: list[str]) -> list:
     if found.empty:
         return [safe_html("<p class='meta'>没有地区有两个以上年份的计划。 "
                           "No district has plans of two or more years.</p>")]
-    figure = plot_district_trajectories(found, "每万字提及 per 10k chars", data.params["rank_exclude"])
+    figure = plot_district_trajectories(found, "每万字提及 per 10k chars", data.params.report.rank_exclude)
     return [figure, table(found)]
 
 
