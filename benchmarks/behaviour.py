@@ -49,7 +49,7 @@ def next_year_project(project) -> None:
     try:
         from analysis.corpus.add import add_plan  # after the redesign (issue 20)
     except ImportError:
-        from analysis.corpus.manifest import add_plan
+        from analysis.corpus import add_plan
 
     hostile = "</details><script>alert(3)</script><img src=x onerror=alert(1)>![t](http://evil.example/t.png)"
     add_plan(project.raw, HERE.parent / "tests" / "fixtures" / "reports_yangpu_2025.txt", "杨浦", 2025,

@@ -7,7 +7,7 @@ import errno
 import sys
 from pathlib import Path
 
-from analysis.corpus.manifest import ADMIN_LEVELS, COMPLETENESS
+from analysis.corpus.vocab import ADMIN_LEVELS, COMPLETENESS
 from analysis.paths import Paths, ProjectError, printable
 
 OS_HINT = "check the path and its permissions, then run again"

@@ -14,12 +14,12 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from filelock import FileLock
 
 from analysis.files import STAGING_PREFIX, publish, recover, write_text_atomic
-from analysis.params import Params, load_params, params_files, warnings
-from analysis.params.report import ReportParams
+from analysis.params import params_files
 from analysis.paths import Paths, ProjectError
 from analysis.stages import registry as stages
 from analysis.stages.registry import (
@@ -33,6 +33,10 @@ from analysis.stages.registry import (
     stale_stages,
 )
 
+if TYPE_CHECKING:  # the models are imported only when a run has work to do
+    from analysis.params import Params
+    from analysis.params.report import ReportParams
+
 BUILD, RUN_KEY, PAGES = ".build.json", "_run", "_pages"  # in reports/: page → key, the run's key, all pages
 logging.getLogger("papermill").addHandler(logging.NullHandler())  # a failure is one ProjectError line
 
@@ -40,6 +44,8 @@ logging.getLogger("papermill").addHandler(logging.NullHandler())  # a failure is
 def check_params(paths: Paths) -> tuple[Params, list[str]]:
     """Load every params file once (a mistake is reported before any work); return the params and
     the warnings (legal but doubtful settings), one line each, naming the file."""
+    from analysis.params import load_params, warnings
+
     params = load_params(paths.params)
     return params, warnings(params)
 
@@ -52,6 +58,7 @@ def ensure_processed(paths: Paths, force: bool = False, log: Callable[[str], Non
     The stages that are out of date write into a staging folder that is published as one unit.
     """
     from analysis.corpus.manifest import validate
+    from analysis.params import load_params, warnings
     from analysis.stages.dataset import structure_corpus
     from analysis.stages.themes import sync_userdict
     from analysis.text.tokenize import release_segmenters
@@ -113,6 +120,7 @@ def run_pipeline(paths: Paths, force: bool = False, jobs: int | None = None) -> 
         if not force and _up_to_date(paths):
             print(f"reports up to date: {paths.reports / 'index.html'}")
             return []
+        from analysis.params import load_params
         from analysis.publish.jobs import check_notebooks
 
         params = load_params(paths.params)  # every params file, read once for the whole run

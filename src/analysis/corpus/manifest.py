@@ -16,15 +16,10 @@ from pathlib import Path
 
 from analysis.chars import CJK
 from analysis.corpus.ingest import ACCEPTED, check_readable
+from analysis.corpus.vocab import ADMIN_LEVELS, COMPLETENESS, MANIFEST_COLUMNS
 from analysis.files import write_bytes_atomic
 from analysis.paths import ProjectError, printable
 
-MANIFEST_COLUMNS = [
-    "doc_id", "district", "region", "admin_level", "year",
-    "title", "source", "file", "completeness", "sha256",
-]
-COMPLETENESS = ("complete", "truncated", "partial")
-ADMIN_LEVELS = ("区", "县", "市", "省")
 YEAR_RANGE = (1990, 2100)
 YEAR_TEXT = re.compile(r"[0-9]{4}")  # ASCII only: str.isdigit and \d accept ２０２４ and 202²
 DOC_ID_RE = re.compile(r"[a-z][a-z0-9]*_[0-9]{4}")

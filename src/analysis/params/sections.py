@@ -1,4 +1,4 @@
-"""Params: every params file read once, by section, into its typed model; params_files for stage keys."""
+"""Params: every params file read once, by section, into its typed model."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from analysis.params.clean import RULE_KEYS, STRUCTURE_KEYS, CleanParams, StructureParams
 from analysis.params.clusters import ClusterParams
 from analysis.params.explore import ExploreParams
+from analysis.params.files import FILES, params_files
 from analysis.params.loader import load_yaml, read_params_text
 from analysis.params.policy_tools import PolicyToolsParams
 from analysis.params.report import REPORT_KEYS, ReportParams
@@ -16,22 +17,6 @@ from analysis.params.statistics import StatisticsParams
 from analysis.params.themes import THEMES_KEYS, ThemesParams
 from analysis.params.words import Stopwords, UserDict
 from analysis.paths import ProjectError
-
-# section → its file under params/: the one list of params files (stage keys hash these).
-FILES = {
-    "clean": "clean.yaml",
-    "structure": "structure.yaml",
-    "themes": "themes.yaml",
-    "policy_tools": "policy_tools.yaml",
-    "clusters": "clusters.yaml",
-    "statistics": "statistics.yaml",
-    "explore": "explore.yaml",
-    "report": "report.yaml",
-    "stopwords": "stopwords.txt",
-    "userdict": "userdict.txt",
-}
-DOCUMENTS = {"codebook": "codebook.md"}  # read by people, not code; hashed for provenance only
-TOKENS = ("userdict", "stopwords")  # the sections every segmenting stage reads
 
 
 @dataclass(frozen=True)
@@ -92,16 +77,6 @@ def load_params(params_dir: Path) -> Params:
     if problems:
         raise ProjectError(*problems)
     return Params(folder=folder, **loaded)
-
-
-def params_files(params_dir: Path, sections: Iterable[str]) -> list[Path]:
-    """The files of `sections` (of FILES or DOCUMENTS) under `params_dir`, in the order given: what a
-    stage's key or a page's provenance hashes."""
-    names = FILES | DOCUMENTS
-    sections = list(sections)
-    if unknown := [s for s in sections if s not in names]:
-        raise ValueError(f"unknown params section(s) {', '.join(unknown)}; known: {', '.join(names)}")
-    return [Path(params_dir) / names[section] for section in sections]
 
 
 def warnings(params: Params) -> list[str]:

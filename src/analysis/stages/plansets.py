@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.corpus.manifest import COMPLETENESS
+from analysis.corpus.vocab import COMPLETENESS
 from analysis.params.report import DEFAULT_SET, ReportParams
 from analysis.paths import ProjectError
 

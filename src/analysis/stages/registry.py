@@ -11,7 +11,7 @@ from importlib import import_module
 from pathlib import Path
 
 from analysis.catalog import Table, written_by
-from analysis.params.sections import TOKENS, params_files
+from analysis.params.files import TOKENS, params_files
 from analysis.paths import Paths
 
 PACKAGE_DIR = Path(__file__).parent.parent  # the whole analysis package
