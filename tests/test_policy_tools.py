@@ -96,7 +96,7 @@ def test_the_project_codebook_loads_and_the_stage_is_registered(paths):
     assert list(book.groups) == ["供给型", "环境型", "需求型"]
     assert len(book.keys) == 15
     stage = next(s for s in STAGES if s.name == "policy_tools")
-    assert stage.upstream == ["dataset", "themes"] and {"policy_tools.yaml", "statistics.yaml"} <= set(stage.params)
+    assert stage.upstream == ["dataset", "themes"] and {"policy_tools", "statistics"} <= set(stage.params)
     assert stage.inputs == ["policy_tool_annotations"] and paths.policy_tool_annotations.is_file()
 
 
@@ -266,16 +266,16 @@ def plan_items(doc_id: str, texts: list[str]) -> list[dict]:
 
 
 def fake_data(tmp_path: Path, items: pd.DataFrame, book, years: dict[str, int] | None = None) -> SimpleNamespace:
-    """What notebooks read (report.load_report_data), built in memory from `items`."""
-    (tmp_path / "params").mkdir(exist_ok=True)
-    (tmp_path / "params" / "statistics.yaml").write_text(
-        "replicates: 400\nlevel: 0.95\nseed: 7\nmax_q: 0.05\nmin_items: 10\n", encoding="utf-8")
+    """What notebooks read (views.data.load_report_data), built in memory from `items`; params: PARAMS
+    and the `book` fixture's codebook file."""
     codes = code_items(items, book)
     ids = sorted(items["doc_id"].unique())
     years = years or {}
     documents = pd.DataFrame({"doc_id": ids, "district": [d.split("_")[0] for d in ids],
                               "year": [years.get(d, 2024) for d in ids], "completeness": "complete"})
-    return SimpleNamespace(paths=SimpleNamespace(params=tmp_path / "params"), documents=documents,
+    tools = PolicyToolsParams.from_yaml(tmp_path / "policy_tools.yaml")
+    params = SimpleNamespace(statistics=PARAMS, policy_tools=tools)
+    return SimpleNamespace(params=params, documents=documents,
                            policy_tools=codes, policy_tool_summary=summarise(codes, book, PARAMS))
 
 
@@ -443,7 +443,6 @@ def test_each_sub_tool_block_lists_exactly_its_units_and_sentences_with_the_cues
 def test_the_tool_table_links_each_count_above_zero_to_its_evidence(book, tmp_path):
     items = pd.concat([EVIDENCE_ITEMS, pd.DataFrame(plan_items("b_2024", ["举办运动会。"]))], ignore_index=True)
     data = fake_data(tmp_path, items, book)
-    (tmp_path / "params" / "policy_tools.yaml").write_text(BOOK, encoding="utf-8")
     table = soup(plan_vs_others_table(data, "a_2024", ["a_2024", "b_2024"]).data)
     evidence = soup(plan_evidence_html(data, "a_2024").data)
     header = [th.get_text() for th in table.find("thead").find_all("th")]
