@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from analysis.params.loader import load_yaml
+from analysis.params.loader import YamlModel
 from analysis.params.rules import Real, Whole, check, not_style, regex_problem
 from analysis.paths import ProjectError
 
@@ -48,9 +48,11 @@ def _pattern_problems(path: Path, key: str, value: Any, many: bool = True, nonem
 
 
 @dataclass(frozen=True)
-class CleanParams:
+class CleanParams(YamlModel):
     """Compiled cleaning rules (see params/clean.yaml for what each means); the fields of the
     former CleanRules. Line rules are case-insensitive; cover_notice_start, title and key_only not."""
+
+    REQUIRED = RULE_KEYS
 
     max_boilerplate_chars: int
     drop_lines: dict[str, tuple[re.Pattern, ...]]  # group name → patterns, in file order
@@ -67,10 +69,6 @@ class CleanParams:
     max_value_chars: int = 0
     anchor_min_chars: int = 40
     traditional_min_share: float = 0.05
-
-    @classmethod
-    def from_yaml(cls, path: Path) -> CleanParams:
-        return cls.from_data(path, load_yaml(path, required=RULE_KEYS))
 
     @classmethod
     def from_data(cls, path: Path, raw: dict[str, Any]) -> CleanParams:
@@ -116,9 +114,11 @@ class CleanParams:
 
 
 @dataclass(frozen=True)
-class StructureParams:
+class StructureParams(YamlModel):
     """Compiled structure markers (params/structure.yaml); the fields of the former StructureRules.
     `item_marker_texts` keeps the patterns as written, for code that needs them unanchored."""
+
+    REQUIRED = STRUCTURE_KEYS
 
     section_marker: re.Pattern
     item_markers: tuple[re.Pattern, ...]
@@ -129,10 +129,6 @@ class StructureParams:
     def starts_with_marker(self, line: str) -> bool:
         """Whether `line` begins with a section or item marker (such a PDF line starts a paragraph)."""
         return any(pattern.match(line) for pattern in (self.section_marker, *self.item_markers))
-
-    @classmethod
-    def from_yaml(cls, path: Path) -> StructureParams:
-        return cls.from_data(path, load_yaml(path, required=STRUCTURE_KEYS))
 
     @classmethod
     def from_data(cls, path: Path, raw: dict[str, Any]) -> StructureParams:

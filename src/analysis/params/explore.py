@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analysis.params.loader import load_yaml
+from analysis.params.loader import YamlModel
 from analysis.params.rules import SEED_MAX, OneOf, Texts, Whole, check
 from analysis.paths import ProjectError
 
@@ -30,7 +30,7 @@ RULES = {
 
 
 @dataclass(frozen=True)
-class ExploreParams:
+class ExploreParams(YamlModel):
     """The validated contents of params/explore.yaml (see the comments there)."""
 
     top_n: int
@@ -41,11 +41,6 @@ class ExploreParams:
     place_names: tuple[str, ...]
     collocate_window: int
     collocate_min_count: int
-
-    @classmethod
-    def from_yaml(cls, path: Path) -> ExploreParams:
-        """Load and check the file; one line naming the key on any problem."""
-        return cls.from_data(path, load_yaml(path, required=[f.name for f in fields(cls)]))
 
     @classmethod
     def from_data(cls, path: Path, data: dict[str, Any]) -> ExploreParams:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import yaml
 
@@ -12,6 +13,21 @@ from analysis.paths import ProjectError
 
 MERGE_TAG = "tag:yaml.org,2002:merge"  # `<<: *anchor`; its keys may be overridden
 ALIAS_RULE = "YAML anchors and aliases (&name, *name) are not allowed in a parameter file; write the values out"
+
+
+class YamlModel:
+    """A params model read from one YAML file: `from_yaml` reads it (strictly, keys in
+    `REQUIRED`, default every field, must be present) and `from_data` checks and types it."""
+
+    REQUIRED: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def from_yaml(cls, path: Path) -> Self:
+        return cls.from_data(path, load_yaml(path, required=cls.REQUIRED or [f.name for f in fields(cls)]))
+
+    @classmethod
+    def from_data(cls, path: Path, data: dict[str, Any]) -> Self:
+        raise NotImplementedError
 
 
 class AliasRefused(yaml.YAMLError):

@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from analysis.params.loader import load_yaml
+from analysis.params.loader import YamlModel
 from analysis.params.themes import THEME_NAME_RULE, is_theme_name, terms
 from analysis.paths import ProjectError
 
@@ -52,9 +52,11 @@ def _names(path: Path, where: str, value: Any) -> dict:
 
 
 @dataclass(frozen=True)
-class PolicyToolsParams:
+class PolicyToolsParams(YamlModel):
     """The validated codebook, plain data (the matcher lives in analysis.text). `tools`,
     `descriptions`, `definitions`, `cues` and `exclude` are the mappings of the former Toolbook."""
+
+    REQUIRED = ("types",)
 
     types: tuple[ToolType, ...]
 
@@ -96,10 +98,6 @@ class PolicyToolsParams:
     def sub_tools(self) -> list[str]:
         """Every sub-tool, type by type, in file order."""
         return [tool.name for kind in self.types for tool in kind.tools]
-
-    @classmethod
-    def from_yaml(cls, path: Path) -> PolicyToolsParams:
-        return cls.from_data(path, load_yaml(path, required=("types",)))
 
     @classmethod
     def from_data(cls, path: Path, raw: dict[str, Any]) -> PolicyToolsParams:

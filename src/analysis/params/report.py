@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analysis.params.loader import load_yaml
+from analysis.params.loader import YamlModel
 from analysis.params.rules import OPEN_SHARE, Texts, Whole, check, not_style
 from analysis.params.themes import YEAR_RANGE
 from analysis.paths import ProjectError
@@ -46,8 +46,10 @@ class PlanSet:
 
 
 @dataclass(frozen=True)
-class ReportParams:
+class ReportParams(YamlModel):
     """The validated contents of params/report.yaml (see the comments there)."""
+
+    REQUIRED = REPORT_KEYS
 
     sets: dict[str, PlanSet]  # name → set, in file order (`sets:` left empty: none)
     rank_exclude: tuple[str, ...]  # completeness values shown but left out of rankings
@@ -58,10 +60,6 @@ class ReportParams:
     detail_max_plans: int
     kernel_memory_mb: int
     workbook_max_rows: int
-
-    @classmethod
-    def from_yaml(cls, path: Path) -> ReportParams:
-        return cls.from_data(path, load_yaml(path, required=REPORT_KEYS))
 
     @classmethod
     def from_data(cls, path: Path, params: dict[str, Any]) -> ReportParams:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-from analysis.params.clean import RULE_KEYS, STRUCTURE_KEYS, CleanParams, StructureParams
+from analysis.params.clean import CleanParams, StructureParams
 from analysis.params.clusters import ClusterParams
 from analysis.params.explore import ExploreParams
 from analysis.params.files import FILES, params_files
-from analysis.params.loader import load_yaml, read_params_text
+from analysis.params.loader import read_params_text
 from analysis.params.policy_tools import PolicyToolsParams
-from analysis.params.report import REPORT_KEYS, ReportParams
+from analysis.params.report import ReportParams
 from analysis.params.statistics import StatisticsParams
-from analysis.params.themes import THEMES_KEYS, ThemesParams
+from analysis.params.themes import ThemesParams
 from analysis.params.words import Stopwords, UserDict
 from analysis.paths import ProjectError
 
@@ -42,23 +42,11 @@ class Params:
 
 def _models(folder: Path) -> dict:
     """section → a function reading its file once into its model."""
-
-    def yaml_model(model, section: str, required: Iterable[str]):
-        path = folder / FILES[section]
-        return lambda: model.from_data(path, load_yaml(path, required=required))
-
-    def fields_of(model) -> list[str]:
-        return list(model.__dataclass_fields__)
-
+    models = {"clean": CleanParams, "structure": StructureParams, "themes": ThemesParams,
+              "policy_tools": PolicyToolsParams, "clusters": ClusterParams, "statistics": StatisticsParams,
+              "explore": ExploreParams, "report": ReportParams}
     return {
-        "clean": yaml_model(CleanParams, "clean", RULE_KEYS),
-        "structure": yaml_model(StructureParams, "structure", STRUCTURE_KEYS),
-        "themes": yaml_model(ThemesParams, "themes", THEMES_KEYS),
-        "policy_tools": yaml_model(PolicyToolsParams, "policy_tools", ("types",)),
-        "clusters": yaml_model(ClusterParams, "clusters", fields_of(ClusterParams)),
-        "statistics": yaml_model(StatisticsParams, "statistics", fields_of(StatisticsParams)),
-        "explore": yaml_model(ExploreParams, "explore", fields_of(ExploreParams)),
-        "report": yaml_model(ReportParams, "report", REPORT_KEYS),
+        **{section: partial(model.from_yaml, folder / FILES[section]) for section, model in models.items()},
         "stopwords": lambda: Stopwords.from_text(read_params_text(folder / FILES["stopwords"])),
         "userdict": lambda: UserDict.from_text(read_params_text(folder / FILES["userdict"])),
     }

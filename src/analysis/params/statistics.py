@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analysis.params.loader import load_yaml
+from analysis.params.loader import YamlModel
 from analysis.params.rules import OPEN_SHARE, SEED_MAX, Whole, check
 from analysis.paths import ProjectError
 
@@ -20,7 +20,7 @@ RULES = {
 
 
 @dataclass(frozen=True)
-class StatisticsParams:
+class StatisticsParams(YamlModel):
     """The validated contents of params/statistics.yaml."""
 
     replicates: int  # bootstrap replicates per plan
@@ -28,11 +28,6 @@ class StatisticsParams:
     seed: int  # with each doc_id, the source of the bootstrap's random numbers
     max_q: float  # BH q below which a test is reported as more/less
     min_items: int  # fewer items than this: no policy-tool share interval and no 主导/稀缺 verdict
-
-    @classmethod
-    def from_yaml(cls, path: Path) -> StatisticsParams:
-        """Read the file; every out-of-range value is one ProjectError line naming the file."""
-        return cls.from_data(path, load_yaml(path, required=[f.name for f in fields(cls)]))
 
     @classmethod
     def from_data(cls, path: Path, data: dict[str, Any]) -> StatisticsParams:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.chars import CJK
-from analysis.params.loader import load_yaml
+from analysis.params.loader import YamlModel
 from analysis.params.rules import Whole, check, not_style
 from analysis.paths import ProjectError
 
@@ -108,11 +108,13 @@ class Theme:
 
 
 @dataclass(frozen=True)
-class ThemesParams:
+class ThemesParams(YamlModel):
     """The validated contents of params/themes.yaml, plain data (the matcher lives in analysis.text).
 
     `terms`, `descriptions`, `exclude` and `years` are the mappings of the former Lexicon: `exclude`
     and `years` hold only the themes that have them."""
+
+    REQUIRED = THEMES_KEYS
 
     themes: tuple[Theme, ...]
     min_count: int  # keyness: minimum corpus frequency of a tested token
@@ -156,10 +158,6 @@ class ThemesParams:
             "— use a longer term"
             for theme, terms in self.terms.items() for term in terms if len(term) == 1
         ]
-
-    @classmethod
-    def from_yaml(cls, path: Path) -> ThemesParams:
-        return cls.from_data(path, load_yaml(path, required=THEMES_KEYS))
 
     @classmethod
     def from_data(cls, path: Path, raw: dict[str, Any]) -> ThemesParams:
