@@ -5,8 +5,8 @@ excluded phrase goes into one alternation, longest first, so the leftmost, longe
 counts never depend on word segmentation; a match of an excluded phrase hides the terms inside it.
 The theme lexicon has one level (theme → terms); the codebook two (type → sub-tool → cues), and
 its keys may also have co-occurrence rules: the key is found in a clause (text between ，：。；！？ or a
-line end) that holds one of a rule's verbs and one of its objects, the key's excluded phrases hiding
-the words inside them (配备 + 心理教师: 配齐心理教师 is 师资人才; 数字化 alone is no supply).
+line end) that holds one of a rule's verbs and one of its objects outside the key's own cues and
+excluded phrases (建设 + 平台: 建设智慧教育平台 is 信息技术; 数字化 alone is no supply).
 """
 
 from __future__ import annotations
@@ -73,24 +73,30 @@ class Dictionary:
                 if match.group() in self.key_of]
 
     @cached_property
-    def rule_patterns(self) -> dict[str, tuple[re.Pattern | None, tuple[tuple[re.Pattern, re.Pattern], ...]]]:
-        """Key → (its excluded phrases, or None; (verbs, objects) alternations of each of its rules)."""
-        return {key: (longest_first(set(self.exclude[key])) if self.exclude.get(key) else None,
+    def rule_patterns(self) -> dict[str, tuple[re.Pattern, tuple[tuple[re.Pattern, re.Pattern], ...]]]:
+        """Key → (its cues and excluded phrases, hidden before its rules are matched; (verbs, objects)
+        alternations of each of its rules)."""
+        return {key: (longest_first({*self.terms[key], *self.exclude.get(key, ())}),
                       tuple((longest_first(set(verbs)), longest_first(set(objects))) for verbs, objects in rules))
                 for key, rules in self.rules.items()}
 
-    def rule_hits(self, text: str) -> list[tuple[int, str, str]]:
-        """(offset, "verb+object", key) of every clause of `text` where a rule of a key holds, the
-        first such verb and object of the clause (one hit per clause and key), in text order."""
-        hits = []
+    def rule_matches(self, text: str) -> list[tuple[int, str, int, str, str]]:
+        """(verb offset, verb, object offset, object, key) of every clause of `text` where a rule of a
+        key holds: the first such verb and object of the clause, one match per clause and key."""
+        found = []
         for clause in CLAUSE.finditer(text):
-            for key, (excluded, rules) in self.rule_patterns.items():
-                plain = excluded.sub(lambda m: "\0" * len(m.group()), clause.group()) if excluded else clause.group()
+            for key, (hidden, rules) in self.rule_patterns.items():
+                plain = hidden.sub(lambda m: "\0" * len(m.group()), clause.group())
                 for verbs, objects in rules:
                     if (verb := verbs.search(plain)) and (thing := objects.search(plain)):
-                        hits.append((clause.start() + min(verb.start(), thing.start()),
-                                     f"{verb.group()}+{thing.group()}", key))
+                        found.append((clause.start() + verb.start(), verb.group(),
+                                      clause.start() + thing.start(), thing.group(), key))
                         break
+        return found
+
+    def rule_hits(self, text: str) -> list[tuple[int, str, str]]:
+        """(offset, "verb+object", key) of every rule match of `text` (rule_matches), in text order."""
+        hits = [(min(at, where), f"{verb}+{thing}", key) for at, verb, where, thing, key in self.rule_matches(text)]
         return sorted(hits, key=lambda hit: hit[0])
 
     def hits(self, text: str) -> list[tuple[int, str, str]]:

@@ -25,12 +25,14 @@ ALL_TOOLS = "（合计 all）"  # plan_vs_others' sub_tool of a type's row
 
 
 def toolbook_table(book: Dictionary) -> pd.DataFrame:
-    """One row per sub-tool: type, definition, cues and excluded phrases, for display."""
+    """One row per sub-tool: type, definition, cues, verb + object rules and excluded phrases, for display."""
     return pd.DataFrame(
         [{"type": book.group_of[tool], "sub_tool": tool, "definition": book.descriptions[tool],
-          "cues": "、".join(book.terms[tool]), "exclude": "、".join(book.exclude.get(tool, ()))}
+          "cues": "、".join(book.terms[tool]),
+          "rules": "；".join(f"（{'/'.join(verbs)}）+（{'/'.join(objects)}）" for verbs, objects in book.rules.get(tool, ())),
+          "exclude": "、".join(book.exclude.get(tool, ()))}
          for tool in book.keys],
-        columns=["type", "sub_tool", "definition", "cues", "exclude"],
+        columns=["type", "sub_tool", "definition", "cues", "rules", "exclude"],
     )
 
 
@@ -278,15 +280,28 @@ def plan_findings_html(data, doc_id: str, doc_ids: list[str]):
     )
 
 
+def evidence_spans(book: Dictionary, text: str, tool: str) -> list[tuple[int, str]]:
+    """(offset, phrase) to mark in `text` for `tool`: its counted cues and the verb and object of each
+    of its rule matches, in text order, a span overlapping an earlier (or longer) one left out."""
+    spans = [(at, cue) for at, cue in book.find(text) if book.key_of[cue] == tool]
+    spans += [span for at, verb, where, thing, key in book.rule_matches(text) if key == tool
+              for span in ((at, verb), (where, thing))]
+    kept: list[tuple[int, str]] = []
+    for at, phrase in sorted(set(spans), key=lambda span: (span[0], -len(span[1]))):
+        if not kept or at >= kept[-1][0] + len(kept[-1][1]):
+            kept.append((at, phrase))
+    return kept
+
+
 def code_evidence(codes: pd.DataFrame, book: Dictionary) -> pd.DataFrame:
     """One row per item × sub-tool code of the sentence codes `codes` (code_items; the uncoded rows
     left out), in item order: doc_id, item_seq, unit (as printed), type, sub_tool, cue (its distinct
     cues), `sentences` (the numbers of the item's sentences coded with it, joined by 、), `n_sentences`
     and `html`: those sentences exactly, escaped, the cues the matcher counted for the sub-tool in
-    <mark>, joined by " … "."""
+    <mark> (a rule's verb and object each), joined by " … "."""
     coded = codes[codes["sub_tool"] != ""]
     shown = coded.assign(html=[
-        marked(text, [(at, cue) for at, cue in book.find(text) if book.key_of[cue] == tool])
+        marked(text, evidence_spans(book, text, tool))
         for text, tool in zip(coded["sentence_text"], coded["sub_tool"], strict=True)
     ])
     grouped = shown.groupby(["doc_id", "item_seq", "sub_tool"], sort=False)
