@@ -29,7 +29,8 @@ def toolbook_table(book: Dictionary) -> pd.DataFrame:
     return pd.DataFrame(
         [{"type": book.group_of[tool], "sub_tool": tool, "definition": book.descriptions[tool],
           "cues": "、".join(book.terms[tool]),
-          "rules": "；".join(f"（{'/'.join(verbs)}）+（{'/'.join(objects)}）" for verbs, objects in book.rules.get(tool, ())),
+          "rules": "；".join(f"（{'/'.join(verbs)}）+（{'/'.join(objects)}）"
+                            for verbs, objects in book.rules.get(tool, ())),
           "exclude": "、".join(book.exclude.get(tool, ()))}
          for tool in book.keys],
         columns=["type", "sub_tool", "definition", "cues", "rules", "exclude"],
