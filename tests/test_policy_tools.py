@@ -318,6 +318,10 @@ def test_dominant_and_scarce_only_when_the_interval_supports_it(book, tmp_path):
                        * 2)  # 12 items: above min_items
     page = str(findings_html(fake_data(tmp_path, pd.DataFrame(close), book), ["b_2024"]).data)
     assert "<b>环境型</b>占比最高" in page and "不宜称为主导" in page and "不宜称为稀缺" in page
+    # the verdicts say what they rest on: item resampling only, not the cues' own error
+    plan_page = str(plan_findings_html(fake_data(tmp_path, pd.DataFrame(close), book), "b_2024", ["b_2024"]).data)
+    for shown in (page, plan_page):
+        assert "主导/稀缺的判断只依据对条目重抽样的自助法区间，不包含提示词编码本身的误差" in shown
 
 
 def test_too_few_items_give_no_interval_and_no_verdict(book, tmp_path):

@@ -120,3 +120,13 @@ def test_the_codebook_on_the_rule_test_set():
     assert got.loc[cases["text"].str.contains("数字化赋能"), "供给型"].tolist() == [0]
     assert got.loc[cases["text"].str.startswith("创建国家义务教育"), ["环境型", "需求型"]].values.tolist() == [[1, 0]]
     assert got.loc[cases["text"].str.contains("高校毕业生"), TYPES].values.tolist() == [[0, 0, 0]]
+
+
+def test_slogan_and_governance_hits_the_codebook_excludes_never_count(corpus):
+    """宝山 2023 一-1: 政治标准 (把政治标准和政治要求贯穿…), 定政策, 制度优势, 管理全过程 and 治理新格局
+    are slogans; only the 负责制, 体制(改革) and (议事)机制 it commits to are coded."""
+    book = tool_codebook(PolicyToolsParams.from_yaml(ROOT / "params" / "policy_tools.yaml"))
+    item = corpus.items.query("doc_id == 'baoshan_2023' and item_seq == 1")
+    assert "政治标准" in item["text"].iloc[0]
+    codes = item_codes(code_items(item, book), book)
+    assert codes[["sub_tool", "cue"]].values.tolist() == [["法规制度", "负责制、体制、机制"]]

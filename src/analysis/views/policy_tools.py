@@ -22,6 +22,8 @@ from analysis.views.fragments import safe_html, table
 LABEL_CHARS = 14  # a heatmap row label longer than this is cut, with …
 POOLED = "合并 pooled"  # the row of all shown plans together
 ALL_TOOLS = "（合计 all）"  # plan_vs_others' sub_tool of a type's row
+VERDICT_BASIS = ("主导/稀缺的判断只依据对条目重抽样的自助法区间，不包含提示词编码本身的误差"
+                 "（提示词漏编或误编的条目不在区间之内）")
 
 
 def toolbook_table(book: Dictionary) -> pd.DataFrame:
@@ -156,11 +158,11 @@ def findings_html(data, doc_ids: list[str]):
     return safe_html(
         "<p>在所选 {n} 份计划的 {codes} 个“条目 × 子工具”编码中，<b>{top}</b>占比最高（{top_share}），{top_verdict}；"
         "<b>{low}</b>最低（{low_share}），{low_verdict}。以各计划自身占比最高的类型计：{spread}。"
-        "（区间：在每份计划内对条目重抽样的自助法。）</p>",
+        "（区间：在每份计划内对条目重抽样的自助法；{basis}。）</p>",
         n=len(doc_ids), codes=int(pooled["codes"].sum()), top=pooled.loc[top, "type"],
         top_share=_interval_text(pooled.loc[top], n_items, params), low=pooled.loc[low, "type"],
         low_share=_interval_text(pooled.loc[low], n_items, params), top_verdict=top_verdict,
-        low_verdict=low_verdict, spread="、".join(f"{kind} {n} 份" for kind, n in counts.items()),
+        low_verdict=low_verdict, spread="、".join(f"{kind} {n} 份" for kind, n in counts.items()), basis=VERDICT_BASIS,
     )
 
 
@@ -275,9 +277,9 @@ def plan_findings_html(data, doc_id: str, doc_ids: list[str]):
                                 n_items, params)
     return safe_html(
         "<p>本计划共 {n_items} 个条目、{codes} 个“条目 × 子工具”编码，占比最高的是<b>{top}</b>（{share}；"
-        "比较对象中其他计划的中位数 {median}），{verdict}。</p>",
+        "比较对象中其他计划的中位数 {median}），{verdict}。（{basis}。）</p>",
         n_items=n_items, codes=int(rows["codes"].sum()), top=top, share=_interval_text(types.loc[top], n_items, params),
-        median="—" if pd.isna(median) else f"{median:.0%}", verdict=verdict,
+        median="—" if pd.isna(median) else f"{median:.0%}", verdict=verdict, basis=VERDICT_BASIS,
     )
 
 
