@@ -85,9 +85,13 @@ class Dictionary:
         key holds: the first such verb and object of the clause, one match per clause and key."""
         found = []
         for clause in CLAUSE.finditer(text):
+            raw = clause.group()
             for key, (hidden, rules) in self.rule_patterns.items():
-                plain = hidden.sub(lambda m: "\0" * len(m.group()), clause.group())
+                plain = None  # the clause with the key's cues and exclusions hidden, made only when needed
                 for verbs, objects in rules:
+                    if not (verbs.search(raw) and objects.search(raw)):
+                        continue  # hiding only removes words: no pair in the raw clause, none after
+                    plain = plain or hidden.sub(lambda m: "\0" * len(m.group()), raw)
                     if (verb := verbs.search(plain)) and (thing := objects.search(plain)):
                         found.append((clause.start() + verb.start(), verb.group(),
                                       clause.start() + thing.start(), thing.group(), key))
