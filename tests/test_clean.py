@@ -114,3 +114,39 @@ def test_inline_pdf_text_with_hundreds_of_sections_keeps_every_marker(clean_rule
     assert len(structure.sections) == 120 and len(structure.items) == 240
     assert structure.sections[99] == (100, "第100部分")
     assert "推进第120项工作" in structure.items[-2].text
+
+
+PLAN_START = ["2025年某区教育工作要点", "一、加强党建", "1.深化思政课改革。"]
+PLAN_TEXT = "\n".join(PLAN_START) + "\n"
+NOTICE_BODY = "现将《2025年某区教育工作要点》印发给你们，请结合实际认真贯彻落实。"
+
+
+@pytest.mark.parametrize(("page", "notice"), [
+    # the notice starts at its body: no notice title line before it (an unseen portal)
+    (["各中小学、幼儿园：", NOTICE_BODY, "附件：2025年某区教育工作要点", "某区教育局", "2025年2月1日", *PLAN_START], 5),
+    (["当前位置：首页 > 通知", NOTICE_BODY, "某区教育局", "2025年2月1日", *PLAN_START], 3),
+    # the notice title followed by a 发布时间 line (the regression), or with it on the same line
+    (["上海市某区教育局关于印发《2025年某区教育工作要点》的通知", "发布时间：2025-02-03 09:00", "各学校：",
+      NOTICE_BODY, "特此通知。", "附件：2025年某区教育工作要点", *PLAN_START], 5),
+    (["某区教育局关于印发《2025年某区教育工作要点》的通知 发布时间：2025-02-03", NOTICE_BODY, *PLAN_START], 2),
+    # page-control lines
+    (["返回上一级", *PLAN_START, "【返回上一级】 【打印本页】 【关闭窗口】"], 0),
+])
+def test_cover_notice_is_one_block_wherever_it_starts(clean_rules, page, notice):
+    result = clean_plan("\n".join(page), clean_rules)
+    assert result.text == PLAN_TEXT
+    assert result.title == PLAN_START[0]
+    assert [rule for rule, _ in result.removed].count("cover_notice") == notice
+
+
+def test_a_notice_body_without_a_plan_title_ends_after_its_own_lines(clean_rules):
+    preamble = "2025年，全区教育系统坚持稳中求进工作总基调，围绕优质均衡发展目标，着力解决群众关心的教育热点难点问题。"
+    page = [NOTICE_BODY, "附件", "某区教育局", "2025年2月1日", preamble, "一、加强党建", "1.深化思政课改革。"]
+    result = clean_plan("\n".join(page), clean_rules)
+    assert result.text == "\n".join(page[4:]) + "\n"
+    assert [text for rule, text in result.removed if rule == "cover_notice"] == page[:4]
+
+
+def test_a_plan_item_that_issues_a_document_is_kept(clean_rules):
+    page = ["2025年某区教育工作要点", "一、加强党建", "1.现将《学校安全工作手册》印发给各校，请认真贯彻执行。"]
+    assert clean_plan("\n".join(page), clean_rules).text == "\n".join(page) + "\n"

@@ -37,11 +37,11 @@ from analysis.views.plots import plot_theme_heatmap, plot_theme_intervals, use_c
 from analysis.views.themes import theme_overview
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SEED_MENTIONS = {  # doc_id: mentions of 思政, 双减, 数字化, 心理健康 (lexicon v2)
+SEED_MENTIONS = {  # doc_id: mentions of 思政, 双减, 数字化, 心理健康 (lexicon v3)
     "baoshan_2023": [6, 6, 30, 0],
     "chengzhong_2024": [20, 8, 15, 2],
     "minhang_2017": [10, 9, 23, 2],  # 心理健康: PATHS ×2
-    "yangpu_2024": [13, 14, 12, 11],
+    "yangpu_2024": [12, 14, 12, 11],  # 思政: "开展德育主任、班主任…分类研训" names trainees (排除8), not counted
     "zhoushan_2024": [7, 17, 13, 8],
 }
 
@@ -354,3 +354,19 @@ def test_equal_rates_give_g2_zero_and_p_one_never_nan():
                            "count": [7, 21, 3, 9, 11, 33]})
     table = stat_keyness(counts, pd.Series({"a": 1000 / 3, "b": 1000}), min_count=1)
     assert (table["g2"] >= 0).all() and table["p"].notna().all() and table["q"].notna().all()
+
+
+@pytest.mark.parametrize(("text", "counted"), [
+    # codebook 思政 排除1/3: cadres' and party members' political study, 主题教育 pledges
+    ("组织党员干部开展思想政治理论学习，深入开展主题教育，坚定理想信念。", 0),
+    ("加强干部思想政治建设，提高党员思想政治素质。", 0),
+    # 排除6: 中国梦 as a slogan
+    ("凝心聚力，为实现中华民族伟大复兴的中国梦贡献教育力量，共筑中国梦。", 0),
+    # 排除8: 德育 naming trainees
+    ("组织德育干部、德育主任和教学副校长参加暑期培训。", 0),
+    # still counted: students' political-moral education
+    ("开展中国梦主题教育和理想信念教育，加强学校德育工作。", 3),
+])
+def test_the_codebook_exclusions_of_思政_are_never_counted(paths, text, counted):
+    lexicon = theme_lexicon(ThemesParams.from_yaml(paths.params / "themes.yaml"))
+    assert lexicon.count(text)["思政"] == counted

@@ -31,6 +31,7 @@ INNER_SPACE = re.compile(
     rf"(?:(?<=[{CJK}{CJK_PUNCT}]) +{MARKER_AHEAD}(?=[{CJK}{CJK_PUNCT}\d])|(?<=\d) +(?=[{CJK}{CJK_PUNCT}]))"
 )
 SPACE_BEFORE_PUNCT = re.compile(r" +(?=[，。；：、！？）》”])")
+SECTION = re.compile(r"[零〇一二三四五六七八九十]+、")  # a section marker at the start of a line
 
 SIMPLIFIED, CONVERTED = "simplified", "traditional→simplified"  # CleanResult.script
 
@@ -147,7 +148,7 @@ def _is_title(line: str, rules: CleanParams) -> bool:
 def _is_anchor(line: str, rules: CleanParams) -> bool:
     """Where the plan's body starts: a section marker, or a first preamble paragraph (a long line
     of sentences)."""
-    if re.match(r"[零〇一二三四五六七八九十]+、", line):
+    if SECTION.match(line):
         return True
     return len(line) >= rules.anchor_min_chars and bool(re.search(r"[。；！？]", line))
 
@@ -180,16 +181,28 @@ def _drop_metadata_block(lines: list[str], rules: CleanParams, removed: list) ->
     return kept + lines[start:]
 
 
+def _in_notice(line: str, rules: CleanParams) -> bool:
+    """Whether `line` is part of a cover notice: its title, addressees, body, attachment label,
+    signature or date (params/clean.yaml cover_notice_start, cover_notice_lines, signature)."""
+    return _matches([*rules.cover_notice_start, *rules.cover_notice_lines], line) or (
+        len(line) <= rules.max_boilerplate_chars and _matches(rules.signature, line))
+
+
 def _drop_cover_notice(lines: list[str], rules: CleanParams, removed: list) -> list[str]:
-    start = next((i for i, ln in enumerate(lines) if rules.cover_notice_start.match(ln)), None)
+    """The 印发通知 before the plan's first section as one block, wherever it starts (see
+    params/clean.yaml): up to the plan's title when one follows, else over its own lines."""
+    first_section = next((i for i, ln in enumerate(lines) if SECTION.match(ln)), len(lines))
+    start = next((i for i in range(first_section) if _matches(rules.cover_notice_start, lines[i])), None)
     if start is None:
         return lines
-    end = next(
-        (i for i in range(start + 1, len(lines)) if _is_title(lines[i], rules) and "印发" not in lines[i]),
-        None,
-    )
+    while start > 0 and _matches(rules.cover_notice_lines, lines[start - 1]):
+        start -= 1  # the addressees before the body
+    end = next((i for i in range(start + 1, first_section)
+                if _is_title(lines[i], rules) and "印发" not in lines[i] and not _in_notice(lines[i], rules)), None)
     if end is None:
-        return lines
+        end = start + 1
+        while end < first_section and _in_notice(lines[end], rules):
+            end += 1
     removed += [("cover_notice", ln) for ln in lines[start:end]]
     return lines[:start] + lines[end:]
 

@@ -13,7 +13,8 @@ from analysis.paths import ProjectError
 
 RULE_KEYS = (
     "max_boilerplate_chars", "drop_lines", "footer_start", "strip_prefixes", "cover_notice_start",
-    "title", "max_title_chars", "signature", "space_repair_min_per_1k", "metadata_block", "traditional_min_share",
+    "cover_notice_lines", "title", "max_title_chars", "signature", "space_repair_min_per_1k", "metadata_block",
+    "traditional_min_share",
 )
 METADATA_BLOCK_KEYS = ("lines", "key_only", "max_label_chars", "max_value_chars", "anchor_min_chars")
 MAX_CHARS = 10_000  # a line length: far above any heading, label or boilerplate line
@@ -50,7 +51,7 @@ def _pattern_problems(path: Path, key: str, value: Any, many: bool = True, nonem
 @dataclass(frozen=True)
 class CleanParams(YamlModel):
     """Compiled cleaning rules (see params/clean.yaml for what each means); the fields of the
-    former CleanRules. Line rules are case-insensitive; cover_notice_start, title and key_only not."""
+    former CleanRules. Line rules are case-insensitive; cover_notice_*, title and key_only not."""
 
     REQUIRED = RULE_KEYS
 
@@ -58,7 +59,7 @@ class CleanParams(YamlModel):
     drop_lines: dict[str, tuple[re.Pattern, ...]]  # group name → patterns, in file order
     footer_start: tuple[re.Pattern, ...]
     strip_prefixes: tuple[re.Pattern, ...]
-    cover_notice_start: re.Pattern
+    cover_notice_start: tuple[re.Pattern, ...]
     title: re.Pattern
     max_title_chars: int
     signature: tuple[re.Pattern, ...]
@@ -69,6 +70,7 @@ class CleanParams(YamlModel):
     max_value_chars: int = 0
     anchor_min_chars: int = 40
     traditional_min_share: float = 0.05
+    cover_notice_lines: tuple[re.Pattern, ...] = ()
 
     @classmethod
     def from_data(cls, path: Path, raw: dict[str, Any]) -> CleanParams:
@@ -84,9 +86,10 @@ class CleanParams(YamlModel):
             *(problem.replace(f"{path}: ", f"{path}: metadata_block.", 1)
               for problem in check(path, block, METADATA_RULES, not_style)),
         ]
-        for key in ("footer_start", "strip_prefixes", "signature"):
+        for key in ("footer_start", "strip_prefixes", "signature", "cover_notice_lines"):
             problems += _pattern_problems(path, key, raw[key])
-        for key in ("cover_notice_start", "title"):
+        problems += _pattern_problems(path, "cover_notice_start", raw["cover_notice_start"], nonempty=True)
+        for key in ("title",):
             problems += _pattern_problems(path, key, raw[key], many=False)
         for group, patterns in groups.items():
             problems += _pattern_problems(path, f"drop_lines.{group}", patterns)
@@ -99,7 +102,8 @@ class CleanParams(YamlModel):
             drop_lines={str(group): _compile_all(ps) for group, ps in groups.items()},
             footer_start=_compile_all(raw["footer_start"]),
             strip_prefixes=_compile_all(raw["strip_prefixes"]),
-            cover_notice_start=re.compile(raw["cover_notice_start"]),
+            cover_notice_start=tuple(map(re.compile, raw["cover_notice_start"])),
+            cover_notice_lines=tuple(map(re.compile, raw["cover_notice_lines"])),
             title=re.compile(raw["title"]),
             max_title_chars=raw["max_title_chars"],
             signature=_compile_all(raw["signature"]),

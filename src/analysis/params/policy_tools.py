@@ -1,4 +1,4 @@
-"""params/policy_tools.yaml as PolicyToolsParams: types → sub-tools → definition, cues, exclusions."""
+"""params/policy_tools.yaml as PolicyToolsParams: types → sub-tools → definition, cues, rules, exclusions."""
 
 from __future__ import annotations
 
@@ -13,13 +13,23 @@ from analysis.paths import ProjectError
 
 
 @dataclass(frozen=True)
+class Rule:
+    """A co-occurrence cue: the sub-tool is coded in a clause holding one of `verbs` and one of `objects`."""
+
+    verbs: tuple[str, ...]
+    objects: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class SubTool:
-    """One sub-tool: what the hand coder reads against, its cues and the phrases never counted."""
+    """One sub-tool: what the hand coder reads against, its cues, its verb + object rules and the
+    phrases never counted."""
 
     name: str
     definition: str
     cues: tuple[str, ...]
     exclude: tuple[str, ...] = ()
+    rules: tuple[Rule, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,18 @@ def _names(path: Path, where: str, value: Any) -> dict:
         raise ProjectError(*(f"{path}: {where}: name {name!r} is not allowed; a name is {THEME_NAME_RULE}"
                              for name in bad))
     return value
+
+
+def _rules(path: Path, tool: str, value: Any) -> tuple[Rule, ...]:
+    """The `rules` of a sub-tool: a list of {verbs: [...], objects: [...]}, each a non-empty term list."""
+    if not isinstance(value, list):
+        raise ProjectError(f"{path}: sub-tool {tool} rules must be a list of {{verbs: [...], objects: [...]}}")
+    rules = []
+    for at, rule in enumerate(value, start=1):
+        rule = _mapping(path, f"sub-tool {tool} rule {at}", rule, ("verbs", "objects"))
+        rules.append(Rule(terms(path, f"sub-tool {tool} rule {at} verbs", rule["verbs"], "phrases"),
+                          terms(path, f"sub-tool {tool} rule {at} objects", rule["objects"], "phrases")))
+    return tuple(rules)
 
 
 @dataclass(frozen=True)
@@ -86,6 +108,12 @@ class PolicyToolsParams(YamlModel):
         return {tool.name: tool.exclude for kind in self.types for tool in kind.tools if tool.exclude}
 
     @cached_property
+    def rules(self) -> dict[str, tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]]:
+        """Sub-tool → its (verbs, objects) rules (sub-tools with `rules` only)."""
+        return {tool.name: tuple((rule.verbs, rule.objects) for rule in tool.rules)
+                for kind in self.types for tool in kind.tools if tool.rules}
+
+    @cached_property
     def type_of(self) -> dict[str, str]:
         """Sub-tool → its type."""
         return {tool.name: kind.name for kind in self.types for tool in kind.tools}
@@ -114,7 +142,7 @@ class PolicyToolsParams(YamlModel):
                 if tool in named or tool in types:
                     raise ProjectError(f"{path}: sub-tool {tool} is named twice (or like a type); rename one")
                 named.add(tool)
-                spec = _mapping(path, f"sub-tool {tool}", spec, ("definition", "cues"), ("exclude",))
+                spec = _mapping(path, f"sub-tool {tool}", spec, ("definition", "cues"), ("exclude", "rules"))
                 if not isinstance(spec["definition"], str) or not spec["definition"].strip():
                     raise ProjectError(f"{path}: sub-tool {tool}: definition must be a non-empty text")
                 cues = terms(path, f"sub-tool {tool} cues", spec["cues"], "phrases")
@@ -122,15 +150,17 @@ class PolicyToolsParams(YamlModel):
                     if cue in seen:
                         raise ProjectError(f"{path}: cue {cue} is in sub-tools {seen[cue]} and {tool}; keep it in one")
                     seen[cue] = tool
+                rules = _rules(path, tool, spec.get("rules", []))
+                words = {*cues, *(word for rule in rules for word in (*rule.verbs, *rule.objects))}
                 exclude = ()
                 if "exclude" in spec:
                     exclude = terms(path, f"sub-tool {tool} exclude", spec["exclude"], "phrases")
-                    if useless := [p for p in exclude if not any(c in p and c != p for c in cues)]:
+                    if useless := [p for p in exclude if not any(c in p and c != p for c in words)]:
                         raise ProjectError(
                             f"{path}: sub-tool {tool} exclude {', '.join(useless)} contains none of its cues "
-                            "(or equals one); an excluded phrase must be longer than a cue it contains"
+                            "or rule words (or equals one); an excluded phrase must be longer than a word it contains"
                         )
-                tools.append(SubTool(tool, spec["definition"].strip(), cues, exclude))
+                tools.append(SubTool(tool, spec["definition"].strip(), cues, exclude, rules))
             kinds.append(ToolType(kind, str(entry["description"] or ""), tuple(tools)))
         book = cls(tuple(kinds))
         if clash := sorted(set(seen) & {p for group in book.exclude.values() for p in group}):

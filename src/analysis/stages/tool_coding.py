@@ -1,7 +1,8 @@
 """Policy-tool coding: every sentence of every plan item by the codebook's cues, and its item level.
 
 An item is coded with a sub-tool when its text holds at least one counted cue of it (the codebook
-is a `Dictionary`: longest cue first, without overlap, excluded phrases hiding the cues inside them).
+is a `Dictionary`: longest cue first, without overlap, excluded phrases hiding the cues inside them)
+or a clause where one of its verb + object rules holds (the cue is then written "verb+object").
 """
 
 from __future__ import annotations
@@ -46,10 +47,10 @@ def code_items(items: pd.DataFrame, book: Dictionary) -> pd.DataFrame:
         coded = False
         for number, (start, text) in enumerate(sentences(str(item.text)), start=1):
             found: dict[str, list[str]] = {}
-            for _, cue in book.find(text):
-                found.setdefault(book.key_of[cue], [])
-                if cue not in found[book.key_of[cue]]:
-                    found[book.key_of[cue]].append(cue)
+            for _, cue, tool in book.hits(text):
+                found.setdefault(tool, [])
+                if cue not in found[tool]:
+                    found[tool].append(cue)
             rows.extend({**base, "sentence": number, "start": start, "type": book.group_of[tool], "sub_tool": tool,
                          "cue": "、".join(found[tool]), "sentence_text": text}
                         for tool in sorted(found, key=order.get))

@@ -3,7 +3,10 @@
 Like quanteda's `dictionary` used by `tokens_lookup`, but matched on raw text: every term and
 excluded phrase goes into one alternation, longest first, so the leftmost, longest match wins and
 counts never depend on word segmentation; a match of an excluded phrase hides the terms inside it.
-The theme lexicon has one level (theme → terms); the codebook two (type → sub-tool → cues).
+The theme lexicon has one level (theme → terms); the codebook two (type → sub-tool → cues), and
+its keys may also have co-occurrence rules: the key is found in a clause (text between ，：。；！？ or a
+line end) that holds one of a rule's verbs and one of its objects outside the key's own cues and
+excluded phrases (建设 + 平台: 建设智慧教育平台 is 信息技术; 数字化 alone is no supply).
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ def longest_first(words: set[str]) -> re.Pattern:
     return re.compile("|".join(map(re.escape, sorted(words, key=lambda word: (-len(word), word)))))
 
 
+CLAUSE = re.compile(r"[^，,：:。；！？!?;\n]+")  # a clause of a co-occurrence rule
+Rules = tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]  # (verbs, objects) per rule
+
+
 @dataclass(frozen=True)
 class Dictionary:
     """Keys (themes, sub-tools) with their terms (terms, cues), optionally grouped one level up
@@ -32,6 +39,7 @@ class Dictionary:
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # upper level → its keys; empty: one level
     descriptions: dict[str, str] = field(default_factory=dict)  # key or group → what it means
     years: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)  # key → (since, until)
+    rules: dict[str, Rules] = field(default_factory=dict)  # key → its (verbs, objects) co-occurrence rules
 
     @property
     def keys(self) -> list[str]:
@@ -64,6 +72,42 @@ class Dictionary:
         return [(match.start(), match.group()) for match in self.pattern.finditer(text)
                 if match.group() in self.key_of]
 
+    @cached_property
+    def rule_patterns(self) -> dict[str, tuple[re.Pattern, tuple[tuple[re.Pattern, re.Pattern], ...]]]:
+        """Key → (its cues and excluded phrases, hidden before its rules are matched; (verbs, objects)
+        alternations of each of its rules)."""
+        return {key: (longest_first({*self.terms[key], *self.exclude.get(key, ())}),
+                      tuple((longest_first(set(verbs)), longest_first(set(objects))) for verbs, objects in rules))
+                for key, rules in self.rules.items()}
+
+    def rule_matches(self, text: str) -> list[tuple[int, str, int, str, str]]:
+        """(verb offset, verb, object offset, object, key) of every clause of `text` where a rule of a
+        key holds: the first such verb and object of the clause, one match per clause and key."""
+        found = []
+        for clause in CLAUSE.finditer(text):
+            raw = clause.group()
+            for key, (hidden, rules) in self.rule_patterns.items():
+                plain = None  # the clause with the key's cues and exclusions hidden, made only when needed
+                for verbs, objects in rules:
+                    if not (verbs.search(raw) and objects.search(raw)):
+                        continue  # hiding only removes words: no pair in the raw clause, none after
+                    plain = plain or hidden.sub(lambda m: "\0" * len(m.group()), raw)
+                    if (verb := verbs.search(plain)) and (thing := objects.search(plain)):
+                        found.append((clause.start() + verb.start(), verb.group(),
+                                      clause.start() + thing.start(), thing.group(), key))
+                        break
+        return found
+
+    def rule_hits(self, text: str) -> list[tuple[int, str, str]]:
+        """(offset, "verb+object", key) of every rule match of `text` (rule_matches), in text order."""
+        hits = [(min(at, where), f"{verb}+{thing}", key) for at, verb, where, thing, key in self.rule_matches(text)]
+        return sorted(hits, key=lambda hit: hit[0])
+
+    def hits(self, text: str) -> list[tuple[int, str, str]]:
+        """(offset, cue, key) of every counted term and every rule hit ("verb+object") of `text`, in text order."""
+        found = [(at, term, self.key_of[term]) for at, term in self.find(text)]
+        return sorted([*found, *self.rule_hits(text)], key=lambda hit: hit[0])
+
     def count(self, text: str) -> dict[str, int]:
         """Counted terms of each key in `text` (every key present, zeros included)."""
         counts = Counter(self.key_of[term] for _, term in self.find(text))
@@ -77,7 +121,7 @@ def theme_lexicon(themes: ThemesParams) -> Dictionary:
 
 
 def tool_codebook(tools: PolicyToolsParams) -> Dictionary:
-    """The policy-tool codebook of params/policy_tools.yaml: type → sub-tool → cues; the descriptions
+    """The policy-tool codebook of params/policy_tools.yaml: type → sub-tool → cues and rules; the descriptions
     hold each type's description and each sub-tool's definition."""
     return Dictionary(terms=tools.cues, exclude=tools.exclude, groups=tools.tools,
-                      descriptions=tools.descriptions | tools.definitions)
+                      descriptions=tools.descriptions | tools.definitions, rules=tools.rules)

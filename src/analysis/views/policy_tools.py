@@ -21,15 +21,20 @@ from analysis.views.fragments import safe_html, table
 LABEL_CHARS = 14  # a heatmap row label longer than this is cut, with …
 POOLED = "合并 pooled"  # the row of all shown plans together
 ALL_TOOLS = "（合计 all）"  # plan_vs_others' sub_tool of a type's row
+VERDICT_BASIS = ("主导/稀缺的判断只依据对条目重抽样的自助法区间，不包含提示词编码本身的误差"
+                 "（提示词漏编或误编的条目不在区间之内）")
 
 
 def toolbook_table(book: Dictionary) -> pd.DataFrame:
-    """One row per sub-tool: type, definition, cues and excluded phrases, for display."""
+    """One row per sub-tool: type, definition, cues, verb + object rules and excluded phrases, for display."""
     return pd.DataFrame(
         [{"type": book.group_of[tool], "sub_tool": tool, "definition": book.descriptions[tool],
-          "cues": "、".join(book.terms[tool]), "exclude": "、".join(book.exclude.get(tool, ()))}
+          "cues": "、".join(book.terms[tool]),
+          "rules": "；".join(f"（{'/'.join(verbs)}）+（{'/'.join(objects)}）"
+                            for verbs, objects in book.rules.get(tool, ())),
+          "exclude": "、".join(book.exclude.get(tool, ()))}
          for tool in book.keys],
-        columns=["type", "sub_tool", "definition", "cues", "exclude"],
+        columns=["type", "sub_tool", "definition", "cues", "rules", "exclude"],
     )
 
 
@@ -147,11 +152,11 @@ def findings_html(data, doc_ids: list[str]):
     return safe_html(
         "<p>在所选 {n} 份计划的 {codes} 个“条目 × 子工具”编码中，<b>{top}</b>占比最高（{top_share}），{top_verdict}；"
         "<b>{low}</b>最低（{low_share}），{low_verdict}。以各计划自身占比最高的类型计：{spread}。"
-        "（区间：在每份计划内对条目重抽样的自助法。）</p>",
+        "（区间：在每份计划内对条目重抽样的自助法；{basis}。）</p>",
         n=len(doc_ids), codes=int(pooled["codes"].sum()), top=pooled.loc[top, "type"],
         top_share=_interval_text(pooled.loc[top], n_items, params), low=pooled.loc[low, "type"],
         low_share=_interval_text(pooled.loc[low], n_items, params), top_verdict=top_verdict,
-        low_verdict=low_verdict, spread="、".join(f"{kind} {n} 份" for kind, n in counts.items()),
+        low_verdict=low_verdict, spread="、".join(f"{kind} {n} 份" for kind, n in counts.items()), basis=VERDICT_BASIS,
     )
 
 
@@ -266,10 +271,23 @@ def plan_findings_html(data, doc_id: str, doc_ids: list[str]):
                                 n_items, params)
     return safe_html(
         "<p>本计划共 {n_items} 个条目、{codes} 个“条目 × 子工具”编码，占比最高的是<b>{top}</b>（{share}；"
-        "比较对象中其他计划的中位数 {median}），{verdict}。</p>",
+        "比较对象中其他计划的中位数 {median}），{verdict}。（{basis}。）</p>",
         n_items=n_items, codes=int(rows["codes"].sum()), top=top, share=_interval_text(types.loc[top], n_items, params),
-        median="—" if pd.isna(median) else f"{median:.0%}", verdict=verdict,
+        median="—" if pd.isna(median) else f"{median:.0%}", verdict=verdict, basis=VERDICT_BASIS,
     )
+
+
+def evidence_spans(book: Dictionary, text: str, tool: str) -> list[tuple[int, str]]:
+    """(offset, phrase) to mark in `text` for `tool`: its counted cues and the verb and object of each
+    of its rule matches, in text order, a span overlapping an earlier (or longer) one left out."""
+    spans = [(at, cue) for at, cue in book.find(text) if book.key_of[cue] == tool]
+    spans += [span for at, verb, where, thing, key in book.rule_matches(text) if key == tool
+              for span in ((at, verb), (where, thing))]
+    kept: list[tuple[int, str]] = []
+    for at, phrase in sorted(set(spans), key=lambda span: (span[0], -len(span[1]))):
+        if not kept or at >= kept[-1][0] + len(kept[-1][1]):
+            kept.append((at, phrase))
+    return kept
 
 
 def code_evidence(codes: pd.DataFrame, book: Dictionary) -> pd.DataFrame:
@@ -277,10 +295,10 @@ def code_evidence(codes: pd.DataFrame, book: Dictionary) -> pd.DataFrame:
     left out), in item order: doc_id, item_seq, unit (as printed), type, sub_tool, cue (its distinct
     cues), `sentences` (the numbers of the item's sentences coded with it, joined by 、), `n_sentences`
     and `html`: those sentences exactly, escaped, the cues the matcher counted for the sub-tool in
-    <mark>, joined by " … "."""
+    <mark> (a rule's verb and object each), joined by " … "."""
     coded = codes[codes["sub_tool"] != ""]
     shown = coded.assign(html=[
-        marked(text, [(at, cue) for at, cue in book.find(text) if book.key_of[cue] == tool])
+        marked(text, evidence_spans(book, text, tool))
         for text, tool in zip(coded["sentence_text"], coded["sub_tool"], strict=True)
     ])
     grouped = shown.groupby(["doc_id", "item_seq", "sub_tool"], sort=False)
