@@ -11,6 +11,7 @@ from analysis.params.rules import SEED_MAX, OneOf, Texts, Whole, check
 from analysis.paths import ProjectError
 
 MEASURES = ("jaccard", "pmi")
+KWIC_WINDOW_MAX = 500  # characters of context each side of `analysis kwic --window`: a paragraph
 
 
 def _whole(low: int, high: int) -> Whole:

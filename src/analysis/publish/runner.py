@@ -9,6 +9,7 @@ are reset (`analysis.publish.kernel.reset`) while its imports and the snapshot's
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import shutil
 import threading
@@ -178,6 +179,23 @@ def _write_reproducible(notebook: nbformat.NotebookNode, path: Path) -> None:
     nbformat.write(notebook, path)
 
 
+def _stop(kernels: list[WarmKernel], threads: list[threading.Thread]) -> None:
+    """Kill the kernels (they run in sessions of their own: Ctrl-C does not reach them); each worker
+    then sees its kernel die and shuts down. Waits for the workers, a further Ctrl-C included."""
+    import os
+    import signal
+
+    while any(thread.is_alive() for thread in threads):  # again and again: a kernel may be starting
+        for kernel in list(kernels):
+            pid = getattr(kernel.km.provisioner, "pid", None) if kernel.km.has_kernel else None
+            if pid:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(KeyboardInterrupt):
+            for thread in threads:
+                thread.join(timeout=0.5)
+
+
 def execute_all(
     paths: Paths, todo: list[Job], staging: Path, workers: int, timeout: int,
     finish: Callable[[Job, Path, WarmKernel], None], memory_mb: int | None = None,
@@ -185,18 +203,21 @@ def execute_all(
     """Run the notebooks on `workers` warm kernels (each replaced when it holds more than
     `memory_mb`); `finish(job, executed, kernel)` runs after each (the page export, in the same
     kernel so that exports run in parallel too). After a failure no notebook starts; those running
-    finish, then the failure is raised."""
+    finish, then the failure is raised. Ctrl-C stops the kernels and waits for the workers to end
+    (no thread left talking to a dead kernel at exit), then raises KeyboardInterrupt."""
     if not todo:
         return
     jobs: queue.Queue[Job] = queue.Queue()
     for job in todo:
         jobs.put(job)
     failures: list[BaseException] = []
+    kernels: list[WarmKernel] = []
     lock = threading.Lock()
     bar = tqdm(total=len(todo), unit="report")
 
     def work() -> None:
         kernel = WarmKernel(paths.notebooks, memory_mb)
+        kernels.append(kernel)
         try:
             while not failures:
                 try:
@@ -216,8 +237,14 @@ def execute_all(
     threads = [threading.Thread(target=work, daemon=True) for _ in range(min(workers, len(todo)))]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
-    bar.close()
+    try:
+        for thread in threads:
+            thread.join()
+    except KeyboardInterrupt:
+        failures.append(KeyboardInterrupt())  # no notebook starts any more
+        _stop(kernels, threads)
+        raise
+    finally:
+        bar.close()
     if failures:
         raise failures[0]
