@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import queue
 import shutil
+import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -87,12 +89,21 @@ class WarmKernel:
         finally:
             self.kc = client.kc
 
+    def kill(self) -> None:
+        """SIGKILL the kernel process, from any thread, even while it starts. Never SIGINT (what
+        jupyter_client's shutdown sends first): a kernel still importing prints a traceback for it."""
+        pid = getattr(self.km.provisioner, "pid", None) if self.km.has_kernel else None
+        if pid:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
     def shutdown(self) -> None:
         """Stop the kernel now (no graceful wait: nothing of it is needed any more)."""
         from jupyter_core.utils import run_sync
 
         if self.kc is not None:
             self.kc.stop_channels()
+        self.kill()
         if self.km.has_kernel:
             run_sync(self.km.shutdown_kernel)(now=True)
         _cancel_pending_tasks()
@@ -182,15 +193,9 @@ def _write_reproducible(notebook: nbformat.NotebookNode, path: Path) -> None:
 def _stop(kernels: list[WarmKernel], threads: list[threading.Thread]) -> None:
     """Kill the kernels (they run in sessions of their own: Ctrl-C does not reach them); each worker
     then sees its kernel die and shuts down. Waits for the workers, a further Ctrl-C included."""
-    import os
-    import signal
-
     while any(thread.is_alive() for thread in threads):  # again and again: a kernel may be starting
         for kernel in list(kernels):
-            pid = getattr(kernel.km.provisioner, "pid", None) if kernel.km.has_kernel else None
-            if pid:
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
+            kernel.kill()
         with contextlib.suppress(KeyboardInterrupt):
             for thread in threads:
                 thread.join(timeout=0.5)
