@@ -173,7 +173,9 @@ def test_kwic_collocates_prints_and_writes_them(published: Paths, tmp_path: Path
     shutil.copytree(published.root, root, symlinks=True)
     result = cli("--root", str(root), "kwic", "教师", "没有的词", "--plans", "yangpu_2024", "--collocates")
     assert result.returncode == 0, result.stderr
-    table = read_csv(root / "reports" / "kwic" / "教师+没有的词_collocates.csv")
+    from analysis.publish.kwic import query_name
+
+    table = read_csv(root / "reports" / "kwic" / f"{query_name(['教师', '没有的词'])}_collocates.csv")
     tokens = read_csv(published.processed / "item_tokens.csv")
     params = ExploreParams.from_yaml(published.params / "explore.yaml")
     expected = collocates(tokens[tokens["doc_id"] == "yangpu_2024"], "教师", params.collocate_window,

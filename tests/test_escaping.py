@@ -78,7 +78,7 @@ def test_full_disk_while_publishing_reports_is_one_line_and_keeps_published_page
     published = project.reports / "comparison.html"
     published.write_text("published", encoding="utf-8")
 
-    def full(staging: Path, target: Path) -> None:
+    def full(staging: Path, target: Path, *remove_and_stamp: object, **stamp: str) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", str(target / "index.html"))
 
     import pandas as pd

@@ -4,6 +4,7 @@ warm kernels start every notebook clean; `add` waits while a run reads data/raw.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -90,7 +91,10 @@ def test_unchanged_run_answers_from_the_stamps_without_heavy_imports(processed: 
         "print(code, heavy)"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert result.stdout.splitlines() == [f"reports up to date: {project.reports / 'index.html'}", "0 []"]
+    manifest = project.reports / "run_manifest.json"
+    sha = hashlib.sha256(manifest.read_bytes()).hexdigest()
+    assert result.stdout.splitlines() == [f"reports up to date: {project.reports / 'index.html'}",
+                                          f"run manifest SHA-256 {sha} ({manifest})", "0 []"]
     notebook = project.notebooks / "20_comparison_report.ipynb"
     notebook.write_bytes(notebook.read_bytes() + b"\n")  # a notebook edit is a change
     again = cli("--root", str(project.root), "run", "--jobs", "2")

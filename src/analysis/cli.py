@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import errno
+import io
+import os
 import sys
 from pathlib import Path
 
 from analysis.corpus.vocab import ADMIN_LEVELS, COMPLETENESS
-from analysis.paths import Paths, ProjectError, printable
+from analysis.params.files import KWIC_WINDOW_MAX
+from analysis.paths import CONTROL, Paths, ProjectError, printable
 
 OS_HINT = "check the path and its permissions, then run again"
 OS_HINTS = {
@@ -98,13 +101,17 @@ def cmd_add(paths: Paths, args: argparse.Namespace) -> int:
 
 
 def cmd_verify(paths: Paths | None, args: argparse.Namespace) -> int:
-    from analysis.publish.verify import verify
+    from analysis.publish.verify import SHA256, verify
 
+    pinned = args.manifest_sha256
+    if pinned is not None and not SHA256.fullmatch(pinned.lower()):
+        raise ProjectError(f"--manifest-sha256 {pinned}: give the 64 hex digits the run printed (run manifest SHA-256)")
     reports = Path(args.reports_dir) if args.reports_dir else paths.reports
-    manifest, problems = verify(reports, Path(args.tables) if args.tables else None)
+    manifest, problems = verify(reports, Path(args.tables) if args.tables else None, pinned)
     if problems:
         raise ProjectError(*problems)
-    print(f"ok: {reports} matches its run manifest ({len(manifest['pages'])} pages, {len(manifest['tables'])} tables)")
+    print(f"ok: {reports} matches its run manifest ({len(manifest['pages'])} pages, {len(manifest['tables'])} tables)"
+          + (", whose SHA-256 is the pinned one" if pinned else ""))
     return 0
 
 
@@ -116,7 +123,10 @@ def cmd_bundle(paths: Paths, args: argparse.Namespace) -> int:
         target = write_bundle(paths.root, Path(args.out) if args.out else paths.root / "bundles", [CITATION, LOCK])
     except ValueError as exc:
         raise ProjectError(*str(exc).splitlines()) from None
+    from analysis.pipeline import print_manifest_sha256
+
     print(f"bundled {target}")
+    print_manifest_sha256(paths)
     return 0
 
 
@@ -185,6 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("reports_dir", nargs="?", metavar="REPORTS_DIR",
                         help="the reports folder (default: the project's reports/); needs no project")
     verify.add_argument("--tables", metavar="DIR", help="the processed tables (default: data/processed beside it)")
+    verify.add_argument("--manifest-sha256", metavar="HEX",
+                        help="also require run_manifest.json to have this SHA-256 (printed at the end of the run)")
     verify.set_defaults(func=cmd_verify)
     bundle = sub.add_parser("bundle", help="zip reports/, the tables, the manifest and SHA256SUMS for reviewers")
     bundle.add_argument("--out", metavar="DIR", help="where the zip goes (default: bundles/)")
@@ -193,7 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
                                           "(reports/kwic/<query>.csv and .html)")
     kwic.add_argument("term", nargs="+", metavar="TERM", help="a word or phrase, matched literally in the cleaned text")
     kwic.add_argument("--plans", nargs="+", metavar="DOC_ID", help="only these plans (default: every plan)")
-    kwic.add_argument("--window", type=int, default=20, help="characters of context each side (default: 20)")
+    kwic.add_argument("--window", type=int, default=20,
+                      help=f"characters of context each side, 0 to {KWIC_WINDOW_MAX} (default: 20)")
     kwic.add_argument("--collocates", action="store_true",
                       help="also the plan terms near each TERM within items, by log-likelihood G² and PMI "
                            "(window and minimum count: params/explore.yaml); reports/kwic/<query>_collocates.csv")
@@ -201,8 +214,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class TerminalOut(io.TextIOBase):
+    """sys.stdout while a command runs: control characters (ANSI/OSC escapes, U+0001 from plan text)
+    are shown as escapes, and a reader that stops reading (`add … | head -1`) ends the output, not the
+    command: the rest goes to /dev/null and the command finishes its work."""
+
+    def __init__(self, stream: io.TextIOBase) -> None:
+        self.stream = stream
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self.stream, "encoding", "utf-8")
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
+
+    def write(self, text: str) -> int:
+        try:
+            self.stream.write(CONTROL.sub(lambda m: m.group() if m.group() in "\n\t" else printable(m.group()), text))
+        except BrokenPipeError:
+            self._reader_gone()
+        return len(text)
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            self._reader_gone()
+
+    def _reader_gone(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self.stream.fileno())
+        os.close(devnull)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    stdout, sys.stdout = sys.stdout, TerminalOut(sys.stdout)
     try:
         standalone = args.command == "verify" and args.reports_dir and not args.root  # a reviewer's folder
         return args.func(None if standalone else Paths.from_root(args.root), args)
@@ -210,8 +258,11 @@ def main(argv: list[str] | None = None) -> int:
         problems, status = exc.problems, 2
     except OSError as exc:  # a read-only or full disk, a folder removed under us: one line, no traceback
         problems, status = [os_error_line(exc)], 2
-    except KeyboardInterrupt:
-        problems, status = ["interrupted; published data and reports are unchanged, run again to finish"], 130
+    except KeyboardInterrupt as exc:  # a run says what it left published (pipeline.Interrupted)
+        problems, status = [str(exc) or "interrupted; published data and reports are unchanged, run again"], 130
+    finally:
+        sys.stdout.flush()
+        sys.stdout = stdout
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     return status

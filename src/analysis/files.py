@@ -6,6 +6,8 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -74,16 +76,32 @@ JOURNAL = ".publish.json"
 STAGING_PREFIX = ".staging-"
 
 
-def publish(staging: Path, target: Path) -> list[str]:
-    """Move every file of `staging` into `target` as one unit.
+@contextmanager
+def staging_folder(target: Path) -> Iterator[Path]:
+    """A scratch folder inside `target` for one publish. Removed on leaving, unless a publish into
+    `target` was interrupted after its journal named it: then `recover` needs its files."""
+    staging = Path(tempfile.mkdtemp(dir=target, prefix=STAGING_PREFIX))
+    try:
+        yield staging
+    finally:
+        if _journal_entry(target).get("staging") != staging.name:
+            shutil.rmtree(staging, ignore_errors=True)
 
-    A journal listing the moves is written first; if the process dies half-way, `recover` (run at
-    the start of the next run) finishes the moves, so readers end up with all new files, never a mix.
+
+def publish(staging: Path, target: Path, remove: Iterable[str] = (), stamp: str | None = None) -> list[str]:
+    """Move every file of `staging` into `target` and delete `remove` (relative paths) as one unit.
+
+    A journal listing the steps is written first: the moves, the deletions, and last the `stamp`
+    file (what says the publish is complete). If the process dies half-way, `recover` (run at the
+    start of the next run) replays the journal, so readers end up with all new files, never a mix.
     """
     files = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file())
+    if stamp in files:
+        files = [*(f for f in files if f != stamp), stamp]
+    entry = {"staging": staging.name, "files": files, "remove": sorted(set(remove) - set(files))}
     journal = target / JOURNAL
-    write_text_atomic(journal, json.dumps({"staging": staging.name, "files": files}, ensure_ascii=False))
-    _move(staging, target, files)
+    write_text_atomic(journal, json.dumps(entry, ensure_ascii=False))
+    _replay(target, entry)
     journal.unlink()
     return files
 
@@ -91,14 +109,43 @@ def publish(staging: Path, target: Path) -> list[str]:
 def recover(target: Path) -> bool:
     """Finish a publish interrupted by a crash, and drop staging folders of runs that died earlier."""
     journal = target / JOURNAL
-    finished = journal.is_file()
-    if finished:
-        entry = json.loads(journal.read_text(encoding="utf-8"))
-        _move(target / entry["staging"], target, entry["files"])
-        journal.unlink()
+    entry = _journal_entry(target)
+    if entry:
+        _replay(target, entry)
+    journal.unlink(missing_ok=True)  # an unreadable journal: its publish never began to move files
     for leftover in target.glob(f"{STAGING_PREFIX}*"):
         shutil.rmtree(leftover, ignore_errors=True)
-    return finished
+    return bool(entry)
+
+
+def _journal_entry(target: Path) -> dict:
+    """The journal of an unfinished publish into `target`, or {} (none, or written only in part)."""
+    try:
+        entry = json.loads((target / JOURNAL).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return entry if isinstance(entry, dict) and isinstance(entry.get("files"), list) else {}
+
+
+def _replay(target: Path, entry: dict) -> None:
+    """The steps of a journal, in order; each may already be done (a replay after a crash)."""
+    staging = target / entry["staging"]
+    *files, last = entry["files"] or [None]
+    _move(staging, target, files)
+    for rel in entry.get("remove", []):
+        inside(target, rel).unlink(missing_ok=True)
+    if last is not None:
+        _move(staging, target, [last])
+
+
+def inside(folder: Path, rel: str) -> Path:
+    """`folder / rel`, refusing (ValueError) a path that is absolute, climbs out with `..` or resolves
+    (through symlinks) outside `folder`."""
+    path = folder / rel
+    if not rel or Path(rel).is_absolute() or ".." in Path(rel).parts or not path.resolve().is_relative_to(
+            folder.resolve()):
+        raise ValueError(f"{rel!r} lies outside {folder}")
+    return path
 
 
 def _move(staging: Path, target: Path, files: list[str]) -> None:

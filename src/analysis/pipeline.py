@@ -11,14 +11,13 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from filelock import FileLock
 
-from analysis.files import STAGING_PREFIX, publish, recover, write_text_atomic
+from analysis.files import JOURNAL, publish, recover, staging_folder, write_text_atomic
 from analysis.params import params_files
 from analysis.paths import Paths, ProjectError
 from analysis.stages import registry as stages
@@ -86,8 +85,7 @@ def ensure_processed(paths: Paths, force: bool = False, log: Callable[[str], Non
             for warning in done.structure.warnings:
                 log(f"warning: {paths.raw / done.plan.file}: {warning}")
         stamps = read_stamps(paths.processed) or {"keys": {}, "outputs": {}}
-        with tempfile.TemporaryDirectory(dir=paths.processed, prefix=STAGING_PREFIX) as tmp:
-            staging = Path(tmp)
+        with staging_folder(paths.processed) as staging:
             for stage in stale:
                 before = set(staging.rglob("*"))
                 for warning in stage.function()(tables, params, paths, staging):
@@ -101,7 +99,7 @@ def ensure_processed(paths: Paths, force: bool = False, log: Callable[[str], Non
                 stamps["keys"][stage.name], stamps["outputs"][stage.name] = keys[stage.name], written
                 log(f"ran   stage {stage.name}")
             write_text_atomic(staging / STAMPS, json.dumps(stamps, indent=1, sort_keys=True))
-            publish(staging, paths.processed)
+            publish(staging, paths.processed, stale_files(paths.processed, _outputs(stamps)), stamp=STAMPS)
         del tables  # the corpus in memory and the segmentations: about 1 GB at 1,000 plans, which the
         release_segmenters()  # report kernels would otherwise run beside
         gc.collect()
@@ -116,16 +114,73 @@ def run_pipeline(paths: Paths, force: bool = False, jobs: int | None = None) -> 
     scikit-learn or Jupyter.
     """
     paths.reports.mkdir(parents=True, exist_ok=True)
+    paths.processed.mkdir(parents=True, exist_ok=True)
     with FileLock(paths.reports / ".lock"):
-        if not force and _up_to_date(paths):
-            print(f"reports up to date: {paths.reports / 'index.html'}")
-            return []
-        from analysis.params import load_params
-        from analysis.publish.jobs import check_notebooks
+        with FileLock(paths.processed / ".lock"):  # a killed publish is finished before anything is judged
+            recover(paths.processed)
+            recover(paths.reports)
+        before = _published_state(paths)
+        try:
+            if not force and _up_to_date(paths):
+                print(f"reports up to date: {paths.reports / 'index.html'}")
+                print_manifest_sha256(paths)
+                return []
+            from analysis.params import load_params
+            from analysis.publish.jobs import check_notebooks
 
-        params = load_params(paths.params)  # every params file, read once for the whole run
-        check_notebooks(paths, params.report)  # a broken notebook stops the run before any stage
-        return _run_reports(paths, ensure_processed(paths, force=force, params=params), params.report, force, jobs)
+            params = load_params(paths.params)  # every params file, read once for the whole run
+            check_notebooks(paths, params.report)  # a broken notebook stops the run before any stage
+            keys = ensure_processed(paths, force=force, params=params)
+            return _run_reports(paths, keys, params.report, force, jobs)
+        except KeyboardInterrupt:
+            raise Interrupted(interrupted_state(paths, before)) from None
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a run, with what is true of data/processed and reports/ at that moment."""
+
+
+def _published_state(paths: Paths) -> tuple[str, str]:
+    """What identifies the published snapshot and pages: the stamps' id and the pages' build stamp."""
+    build = paths.reports / BUILD
+    return snapshot_id(paths.processed), build.read_text(encoding="utf-8") if build.is_file() else ""
+
+
+def interrupted_state(paths: Paths, before: tuple[str, str]) -> str:
+    """One line saying what an interrupted run left published, judged from the folders themselves."""
+    if (paths.reports / JOURNAL).is_file():
+        return ("interrupted while publishing the pages: reports/ is half replaced until the next run, "
+                "which finishes publishing them first; run again")
+    if (paths.processed / JOURNAL).is_file():
+        return ("interrupted while publishing data/processed: the next run finishes it first, then "
+                "rebuilds the pages; run again")
+    snapshot, build = _published_state(paths)
+    if build != before[1]:
+        return "interrupted after the pages were published: data/processed and reports/ are the new run"
+    if snapshot != before[0]:
+        return ("interrupted after the stages: data/processed is the new snapshot, the pages are not published "
+                "(reports/ still shows the previous run); run again to publish them")
+    return "interrupted before anything was published: data/processed and reports/ are unchanged; run again"
+
+
+def print_manifest_sha256(paths: Paths) -> None:
+    """Print the run manifest's own SHA-256: what a paper cites (`verify --manifest-sha256 HEX`)."""
+    from analysis.publish.verify import MANIFEST, sha256_file
+
+    if (manifest := paths.reports / MANIFEST).is_file():
+        print(f"run manifest SHA-256 {sha256_file(manifest)} ({manifest})")
+
+
+def stale_files(folder: Path, current: set[str]) -> list[str]:
+    """Every visible file of `folder` that the new snapshot does not list (`current`), except the
+    outputs of `analysis kwic` and a failed run's notebooks: a publish deletes them."""
+    from analysis.publish.verify import NOT_PAGE_FOLDERS, listed_files
+
+    return sorted(n for n in listed_files(folder) - current if n.split("/")[0] not in NOT_PAGE_FOLDERS)
+
+
+def _outputs(stamps: dict) -> set[str]:
+    return {name for names in stamps["outputs"].values() for name in names}
 
 
 def data_key(paths: Paths, keys: dict[str, str]) -> str:
@@ -178,9 +233,8 @@ def _run_reports(paths: Paths, keys: dict[str, str], report: ReportParams, force
     for job in all_jobs:
         if job not in todo:
             print(f"skip  {job.page} (inputs unchanged)")
-    with tempfile.TemporaryDirectory(dir=paths.reports, prefix=STAGING_PREFIX) as tmp, \
-            tempfile.TemporaryDirectory() as work:
-        staging, page_manifest = Path(tmp), Path(work) / "manifest.json"
+    with staging_folder(paths.reports) as staging, staging_folder(paths.reports) as work:
+        page_manifest = work / "manifest.json"
         write_text_atomic(page_manifest, json.dumps(manifest, ensure_ascii=False))
 
         def export(job, executed: Path, kernel) -> None:
@@ -200,14 +254,14 @@ def _run_reports(paths: Paths, keys: dict[str, str], report: ReportParams, force
         write_text_atomic(staging / "index.html", render_index(all_jobs, build, manifest, documents))
         write_workbook(paths.processed, staging / WORKBOOK, snapshot_tables(paths),  # every table, one sheet each
                        report.workbook_max_rows)
-        manifest |= published_hashes(paths, staging, [*pages, *(job.executed for job in all_jobs), "index.html",
-                                                      WORKBOOK])
+        listed = [*pages, *(job.executed for job in all_jobs), "index.html", WORKBOOK]
+        manifest |= published_hashes(paths, staging, listed)
         write_text_atomic(staging / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))
         write_text_atomic(staging / BUILD, json.dumps(build, indent=1, sort_keys=True))
-        publish(staging, paths.reports)
-    _remove_orphans(paths.reports, {job.page for job in all_jobs} | {job.executed for job in all_jobs})
+        publish(staging, paths.reports, stale_files(paths.reports, {*listed, MANIFEST}), stamp=BUILD)
     shutil.rmtree(paths.reports / "failed", ignore_errors=True)
     print(f"published {len(todo)} report(s), skipped {len(all_jobs) - len(todo)}: {paths.reports / 'index.html'}")
+    print_manifest_sha256(paths)
     return [job.page for job in todo]
 
 
@@ -228,10 +282,3 @@ def snapshot_tables(paths: Paths) -> list[str]:
     """The files of the processed snapshot (as data/processed/.stamps lists them), sorted."""
     return sorted({name for names in read_stamps(paths.processed)["outputs"].values() for name in names})
 
-
-def _remove_orphans(reports: Path, current: set[str]) -> None:
-    """Delete pages of plans or sets that no longer exist (e.g. a plan removed from the manifest)."""
-    for pattern in ("districts/*.html", "comparison_*.html", "analysis/*.html", "notebooks/*.ipynb"):
-        for page in reports.glob(pattern):
-            if page.relative_to(reports).as_posix() not in current:
-                page.unlink()

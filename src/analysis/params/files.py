@@ -21,6 +21,7 @@ FILES = {
 }
 DOCUMENTS = {"codebook": "codebook.md"}  # read by people, not code; hashed for provenance only
 TOKENS = ("userdict", "stopwords")  # the sections every segmenting stage reads
+KWIC_WINDOW_MAX = 500  # characters of context each side of `analysis kwic --window`: a paragraph
 
 
 def params_files(params_dir: Path, sections: Iterable[str]) -> list[Path]:

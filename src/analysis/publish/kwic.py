@@ -2,14 +2,16 @@
 
 `python -m analysis kwic 家校 协同 [--plans yangpu_2024 …] [--window 20]` prints every occurrence with
 its plan, its place as printed (条目 二.7, 前言, …) and context, and writes reports/kwic/<query>.csv
-and reports/kwic/<query>.html. Each term is searched on its own in the cleaned text
-(data/processed/clean/<doc_id>.txt): its count is `text.count(term)` (non-overlapping). `--collocates`
-adds each term's collocates within items (analysis.text.textstats.collocates: G² and PMI against
-expected counts).
+and reports/kwic/<query>.html (<query>: a slug of the terms and a short hash of the exact query, so
+two queries never share a file; `--window` is at most KWIC_WINDOW_MAX characters). Each term is searched
+on its own in the cleaned text (data/processed/clean/<doc_id>.txt): its count is `text.count(term)`
+(non-overlapping). `--collocates` adds each term's collocates within items
+(analysis.text.textstats.collocates: G² and PMI against expected counts).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -17,6 +19,8 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.files import write_csv_atomic, write_text_atomic
+from analysis.params.files import KWIC_WINDOW_MAX
+from analysis.paths import ProjectError
 from analysis.publish.pages import render_page
 from analysis.publish.provenance import citation_text, package_version
 from analysis.publish.verify import MANIFEST
@@ -25,12 +29,23 @@ from analysis.views.evidence import esc
 from analysis.views.explore import concordance, counts, query_terms
 
 KWIC_FOLDER = "kwic"  # under reports/; ad-hoc query outputs, not part of a run (verify leaves them alone)
+SLUG_BYTES = 120  # of a file name's 255: the slug in UTF-8 (40 CJK characters), then `-<hash>_collocates.csv`
 
 
 def query_name(terms: list[str]) -> str:
-    """A file name for a query: the terms joined by +, anything but letters, digits, · + - made _."""
-    name = re.sub(r"[^\w·+-]", "_", "+".join(terms)).strip("._") or "query"
-    return name[:80]
+    """A file name for a query: a slug of the terms joined by + (anything but letters, digits, · + -
+    made _, never starting with - . or _, at most SLUG_BYTES bytes) and the first 10 hex digits of
+    the SHA-256 of the exact terms, so different queries never write the same file."""
+    query = "\0".join(terms)
+    slug = re.sub(r"[^\w·+-]", "_", "+".join(terms)).lstrip("-._").rstrip("._") or "query"
+    slug = slug.encode("utf-8")[:SLUG_BYTES].decode("utf-8", errors="ignore")
+    return f"{slug}-{hashlib.sha256(query.encode('utf-8')).hexdigest()[:10]}"
+
+
+def check_window(window: int) -> None:
+    """One line refusing a context window outside 0..KWIC_WINDOW_MAX characters."""
+    if not 0 <= window <= KWIC_WINDOW_MAX:
+        raise ProjectError(f"--window {window}: give 0 to {KWIC_WINDOW_MAX} characters of context each side")
 
 
 def kwic_page(data: ReportData, frame: pd.DataFrame, terms: list[str], doc_ids: list[str], window: int) -> str:
@@ -76,6 +91,7 @@ def _manifest(data: ReportData) -> dict:
 def run_kwic(data: ReportData, terms: list[str], doc_ids: list[str] | None = None, window: int = 20,
              out: Path | None = None) -> tuple[pd.DataFrame, Path, Path]:
     """Concordance of `terms`; writes <out>/<query>.csv and .html (out: reports/kwic)."""
+    check_window(window)
     frame = concordance(data, terms, doc_ids, window)
     shown = sorted(doc_ids) if doc_ids else sorted(data.documents["doc_id"])
     wanted = query_terms(terms)

@@ -9,8 +9,11 @@ are reset (`analysis.publish.kernel.reset`) while its imports and the snapshot's
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import queue
 import shutil
+import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -86,12 +89,21 @@ class WarmKernel:
         finally:
             self.kc = client.kc
 
+    def kill(self) -> None:
+        """SIGKILL the kernel process, from any thread, even while it starts. Never SIGINT (what
+        jupyter_client's shutdown sends first): a kernel still importing prints a traceback for it."""
+        pid = getattr(self.km.provisioner, "pid", None) if self.km.has_kernel else None
+        if pid:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
     def shutdown(self) -> None:
         """Stop the kernel now (no graceful wait: nothing of it is needed any more)."""
         from jupyter_core.utils import run_sync
 
         if self.kc is not None:
             self.kc.stop_channels()
+        self.kill()
         if self.km.has_kernel:
             run_sync(self.km.shutdown_kernel)(now=True)
         _cancel_pending_tasks()
@@ -178,6 +190,17 @@ def _write_reproducible(notebook: nbformat.NotebookNode, path: Path) -> None:
     nbformat.write(notebook, path)
 
 
+def _stop(kernels: list[WarmKernel], threads: list[threading.Thread]) -> None:
+    """Kill the kernels (they run in sessions of their own: Ctrl-C does not reach them); each worker
+    then sees its kernel die and shuts down. Waits for the workers, a further Ctrl-C included."""
+    while any(thread.is_alive() for thread in threads):  # again and again: a kernel may be starting
+        for kernel in list(kernels):
+            kernel.kill()
+        with contextlib.suppress(KeyboardInterrupt):
+            for thread in threads:
+                thread.join(timeout=0.5)
+
+
 def execute_all(
     paths: Paths, todo: list[Job], staging: Path, workers: int, timeout: int,
     finish: Callable[[Job, Path, WarmKernel], None], memory_mb: int | None = None,
@@ -185,18 +208,21 @@ def execute_all(
     """Run the notebooks on `workers` warm kernels (each replaced when it holds more than
     `memory_mb`); `finish(job, executed, kernel)` runs after each (the page export, in the same
     kernel so that exports run in parallel too). After a failure no notebook starts; those running
-    finish, then the failure is raised."""
+    finish, then the failure is raised. Ctrl-C stops the kernels and waits for the workers to end
+    (no thread left talking to a dead kernel at exit), then raises KeyboardInterrupt."""
     if not todo:
         return
     jobs: queue.Queue[Job] = queue.Queue()
     for job in todo:
         jobs.put(job)
     failures: list[BaseException] = []
+    kernels: list[WarmKernel] = []
     lock = threading.Lock()
     bar = tqdm(total=len(todo), unit="report")
 
     def work() -> None:
         kernel = WarmKernel(paths.notebooks, memory_mb)
+        kernels.append(kernel)
         try:
             while not failures:
                 try:
@@ -216,8 +242,14 @@ def execute_all(
     threads = [threading.Thread(target=work, daemon=True) for _ in range(min(workers, len(todo)))]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
-    bar.close()
+    try:
+        for thread in threads:
+            thread.join()
+    except KeyboardInterrupt:
+        failures.append(KeyboardInterrupt())  # no notebook starts any more
+        _stop(kernels, threads)
+        raise
+    finally:
+        bar.close()
     if failures:
         raise failures[0]

@@ -2,7 +2,8 @@
 
 `verify` needs nothing but the folder (and the processed tables beside it, as in a project or an
 unpacked bundle): every page and table the manifest lists must have its SHA-256, every page must
-name the manifest's run digest, and nothing unlisted may sit among them. Standard library only.
+name the manifest's run digest, and nothing unlisted may sit among them; every listed path must
+lie inside its folder. Standard library only (and analysis.files).
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ import re
 import zipfile
 from pathlib import Path
 
+from analysis.files import inside
+
 MANIFEST = "run_manifest.json"
 SUMS = "SHA256SUMS"
+MANIFEST_SUM = "RUN_MANIFEST.sha256"  # in a bundle: the manifest's own SHA-256, what a paper cites
+SHA256 = re.compile(r"[0-9a-f]{64}")
 RUN_META = re.compile(r'<meta name="analysis-run" content="([^"]*)">')
 NOT_PAGES = {MANIFEST}  # in reports/ but not listed: the manifest itself (hidden files are bookkeeping)
 NOT_PAGE_FOLDERS = {"failed", "kwic"}  # a failed run's executed notebook; `analysis kwic` query outputs
@@ -36,7 +41,20 @@ def load_manifest(reports: Path) -> dict:
         raise ValueError(f"{path}: not readable JSON ({exc.__class__.__name__}); the manifest is damaged") from None
     if not isinstance(manifest, dict) or not all(isinstance(manifest.get(k), dict) for k in ("pages", "tables")):
         raise ValueError(f"{path}: lists no page and table hashes; rebuild with `python -m analysis run --force`")
+    if bad := [f"{key}: {name!r}" for key in ("pages", "tables") for name, sha in manifest[key].items()
+               if not isinstance(sha, str) or not _inside(None, name)]:
+        raise ValueError(f"{path}: lists paths outside its folder or without a hash ({', '.join(bad[:3])}); "
+                         "the manifest was edited, do not trust this folder")
     return manifest
+
+
+def _inside(folder: Path | None, name: str) -> bool:
+    """Whether `name` is a relative path that stays inside `folder` (lexically only when None)."""
+    try:
+        inside(folder or Path("/nonexistent-folder"), name)
+    except ValueError:
+        return False
+    return True
 
 
 def listed_files(folder: Path) -> set[str]:
@@ -52,7 +70,9 @@ def hash_problems(folder: Path, expected: dict[str, str], ignore: set[str] = fro
     problems = []
     for name, sha in sorted(expected.items()):
         path = folder / name
-        if not path.is_file():
+        if not _inside(folder, name):
+            problems.append(f"{path}: lies outside {folder} (a symlink or an edited {MANIFEST}); not trusted")
+        elif not path.is_file():
             problems.append(f"{path}: missing (listed in {MANIFEST})")
         elif (actual := sha256_file(path)) != sha:
             problems.append(f"{path}: SHA-256 {actual[:12]}… differs from {sha[:12]}… in {MANIFEST}")
@@ -73,13 +93,17 @@ def digest_problems(reports: Path, pages: list[str], run: str) -> list[str]:
     return problems
 
 
-def verify(reports: Path, tables: Path | None = None) -> tuple[dict, list[str]]:
+def verify(reports: Path, tables: Path | None = None, manifest_sha256: str | None = None) -> tuple[dict, list[str]]:
     """The manifest of `reports` and every way the folder and its tables (default: data/processed
-    beside it) differ from it; no problems means the folder is what the run published."""
+    beside it) differ from it; no problems means the folder is what the run published. With
+    `manifest_sha256` (as printed at the end of the run) the manifest itself must have that hash."""
     try:
         manifest = load_manifest(reports)
     except ValueError as exc:
         return {}, [str(exc)]
+    if manifest_sha256 is not None and (actual := sha256_file(reports / MANIFEST)) != manifest_sha256.lower():
+        return manifest, [f"{reports / MANIFEST}: SHA-256 {actual} is not the pinned {manifest_sha256}; "
+                          "the manifest (and the pages it lists) is not the run you cite"]
     tables = tables or reports.parent / "data" / "processed"
     problems = hash_problems(reports, manifest["pages"], NOT_PAGES)
     problems += digest_problems(reports, sorted(manifest["pages"]), str(manifest.get("digest")))
@@ -115,6 +139,7 @@ def write_bundle(root: Path, out: Path, extra: list[str]) -> Path:
     day = str(manifest.get("built_at", ""))[:10] or "undated"
     name = f"reports-{day}"
     files = bundle_files(root, manifest, extra)
+    files[MANIFEST_SUM] = f"{hashlib.sha256(files[f'reports/{MANIFEST}']).hexdigest()}  reports/{MANIFEST}\n".encode()
     files[SUMS] = sha256sums(files).encode()
     stamp = (*(int(x) for x in day.split("-")), 0, 0, 0) if day != "undated" else (1980, 1, 1, 0, 0, 0)
     out.mkdir(parents=True, exist_ok=True)
