@@ -11,9 +11,11 @@ import yaml
 
 from analysis.cli import main
 from analysis.corpus.manifest import read_manifest, write_manifest
+from analysis.params.ingest import IngestParams
 from analysis.paths import Paths
 
 FIXTURES = Path(__file__).parent / "fixtures"
+LIMITS = IngestParams.from_yaml(Path(__file__).parent.parent / "params" / "ingest.yaml")  # the shipped limits
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -45,10 +45,11 @@ def cmd_run(paths: Paths, args: argparse.Namespace) -> int:
 
 
 def cmd_add(paths: Paths, args: argparse.Namespace) -> int:
-    from filelock import FileLock
+    from filelock import FileLock, Timeout
 
-    from analysis.corpus.add import AddRequest, add_plans, metadata_in, read_metadata
+    from analysis.corpus.add import AddRequest, add_plans, metadata_in, prepare_plans, read_metadata
     from analysis.corpus.manifest import parse_year
+    from analysis.corpus.reader import project_reader
 
     files = [Path(f) for f in args.file]
     single = {"--title": args.title, "--source": args.source, "--region": args.region,
@@ -81,9 +82,19 @@ def cmd_add(paths: Paths, args: argparse.Namespace) -> int:
         )]
         problems = []
 
+    reader = project_reader(paths.raw)
+    prepare_plans(paths.raw, requests, reader, problems)  # extract and check before taking the lock
     paths.processed.mkdir(parents=True, exist_ok=True)
-    with FileLock(paths.processed / ".lock"):  # never while a run reads data/raw into its snapshot
-        plans = add_plans(paths.raw, requests, problems)
+    lock = FileLock(paths.processed / ".lock")  # never while a run reads data/raw into its snapshot
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        print(f"waiting for {lock.lock_file}: another `run` or `add` is using data/processed …", file=sys.stderr)
+        lock.acquire()
+    try:
+        plans = add_plans(paths.raw, requests, problems, reader)  # the files are extracted already (cache)
+    finally:
+        lock.release()
     from analysis.views.dataset import outline
 
     for plan in plans:

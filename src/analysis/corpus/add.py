@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import shutil
+import tempfile
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,13 +18,14 @@ from analysis.corpus.manifest import (
     ROW_CHECKS,
     Plan,
     duplicate_problems,
+    manifest_bytes,
     names_safe_file,
     read_manifest,
     row_problems,
-    write_manifest,
     year_problem,
 )
-from analysis.files import write_bytes_atomic
+from analysis.corpus.reader import PlanReader, project_reader
+from analysis.files import STAGING_PREFIX, publish, recover, write_bytes_atomic
 from analysis.params.loader import parse_yaml
 from analysis.paths import ProjectError, printable
 
@@ -109,17 +112,17 @@ def _source_problem(path: Path) -> str | None:
     return None
 
 
-def _read_source(source_file: Path) -> tuple[bytes, str, list[str]]:
+def _read_source(source_file: Path, reader: PlanReader) -> tuple[bytes, str, list[str]]:
     """The original bytes of the file to add, their encoding ("" for an extracted PDF, DOCX or
-    HTML file), and any problems."""
+    HTML file), and any problems; the file is read (extracted, bounded) through `reader`."""
     if (problem := _source_problem(source_file)) is not None:
         return b"", "", [problem]
     if source_file.suffix.lower() == ".doc":
         return b"", "", [ingest.extension_problem(source_file)]
     data = source_file.read_bytes()
     try:
+        reader.read(source_file, data)
         if ingest.kind_of(source_file) is not None:
-            ingest.check_readable(source_file, data)
             return data, "", []
         return data, decode_with_encoding(data, source_file)[1], []
     except ProjectError as exc:
@@ -148,13 +151,15 @@ class AddRequest:
     doc_id: str | None = None
 
 
-def _prepare(raw_dir: Path, plans: list[Plan], request: AddRequest) -> tuple[Plan, bytes, list[str]]:
+def _prepare(
+    raw_dir: Path, plans: list[Plan], request: AddRequest, reader: PlanReader
+) -> tuple[Plan, bytes, list[str]]:
     """The manifest row for one request, the bytes to store, and every problem (nothing written)."""
     source_file, district, year = Path(request.file), request.district.strip(), request.year
     given = {"doc_id": request.doc_id, "region": request.region, "admin_level": request.admin_level,
              "title": request.title}
     values, why = _identity(plans, district, year, given)
-    data, encoding, read_problems = _read_source(source_file)
+    data, encoding, read_problems = _read_source(source_file, reader)
     note = f" (encoding {ENCODING_LABELS[encoding]})" if encoding in ENCODING_LABELS else ""
     plan = Plan(
         **values, district=district, year=year, completeness=(request.completeness or "complete").strip(),
@@ -177,19 +182,17 @@ def _prepare(raw_dir: Path, plans: list[Plan], request: AddRequest) -> tuple[Pla
     return plan, data, problems
 
 
-def add_plans(raw_dir: Path, requests: list[AddRequest], problems: Collection[str] = ()) -> list[Plan]:
-    """Add several plans at once, all or nothing: every file is read (and PDF/DOCX/HTML extracted)
-    and every row checked first; any problem → one ProjectError listing them all, nothing written.
-    Then the files are copied byte for byte and the manifest is rewritten once (atomically).
-
-    Each request sees the rows before it, so a batch may hold a new district's plans of several
-    years (the later ones inherit from the earlier) and repeats within the batch are refused.
-    `problems` found earlier (e.g. in a metadata file) are listed first and also stop the batch."""
+def prepare_plans(
+    raw_dir: Path, requests: list[AddRequest], reader: PlanReader, problems: Collection[str] = ()
+) -> tuple[list[Plan], list[tuple[Plan, bytes]]]:
+    """The manifest's rows and, per request, its new row and the bytes to store, after every file is
+    read (PDF/DOCX/HTML extracted, within params/ingest.yaml) and every row checked; any problem →
+    one ProjectError listing them all. Nothing is written but the extraction cache."""
     plans = read_manifest(raw_dir)
     prepared: list[tuple[Plan, bytes]] = []
     problems = list(problems)
     for request in requests:
-        plan, data, found = _prepare(raw_dir, [*plans, *(p for p, _ in prepared)], request)
+        plan, data, found = _prepare(raw_dir, [*plans, *(p for p, _ in prepared)], request, reader)
         problems += found
         targets = {p.file for p, _ in prepared}
         if plan.doc_id and plan.file in targets:
@@ -197,18 +200,31 @@ def add_plans(raw_dir: Path, requests: list[AddRequest], problems: Collection[st
         prepared.append((plan, data))
     if problems:
         raise ProjectError(*problems)
-    created: list[Path] = []
+    return plans, prepared
+
+
+def add_plans(
+    raw_dir: Path, requests: list[AddRequest], problems: Collection[str] = (), reader: PlanReader | None = None
+) -> list[Plan]:
+    """Add several plans at once, all or nothing: `prepare_plans` first (any problem → one
+    ProjectError, nothing written), then the files and the new manifest are written into a staging
+    folder of data/raw and moved into place as one unit (analysis.files.publish): an `add` killed
+    while copying leaves only the hidden staging folder, one killed while moving is finished by the
+    next `add` or `check`. `reader` defaults to the project's (params and extraction cache).
+
+    Each request sees the rows before it, so a batch may hold a new district's plans of several
+    years (the later ones inherit from the earlier) and repeats within the batch are refused.
+    `problems` found earlier (e.g. in a metadata file) are listed first and also stop the batch."""
+    recover(raw_dir)
+    plans, prepared = prepare_plans(raw_dir, requests, reader or project_reader(raw_dir), problems)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=raw_dir))
     try:
         for plan, data in prepared:
-            target = raw_dir / plan.file
-            if not target.exists():
-                created.append(target)
-            write_bytes_atomic(target, data)
-        write_manifest(raw_dir, [*plans, *(p for p, _ in prepared)])
-    except BaseException:
-        for target in created:
-            target.unlink(missing_ok=True)
-        raise
+            write_bytes_atomic(staging / plan.file, data)
+        write_bytes_atomic(staging / "manifest.csv", manifest_bytes([*plans, *(p for p, _ in prepared)]))
+        publish(staging, raw_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return [plan for plan, _ in prepared]
 
 
@@ -224,6 +240,7 @@ def add_plan(
     region: str | None = None,
     admin_level: str | None = None,
     doc_id: str | None = None,
+    reader: PlanReader | None = None,
 ) -> Plan:
     """Copy a plan into data/raw as `<doc_id>.txt` (a PDF, DOCX or HTML page keeps its extension:
     `<doc_id>.pdf`), append its manifest row, and return the row.
@@ -235,7 +252,7 @@ def add_plan(
     """
     request = AddRequest(Path(source_file), district, year, title=title, source=source,
                          completeness=completeness, region=region, admin_level=admin_level, doc_id=doc_id)
-    return add_plans(raw_dir, [request])[0]
+    return add_plans(raw_dir, [request], reader=reader)[0]
 
 
 # --- metadata files (`add FOLDER`, `add FILE… --metadata`) -----------------------------------

@@ -15,8 +15,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from analysis.chars import CJK
-from analysis.corpus.ingest import ACCEPTED, check_readable
-from analysis.files import write_bytes_atomic
+from analysis.corpus.ingest import ACCEPTED
+from analysis.corpus.reader import PlanReader, project_reader
+from analysis.files import JOURNAL, recover, write_bytes_atomic
 from analysis.paths import ProjectError, printable
 
 MANIFEST_COLUMNS = [
@@ -109,13 +110,18 @@ def read_manifest(raw_dir: Path) -> list[Plan]:
     return plans
 
 
-def write_manifest(raw_dir: Path, plans: list[Plan]) -> None:
-    """Rewrite manifest.csv atomically, rows in the given order (so an added row is a one-line diff)."""
+def manifest_bytes(plans: list[Plan]) -> bytes:
+    """manifest.csv as written, rows in the given order (so an added row is a one-line diff)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(MANIFEST_COLUMNS)
     writer.writerows(plan.as_row().values() for plan in plans)
-    write_bytes_atomic(raw_dir / "manifest.csv", buffer.getvalue().encode("utf-8"))
+    return buffer.getvalue().encode("utf-8")
+
+
+def write_manifest(raw_dir: Path, plans: list[Plan]) -> None:
+    """Rewrite manifest.csv atomically."""
+    write_bytes_atomic(raw_dir / "manifest.csv", manifest_bytes(plans))
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -213,8 +219,9 @@ def duplicate_problems(plan: Plan, earlier: list[Plan]) -> list[str]:
     return problems
 
 
-def file_problems(raw_dir: Path, plan: Plan) -> list[str]:
-    """Problems with the file a (well-formed) row points at: a link, missing, checksum drift, undecodable."""
+def file_problems(raw_dir: Path, plan: Plan, reader: PlanReader) -> list[str]:
+    """Problems with the file a (well-formed) row points at: a link, missing, checksum drift,
+    undecodable or past a limit (read through `reader`, so an unchanged file is extracted once)."""
     path = raw_dir / plan.file
     if (link := symlink_problem(path)) is not None:
         return [link]
@@ -226,15 +233,19 @@ def file_problems(raw_dir: Path, plan: Plan) -> list[str]:
             f"are immutable — restore it, or accept the change with `python -m analysis check --accept {plan.doc_id}`"
         ]
     try:
-        check_readable(path)
+        reader.read(path)
     except ProjectError as exc:
         return [str(exc)]
     return []
 
 
-def validate(raw_dir: Path) -> list[Plan]:
-    """Check manifest against files; raise one ProjectError listing every problem, one per line."""
+def validate(raw_dir: Path, reader: PlanReader | None = None) -> list[Plan]:
+    """Check manifest against files; raise one ProjectError listing every problem, one per line.
+    Files are read with `reader` (default: the project's params and extraction cache)."""
+    if (raw_dir / JOURNAL).is_file():  # an `add` killed while moving its files into place
+        recover(raw_dir)
     plans = read_manifest(raw_dir)
+    reader = reader or project_reader(raw_dir)
     manifest = raw_dir / "manifest.csv"
     problems: list[str] = []
     for index, plan in enumerate(plans):
@@ -242,7 +253,7 @@ def validate(raw_dir: Path) -> list[Plan]:
         row = row_problems(plan) + duplicate_problems(plan, plans[:index])
         problems += [f"{where}: {p}" for p in row]
         if names_safe_file(plan):
-            problems += file_problems(raw_dir, plan)
+            problems += file_problems(raw_dir, plan, reader)
     listed = {plan.file for plan in plans}
     files = (p.name for p in raw_dir.iterdir() if p.suffix.lower() in ACCEPTED and not p.name.startswith("."))
     for orphan in sorted(name for name in files if name not in listed):

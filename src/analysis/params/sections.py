@@ -9,6 +9,7 @@ from pathlib import Path
 from analysis.params.clean import RULE_KEYS, STRUCTURE_KEYS, CleanParams, StructureParams
 from analysis.params.clusters import ClusterParams
 from analysis.params.explore import ExploreParams
+from analysis.params.ingest import IngestParams
 from analysis.params.loader import load_yaml, read_params_text
 from analysis.params.policy_tools import PolicyToolsParams
 from analysis.params.report import REPORT_KEYS, ReportParams
@@ -21,6 +22,7 @@ from analysis.paths import ProjectError
 FILES = {
     "clean": "clean.yaml",
     "structure": "structure.yaml",
+    "ingest": "ingest.yaml",
     "themes": "themes.yaml",
     "policy_tools": "policy_tools.yaml",
     "clusters": "clusters.yaml",
@@ -41,6 +43,7 @@ class Params:
     folder: Path
     clean: CleanParams
     structure: StructureParams
+    ingest: IngestParams
     themes: ThemesParams
     policy_tools: PolicyToolsParams
     clusters: ClusterParams
@@ -68,6 +71,7 @@ def _models(folder: Path) -> dict:
     return {
         "clean": yaml_model(CleanParams, "clean", RULE_KEYS),
         "structure": yaml_model(StructureParams, "structure", STRUCTURE_KEYS),
+        "ingest": yaml_model(IngestParams, "ingest", fields_of(IngestParams)),
         "themes": yaml_model(ThemesParams, "themes", THEMES_KEYS),
         "policy_tools": yaml_model(PolicyToolsParams, "policy_tools", ("types",)),
         "clusters": yaml_model(ClusterParams, "clusters", fields_of(ClusterParams)),

@@ -37,7 +37,7 @@ class Stage:
 
 
 STAGES = [
-    Stage("dataset", ["clean.yaml", "structure.yaml"], "analysis.stages.dataset:run_stage"),
+    Stage("dataset", ["clean.yaml", "structure.yaml", "ingest.yaml"], "analysis.stages.dataset:run_stage"),
     Stage("themes", ["themes.yaml", "statistics.yaml", *TOKENS], "analysis.stages.themes:run_stage", ["dataset"]),
     Stage("clusters", ["clusters.yaml", "themes.yaml", *TOKENS], "analysis.stages.clusters:run_stage", ["dataset"]),
     Stage("validation", ["themes.yaml"], "analysis.stages.validation:run_validation", ["dataset", "themes"],
