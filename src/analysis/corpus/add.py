@@ -3,7 +3,6 @@ or many at once from a metadata file, all or nothing."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import shutil
 import tempfile
@@ -18,6 +17,7 @@ from analysis.corpus.manifest import (
     ROW_CHECKS,
     Plan,
     duplicate_problems,
+    length_problem,
     manifest_bytes,
     names_safe_file,
     read_manifest,
@@ -25,8 +25,8 @@ from analysis.corpus.manifest import (
     year_problem,
 )
 from analysis.corpus.reader import PlanReader, project_reader
-from analysis.files import STAGING_PREFIX, publish, recover, write_bytes_atomic
-from analysis.params.loader import parse_yaml
+from analysis.files import STAGING_PREFIX, csv_records, publish, recover, write_bytes_atomic
+from analysis.params.loader import ALIAS_RULE, AliasRefused, parse_yaml
 from analysis.paths import ProjectError, printable
 
 FLAG_EXAMPLES = {
@@ -260,6 +260,8 @@ def add_plan(
 METADATA_NAMES = ("metadata.csv", "metadata.yaml", "metadata.yml")
 METADATA_REQUIRED = ("file", "district", "year")
 METADATA_OPTIONAL = ("title", "source", "completeness", "region", "admin_level", "doc_id")
+METADATA_MAX_BYTES = 5_000_000
+FILE_NAME_MAX = 255  # the longest file name of common file systems
 
 
 def metadata_in(folder: Path) -> Path | None:
@@ -268,7 +270,11 @@ def metadata_in(folder: Path) -> Path | None:
 
 
 def _metadata_rows(path: Path) -> list[tuple[str, dict]]:
-    """(where, row) pairs of a metadata CSV (header row) or YAML (a list of mappings, or `plans:`)."""
+    """(where, row) pairs of a metadata CSV (header row) or YAML (a list of mappings, or `plans:`;
+    read by the params loader, so anchors and aliases are refused before anything is expanded)."""
+    if (size := path.stat().st_size) > METADATA_MAX_BYTES:
+        raise ProjectError(f"{path}: {size:,} bytes; a metadata file holds at most {METADATA_MAX_BYTES:,} "
+                           "(one short row per plan) — check that it is the metadata file")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -276,9 +282,8 @@ def _metadata_rows(path: Path) -> list[tuple[str, dict]]:
             f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8 (in Excel: CSV UTF-8)"
         ) from None
     if path.suffix.lower() == ".csv":
-        reader = csv.DictReader(text.splitlines())
-        rows = list(reader)
-        if None in (reader.fieldnames or [None]):
+        fieldnames, rows = csv_records(text.splitlines(), path)
+        if None in (fieldnames or [None]):
             raise ProjectError(f"{path}: no header row; the first line names the columns, e.g. file,district,year")
         problems = [f"{path}:{n}: wrong number of fields; quote values that contain commas"
                     for n, row in enumerate(rows, start=2) if None in row or None in row.values()]
@@ -286,7 +291,9 @@ def _metadata_rows(path: Path) -> list[tuple[str, dict]]:
             raise ProjectError(*problems)
         return [(f"{path}:{n}", row) for n, row in enumerate(rows, start=2)]
     try:
-        data, problems = parse_yaml(text)
+        data, problems = parse_yaml(text, aliases=False)
+    except AliasRefused as exc:
+        raise ProjectError(f"{path}: line {exc.line}: {ALIAS_RULE}") from None
     except Exception as exc:
         raise ProjectError(f"{path}: is not valid YAML ({exc.__class__.__name__}); fix the syntax") from None
     if problems:
@@ -325,6 +332,14 @@ def read_metadata(path: Path, files: list[Path] | None = None) -> tuple[list[Add
     for where, row in rows:
         row = {k: (v or "").strip() for k, v in row.items()}
         name = row.get("file", "")
+        too_long = [p for key in ("district", *METADATA_OPTIONAL)
+                    if (p := length_problem(key, row.get(key) or "")) is not None]
+        if len(name) > FILE_NAME_MAX:
+            too_long.append(f"file is {len(name):,} characters long; a file name has at most {FILE_NAME_MAX}")
+        if too_long:
+            problems += [f"{where}: {p}" for p in too_long]
+            named.add(name)
+            continue
         if not name or Path(name).name != name:
             problems.append(f"{where}: file {name!r} must be a file name (no folder), e.g. jingan_2025.pdf")
             continue

@@ -348,14 +348,8 @@ def html_main_text(data: bytes, name: Path | str, limits: IngestParams) -> tuple
     if (depth := _depth(soup)) > limits.max_html_depth:
         raise limit_error(name, f"nesting ({depth:,} elements deep)", "max_html_depth", limits.max_html_depth)
     page = visible_text(soup)
-    for tag in soup(HTML_NOISE):
+    for tag in _noise(soup):
         tag.decompose()
-    for tag in soup.find_all(True):
-        if tag.decomposed or tag.name in ("html", "body"):
-            continue
-        attrs = " ".join([*tag.get("class", []), tag.get("id", "") or ""])
-        if attrs and NOISE_ATTR.search(attrs):
-            tag.decompose()
     main = _main_block(soup)
     if main is None:
         body = visible_text(soup)
@@ -365,6 +359,22 @@ def html_main_text(data: bytes, name: Path | str, limits: IngestParams) -> tuple
         if heading and heading not in body:
             body = heading + "\n" + body
     return body, _left_out(page, body)
+
+
+def _noise(soup) -> list:
+    """The outermost elements that are page furniture (HTML_NOISE tags, NOISE_ATTR classes or ids),
+    in one pass: an element inside one already found is not looked at (nor is `decomposed`, which
+    bs4 answers by searching the element's whole subtree)."""
+    found, inside = [], set()
+    for tag in soup.find_all(True):
+        if id(tag.parent) in inside:
+            inside.add(id(tag))
+            continue
+        attrs = " ".join([*tag.get("class", []), tag.get("id", "") or ""])
+        if tag.name in HTML_NOISE or (tag.name not in ("html", "body") and attrs and NOISE_ATTR.search(attrs)):
+            found.append(tag)
+            inside.add(id(tag))
+    return found
 
 
 def _depth(soup) -> int:

@@ -10,6 +10,7 @@ import csv
 import hashlib
 import io
 import re
+import unicodedata
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,8 +18,8 @@ from pathlib import Path
 from analysis.chars import CJK
 from analysis.corpus.ingest import ACCEPTED
 from analysis.corpus.reader import PlanReader, project_reader
-from analysis.files import JOURNAL, recover, write_bytes_atomic
-from analysis.paths import ProjectError, printable
+from analysis.files import JOURNAL, csv_records, recover, safe_cell, text_cell, write_bytes_atomic
+from analysis.paths import ProjectError
 
 MANIFEST_COLUMNS = [
     "doc_id", "district", "region", "admin_level", "year",
@@ -29,6 +30,16 @@ ADMIN_LEVELS = ("区", "县", "市", "省")
 YEAR_RANGE = (1990, 2100)
 YEAR_TEXT = re.compile(r"[0-9]{4}")  # ASCII only: str.isdigit and \d accept ２０２４ and 202²
 DOC_ID_RE = re.compile(r"[a-z][a-z0-9]*_[0-9]{4}")
+# The longest value each column may hold (characters): far above any real plan's, so that one
+# pasted page or a hostile metadata file cannot make manifest.csv unreadable or a report unusable
+# (the year is a number, checked by its range).
+FIELD_MAX_CHARS = {
+    "doc_id": 45, "district": 10, "region": 50, "admin_level": 1,
+    "title": 200, "source": 2000, "file": 50, "completeness": 9, "sha256": 64,
+}
+# Characters no field may hold: controls (line breaks, escapes), format characters (bidirectional
+# overrides that reorder what a reader sees, zero-width marks), line/paragraph separators, private use.
+HIDDEN_CATEGORIES = ("Cc", "Cf", "Zl", "Zp", "Co", "Cs")
 DISTRICT_RE = re.compile(rf"[{CJK}]{{1,10}}")
 
 
@@ -62,6 +73,7 @@ def year_problem(text: str) -> str | None:
     """Why `text` is not a year as the manifest and `add --year` write it (four ASCII digits)."""
     if YEAR_TEXT.fullmatch(text):
         return None
+    text = text if len(text) <= 12 else text[:12] + "…"  # a hostile value is not repeated whole
     return f"year {text!r} is not a four-digit year in ASCII digits 0-9; write e.g. 2025"
 
 
@@ -91,14 +103,13 @@ def read_manifest(raw_dir: Path) -> list[Plan]:
         raise ProjectError(f"{path}: manifest not found; create it or run `python -m analysis add`")
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
-            if reader.fieldnames != MANIFEST_COLUMNS:
-                raise ProjectError(f"{path}: header must be exactly {','.join(MANIFEST_COLUMNS)}")
-            rows = list(reader)
+            header, rows = csv_records(handle, path)
     except UnicodeDecodeError as exc:
         raise ProjectError(
             f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8 (in Excel: CSV UTF-8)"
         ) from None
+    if header != MANIFEST_COLUMNS:
+        raise ProjectError(f"{path}: header must be exactly {','.join(MANIFEST_COLUMNS)}")
     plans = []
     for line, row in enumerate(rows, start=2):
         if None in row or any(value is None for value in row.values()):
@@ -106,7 +117,7 @@ def read_manifest(raw_dir: Path) -> list[Plan]:
         year = row["year"].strip()
         if (problem := year_problem(year)) is not None:
             raise ProjectError(f"{path}:{line}: {problem}")
-        plans.append(Plan(**{**{k: v.strip() for k, v in row.items()}, "year": int(year)}))
+        plans.append(Plan(**{**{k: text_cell(v).strip() for k, v in row.items()}, "year": int(year)}))
     return plans
 
 
@@ -115,7 +126,7 @@ def manifest_bytes(plans: list[Plan]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(MANIFEST_COLUMNS)
-    writer.writerows(plan.as_row().values() for plan in plans)
+    writer.writerows([safe_cell(value) for value in plan.as_row().values()] for plan in plans)
     return buffer.getvalue().encode("utf-8")
 
 
@@ -156,13 +167,14 @@ def _check_choice(column: str, allowed: tuple[str, ...]) -> Callable[[Plan], str
 
 
 def _check_text(column: str, required: bool = True) -> Callable[[Plan], str | None]:
-    """A free-text column: one line (no newline, tab or escape), and not empty when `required`."""
+    """A free-text column: one line without hidden characters (HIDDEN_CATEGORIES: newline, tab,
+    escape, bidirectional override, zero-width), and not empty when `required`."""
 
     def check(plan: Plan) -> str | None:
         value = getattr(plan, column)
         if required and not value:
             return f"{column} must not be empty"
-        if printable(value) != value:
+        if any(unicodedata.category(c) in HIDDEN_CATEGORIES for c in value):
             return f"{column} {value!r} contains a line break or control character; write it on one line"
         return None
 
@@ -196,8 +208,20 @@ def names_safe_file(plan: Plan) -> bool:
     }
 
 
+def length_problem(column: str, value: str) -> str | None:
+    """Why a value is too long for its column (FIELD_MAX_CHARS), without repeating the value."""
+    if len(value) <= FIELD_MAX_CHARS[column]:
+        return None
+    return f"{column} is {len(value):,} characters long; at most {FIELD_MAX_CHARS[column]:,} are allowed — shorten it"
+
+
 def row_problems(plan: Plan, skip: Collection[str] = ()) -> list[str]:
-    """Problems with one row's values, independent of the files; `skip` names columns not to check."""
+    """Problems with one row's values, independent of the files; `skip` names columns not to check.
+    A value over its length limit is reported as such (and not quoted by the other checks)."""
+    long = {column: problem for column in FIELD_MAX_CHARS
+            if (problem := length_problem(column, str(getattr(plan, column)))) is not None}
+    if long:
+        return [problem for column, problem in long.items() if column not in skip]
     return [
         problem
         for column, check in ROW_CHECKS.items()
