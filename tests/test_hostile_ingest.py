@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from support import FIXTURES, LIMITS, cli
 
 from analysis.corpus import reader as reader_module
 from analysis.corpus.add import AddRequest, add_plans
@@ -22,6 +21,7 @@ from analysis.corpus.manifest import read_manifest, validate, write_manifest
 from analysis.corpus.reader import PlanReader
 from analysis.files import read_csv, write_csv_atomic
 from analysis.paths import Paths, ProjectError
+from support import FIXTURES, LIMITS, cli
 
 PLAN = FIXTURES / "corpus_yangpu_2025.txt"
 DOCX = FIXTURES / "ingest" / "plan.docx"
@@ -142,7 +142,7 @@ def test_damaged_docx_is_one_line(tmp_path: Path, xml: bytes, damage: bool, erro
 def test_docx_entities_are_dropped_and_recorded_keeping_the_paragraph(tmp_path: Path) -> None:
     laughs = "".join(f'<!ENTITY l{i} "&l{i - 1};&l{i - 1};&l{i - 1};&l{i - 1};&l{i - 1};">' for i in range(1, 10))
     doctype = f'<!DOCTYPE w:document [<!ENTITY l0 "lol">{laughs}]>'
-    xml = paragraphs_xml(f"<w:p><w:r><w:t>一、总体要求&l9;其余文字照常保留</w:t></w:r></w:p>", doctype)
+    xml = paragraphs_xml("<w:p><w:r><w:t>一、总体要求&l9;其余文字照常保留</w:t></w:r></w:p>", doctype)
     path = tmp_path / "laughs.docx"
     path.write_bytes(docx_with(xml))
     text, removed = extract(path, None, LIMITS)
