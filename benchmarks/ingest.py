@@ -35,7 +35,9 @@ def call(function, data, name):
 def docx_bomb():
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
+        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/'
+                   'package/2006/content-types"><Default Extension="xml" ContentType="application/'
+                   'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
         with z.open("word/document.xml", "w") as member:  # written in chunks: building costs no memory
             member.write(b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
                          b"<w:body><w:p><w:r><w:t>")
@@ -49,7 +51,8 @@ try:
     if case.startswith("html"):
         call(ingest.html_main_text, page(float(case[4:])), "x.html")
     elif case == "nested":
-        call(ingest.html_main_text, ("<html><body>" + f"<div><p>{PARAGRAPH}" * 20_000 + "</body></html>").encode(), "n.html")
+        nested = "<html><body>" + f"<div><p>{PARAGRAPH}" * 20_000 + "</body></html>"
+        call(ingest.html_main_text, nested.encode(), "n.html")
     elif case == "docx":
         call(ingest.docx_text, docx_bomb(), "bomb.docx")
 except Exception as exc:

@@ -28,9 +28,9 @@ def cmd_check(paths: Paths, args: argparse.Namespace) -> int:
     for doc_id in args.accept or []:
         accept_checksum(paths.raw, doc_id)
         print(f"accepted the current sha256 of {doc_id}")
-    plans = validate(paths.raw)
-    _, warnings = check_params(paths)
+    _, warnings = check_params(paths)  # params and notebooks first: refused before any plan is read (and cached)
     check_notebooks(paths)
+    plans = validate(paths.raw)
     for warning in warnings:
         print(f"warning: {warning}")
     print(f"ok: {len(plans)} plans in {paths.manifest}, params in {paths.params} valid")

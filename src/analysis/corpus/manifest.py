@@ -34,7 +34,7 @@ DOC_ID_RE = re.compile(r"[a-z][a-z0-9]*_[0-9]{4}")
 # pasted page or a hostile metadata file cannot make manifest.csv unreadable or a report unusable
 # (the year is a number, checked by its range).
 FIELD_MAX_CHARS = {
-    "doc_id": 45, "district": 10, "region": 50, "admin_level": 1,
+    "doc_id": 45, "district": 10, "region": 200, "admin_level": 1,
     "title": 200, "source": 2000, "file": 50, "completeness": 9, "sha256": 64,
 }
 # Characters no field may hold: controls (line breaks, escapes), format characters (bidirectional
