@@ -13,10 +13,12 @@ import yaml
 from analysis.cli import main
 from analysis.corpus.manifest import read_manifest, write_manifest
 from analysis.params import Params, load_params
+from analysis.params.ingest import IngestParams
 from analysis.paths import Paths
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PARAMS_DIR = Path(__file__).resolve().parents[1] / "params"
+LIMITS = IngestParams.from_yaml(PARAMS_DIR / "ingest.yaml")  # the shipped limits
 
 
 def project_params(**report: object) -> Params:

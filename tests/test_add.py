@@ -11,6 +11,7 @@ from analysis.corpus.add import add_plan
 from analysis.corpus.ingest import read_plan
 from analysis.corpus.manifest import read_manifest, validate
 from analysis.paths import Paths, ProjectError
+from support import LIMITS
 
 FIXTURES = Path(__file__).parent / "fixtures"
 YANGPU_2025 = FIXTURES / "corpus_yangpu_2025.txt"
@@ -62,7 +63,7 @@ def test_gbk_plan_is_stored_byte_for_byte(project: Paths, structure_rules) -> No
     assert plan.sha256 == hashlib.sha256(GBK_PLAN.read_bytes()).hexdigest()
     assert plan.source == "区教育局网站 (encoding GB18030)"
     assert plan.title == "2025年宝山区教育工作要点"
-    assert read_plan(project.raw / plan.file, structure_rules)[0] == text
+    assert read_plan(project.raw / plan.file, structure_rules, LIMITS)[0] == text
     validate(project.raw)
 
 
@@ -72,7 +73,7 @@ def test_utf8_bom_is_kept_and_noted(project: Paths, tmp_path: Path, structure_ru
     plan = add_plan(project.raw, source, "杨浦", 2025)
     assert (project.raw / plan.file).read_bytes() == source.read_bytes()
     assert plan.source == "added from plan.txt (encoding UTF-8 with BOM)"
-    assert read_plan(project.raw / plan.file, structure_rules)[0] == YANGPU_2025.read_text(encoding="utf-8")
+    assert read_plan(project.raw / plan.file, structure_rules, LIMITS)[0] == YANGPU_2025.read_text(encoding="utf-8")
 
 
 def test_file_already_in_raw_can_be_registered(project: Paths) -> None:

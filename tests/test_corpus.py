@@ -14,6 +14,7 @@ from analysis.corpus.decode import decode_plan, looks_like_html
 from analysis.corpus.ingest import read_plan
 from analysis.corpus.manifest import MANIFEST_COLUMNS, accept_checksum, read_manifest, validate, write_manifest
 from analysis.paths import Paths, ProjectError
+from support import LIMITS
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SENTENCE = "2024年要深化“双减”，加强学生心理健康教育，推进教育数字化转型。\n"
@@ -59,7 +60,7 @@ def test_real_corpus_validates_without_touching_raw(paths: Paths) -> None:
 
 def test_real_plans_are_not_mistaken_for_html(paths: Paths, structure_rules) -> None:
     for plan in read_manifest(paths.raw):
-        assert not looks_like_html(read_plan(paths.raw / plan.file, structure_rules)[0]), plan.doc_id
+        assert not looks_like_html(read_plan(paths.raw / plan.file, structure_rules, LIMITS)[0]), plan.doc_id
 
 
 def test_write_manifest_reproduces_the_committed_file(project: Paths) -> None:

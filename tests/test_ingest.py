@@ -16,7 +16,7 @@ from analysis.corpus.manifest import read_manifest, validate
 from analysis.params import load_params
 from analysis.paths import Paths, ProjectError
 from analysis.stages.dataset import structure_corpus
-from support import cli
+from support import LIMITS, cli
 
 INGEST = Path(__file__).parent / "fixtures" / "ingest"
 _spec = importlib.util.spec_from_file_location("make_fixtures", INGEST / "make_fixtures.py")
@@ -39,7 +39,7 @@ def test_fixtures_are_what_the_generator_writes(tmp_path: Path) -> None:
 
 
 def test_pdf_paragraphs_are_restored_and_furniture_dropped(structure_rules) -> None:
-    text = extract(INGEST / "plan.pdf", structure_rules)[0]
+    text = extract(INGEST / "plan.pdf", structure_rules, LIMITS)[0]
     assert text.splitlines() == PLAN  # items in order, each on one line
     assert made.ITEM_2 in text.splitlines()  # split over the page break, restored
     assert made.HEADER not in text  # running header, on both pages
@@ -62,17 +62,17 @@ def test_damaged_pdf_is_refused(tmp_path: Path, structure_rules) -> None:
     broken = tmp_path / "broken.pdf"
     broken.write_bytes(b"%PDF-1.4\n garbage")
     with pytest.raises(ProjectError, match="cannot read the PDF"):
-        extract(broken, structure_rules)[0]
+        extract(broken, structure_rules, LIMITS)[0]
 
 
 def test_docx_body_only(structure_rules) -> None:
-    text = extract(INGEST / "plan.docx", structure_rules)[0]
+    text = extract(INGEST / "plan.docx", structure_rules, LIMITS)[0]
     assert text.splitlines() == [*PLAN, "附表 重点项目清单"]
     assert "页眉" not in text and "页脚" not in text
 
 
 def test_html_main_content_only(structure_rules) -> None:
-    text = extract(INGEST / "portal.html", structure_rules)[0]
+    text = extract(INGEST / "portal.html", structure_rules, LIMITS)[0]
     lines = [line for line in text.splitlines() if line]
     assert lines == PLAN
     for furniture in ("首页", "当前位置", "索引号", "分享到", "打印本页", "相关链接", "主办单位", "ICP备", "不是正文"):
@@ -109,7 +109,7 @@ def numbered_docx(path: Path) -> Path:
 
 
 def test_docx_automatic_numbering_is_written_out(tmp_path: Path, structure_rules) -> None:
-    text = extract(numbered_docx(tmp_path / "numbered.docx"), structure_rules)[0]
+    text = extract(numbered_docx(tmp_path / "numbered.docx"), structure_rules, LIMITS)[0]
     assert text.splitlines() == [*PLAN, "不编号的要点"]  # 一、 1. 2. 二、 3. 4.; bullets stay unnumbered
 
 
@@ -132,7 +132,8 @@ def test_add_keeps_the_original_and_the_pipeline_reads_its_text(project: Paths, 
     assert plan.file == f"jingan_2025{Path(name).suffix}"
     assert (project.raw / plan.file).read_bytes() == (INGEST / name).read_bytes()
     assert len(validate(project.raw)) == 6
-    assert read_plan(project.raw / plan.file, structure_rules)[0] == extract(INGEST / name, structure_rules)[0]
+    stored = read_plan(project.raw / plan.file, structure_rules, LIMITS)[0]
+    assert stored == extract(INGEST / name, structure_rules, LIMITS)[0]
     tables = structure_corpus(project.raw, load_params(project.params), ["jingan_2025"])
     items = tables.items
     assert list(items["item_no"]) == ["1", "2", "3", "4"]
@@ -251,7 +252,8 @@ def test_portal_metadata_block_is_removed_and_recorded(
         "JAQ0012025001", "2025-03-12 09:30", "主动公开",
     ]
     assert set(removed["rule"]) == {"footer", "breadcrumb", "portal_metadata", "share_print", "metadata_block"}
-    cleaned = clean_plan(read_plan(project.raw / read_manifest(project.raw)[-1].file, structure_rules)[0], clean_rules)
+    stored = project.raw / read_manifest(project.raw)[-1].file
+    cleaned = clean_plan(read_plan(stored, structure_rules, LIMITS)[0], clean_rules)
     assert cleaned.text.splitlines() == PLAN
     assert list(tables.items["item_no"]) == ["1", "2", "3", "4"]
 

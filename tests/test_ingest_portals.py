@@ -18,6 +18,7 @@ from analysis.corpus.decode import decode_plan, html_to_text
 from analysis.corpus.ingest import extract
 from analysis.corpus.structure import parse_plan
 from analysis.params.clean import StructureParams
+from support import LIMITS
 
 HERE = Path(__file__).parent / "fixtures" / "ingest"
 _spec = importlib.util.spec_from_file_location("portals", HERE / "portals.py")
@@ -37,7 +38,9 @@ def read(name: str, how: str, rules: StructureParams) -> tuple[str, list[tuple[s
     """The page as the pipeline reads it — extracted as .html, or decoded as a page saved as .txt —
     and the lines extraction left out, with their rule."""
     path = portals.HERE / f"{name}.html"
-    return extract(path, rules) if how == "html" else (decode_plan(path.read_bytes(), path.with_suffix(".txt")), [])
+    if how == "html":
+        return extract(path, rules, LIMITS)
+    return decode_plan(path.read_bytes(), path.with_suffix(".txt")), []
 
 
 @pytest.mark.parametrize("how", ["html", "txt"])

@@ -19,6 +19,7 @@ from analysis.corpus.clean import clean_plan
 from analysis.corpus.ingest import extract, read_plan
 from analysis.corpus.manifest import read_manifest
 from analysis.corpus.structure import parse_plan
+from support import LIMITS
 from test_structure import EXPECTED  # the gold section/item counts of the seeds
 
 FONT = Path(__import__("mplfonts").__file__).parent / "fonts" / "SimHei.ttf"
@@ -142,7 +143,7 @@ def published_seeds(paths, structure_rules, tmp_path_factory) -> dict[tuple[str,
     """(doc_id, format) → the seed's raw text rendered in that format, written once per module."""
     folder = tmp_path_factory.mktemp("seeds_as_published")
     plans = read_manifest(paths.raw)
-    texts = {plan.doc_id: read_plan(paths.raw / plan.file, structure_rules)[0] for plan in plans}
+    texts = {plan.doc_id: read_plan(paths.raw / plan.file, structure_rules, LIMITS)[0] for plan in plans}
     font = subset_font("".join(texts.values()) + "区教育局文件— 0123456789", folder / "font.ttf")
     files = {}
     for plan in plans:
@@ -174,7 +175,7 @@ def test_seed_as_published_has_the_sections_and_items_of_its_text(
     published_seeds, corpus, clean_rules, structure_rules, doc_id: str, suffix: str
 ) -> None:
     path = published_seeds[doc_id, suffix]
-    text, dropped = extract(path, structure_rules)
+    text, dropped = extract(path, structure_rules, LIMITS)
     cleaned = clean_plan(text, clean_rules)
     structure = parse_plan(cleaned.text, structure_rules)
     n_sections, per_section, numbering = EXPECTED[doc_id]

@@ -17,7 +17,7 @@ from analysis.paths import Paths
 from analysis.stages.dataset import structure_corpus
 from analysis.stages.themes import stat_counts, stat_kwic
 from analysis.text.dictionary import theme_lexicon
-from support import cli
+from support import LIMITS, cli
 
 INGEST = Path(__file__).parent / "fixtures" / "ingest"
 HANT = INGEST / "zh_hant_plan.txt"  # written in Simplified (zh_hans_plan.txt), then in Traditional
@@ -28,9 +28,9 @@ NEW = {"region": "浙江省", "admin_level": "区", "title": "2025年临海区�
 def test_traditional_text_is_detected_and_converted_simplified_is_left_alone(
     clean_rules, structure_rules, corpus
 ) -> None:
-    hant = clean_plan(read_plan(HANT, structure_rules)[0], clean_rules)
-    hans = clean_plan(read_plan(HANS, structure_rules)[0], clean_rules)
-    assert traditional_share(read_plan(HANT, structure_rules)[0]) > 0.3
+    hant = clean_plan(read_plan(HANT, structure_rules, LIMITS)[0], clean_rules)
+    hans = clean_plan(read_plan(HANS, structure_rules, LIMITS)[0], clean_rules)
+    assert traditional_share(read_plan(HANT, structure_rules, LIMITS)[0]) > 0.3
     assert (hant.script, hans.script) == (CONVERTED, SIMPLIFIED)
     assert hant.text == hans.text
     assert {p.cleaned.script for p in corpus.plans} == {SIMPLIFIED}  # the seeds: share 0.0
@@ -71,7 +71,7 @@ def test_big5_file_is_read_as_traditional_chinese_and_stored_as_is(
     plan = add_plan(project.raw, source, "临海", 2025, doc_id="linhai_2025", source="区教育局网站", **NEW)
     assert (project.raw / plan.file).read_bytes() == source.read_bytes()
     assert plan.source == "区教育局网站 (encoding Big5)"
-    assert read_plan(project.raw / plan.file, structure_rules)[0] == read_plan(HANT, structure_rules)[0]
+    assert read_plan(project.raw / plan.file, structure_rules, LIMITS)[0] == read_plan(HANT, structure_rules, LIMITS)[0]
     tables = structure_corpus(project.raw, load_params(project.params), ["linhai_2025"])
     assert tables.documents["script"].tolist() == [CONVERTED] and len(tables.items) == 6
 

@@ -17,6 +17,7 @@ from analysis.corpus.decode import MIN_CJK_PAIRS, MIN_WORD_PAIR_SHARE, decode_pl
 from analysis.corpus.ingest import read_plan
 from analysis.corpus.manifest import MANIFEST_COLUMNS, accept_checksum, parse_year, read_manifest, validate
 from analysis.paths import Paths, ProjectError
+from support import LIMITS
 
 FIXTURES = Path(__file__).parent / "fixtures"
 YANGPU_2025 = FIXTURES / "corpus_yangpu_2025.txt"
@@ -86,7 +87,7 @@ def test_japanese_and_korean_bytes_are_refused(sample: str) -> None:
 
 
 def test_threshold_separates_chinese_from_mojibake_with_margin(paths: Paths, structure_rules) -> None:
-    texts = [read_plan(paths.raw / plan.file, structure_rules)[0] for plan in read_manifest(paths.raw)]
+    texts = [read_plan(paths.raw / plan.file, structure_rules, LIMITS)[0] for plan in read_manifest(paths.raw)]
     chinese = [word_pair_share(text) for text in texts]
     mojibake = [word_pair_share(text.encode(codec).decode("gb18030")) for text, codec in FOREIGN.values()]
     assert min(share for share, _ in chinese) >= 1.5 * MIN_WORD_PAIR_SHARE  # measured 0.69
@@ -99,7 +100,7 @@ def test_threshold_separates_chinese_from_mojibake_with_margin(paths: Paths, str
 @pytest.mark.parametrize("codec", ["gbk", "gb18030"])
 def test_real_plans_in_gbk_and_gb18030_are_decoded(paths: Paths, structure_rules, codec: str) -> None:
     for plan in read_manifest(paths.raw):
-        text = read_plan(paths.raw / plan.file, structure_rules)[0]
+        text = read_plan(paths.raw / plan.file, structure_rules, LIMITS)[0]
         if codec == "gbk" and "\xa0" in text:  # GBK has no NBSP; GB18030 is what editors write then
             continue
         data = text.encode(codec)
@@ -124,7 +125,7 @@ def test_add_stores_the_original_bytes(project: Paths, tmp_path: Path, structure
     assert (project.raw / "yangpu_2025.txt").read_bytes() == source.read_bytes()
     assert plan.sha256 == hashlib.sha256(source.read_bytes()).hexdigest()
     assert plan.source == f"区教育局网站 (encoding {label})"
-    assert read_plan(project.raw / plan.file, structure_rules)[0] == text
+    assert read_plan(project.raw / plan.file, structure_rules, LIMITS)[0] == text
     assert validate(project.raw)[-1] == plan
 
 

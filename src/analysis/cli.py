@@ -31,9 +31,9 @@ def cmd_check(paths: Paths, args: argparse.Namespace) -> int:
     for doc_id in args.accept or []:
         accept_checksum(paths.raw, doc_id)
         print(f"accepted the current sha256 of {doc_id}")
-    plans = validate(paths.raw)
-    params, warnings = check_params(paths)
+    params, warnings = check_params(paths)  # params and notebooks first: refused before any plan is read (and cached)
     check_notebooks(paths, params.report)
+    plans = validate(paths.raw, project_reader(paths.raw, params.structure, params.ingest))
     for warning in warnings:
         print(f"warning: {warning}")
     print(f"ok: {len(plans)} plans in {paths.manifest}, params in {paths.params} valid")
@@ -48,10 +48,11 @@ def cmd_run(paths: Paths, args: argparse.Namespace) -> int:
 
 
 def cmd_add(paths: Paths, args: argparse.Namespace) -> int:
-    from filelock import FileLock
+    from filelock import FileLock, Timeout
 
-    from analysis.corpus.add import AddRequest, add_plans, metadata_in, read_metadata
+    from analysis.corpus.add import AddRequest, add_plans, metadata_in, prepare_plans, read_metadata
     from analysis.corpus.manifest import parse_year
+    from analysis.corpus.reader import project_reader
     from analysis.params import load_params
 
     files = [Path(f) for f in args.file]
@@ -85,10 +86,20 @@ def cmd_add(paths: Paths, args: argparse.Namespace) -> int:
         )]
         problems = []
 
-    params = load_params(paths.params)  # the outline below cleans and structures with them
+    params = load_params(paths.params)  # extraction limits, markers; the outline cleans and structures with them
+    reader = project_reader(paths.raw, params.structure, params.ingest)
+    prepare_plans(paths.raw, requests, reader, problems)  # extract and check before taking the lock
     paths.processed.mkdir(parents=True, exist_ok=True)
-    with FileLock(paths.processed / ".lock"):  # never while a run reads data/raw into its snapshot
-        plans = add_plans(paths.raw, requests, problems)
+    lock = FileLock(paths.processed / ".lock")  # never while a run reads data/raw into its snapshot
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        print(f"waiting for {lock.lock_file}: another `run` or `add` is using data/processed …", file=sys.stderr)
+        lock.acquire()
+    try:
+        plans = add_plans(paths.raw, requests, problems, reader)  # the files are extracted already (cache)
+    finally:
+        lock.release()
     from analysis.views.dataset import outline
 
     for plan in plans:

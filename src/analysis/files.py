@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -11,12 +12,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from analysis.paths import ProjectError
+
 if TYPE_CHECKING:  # pandas is imported where tables are read or written: an unchanged run needs none
     import pandas as pd
 
 CSV_ENCODING = "utf-8-sig"  # BOM so Excel opens Chinese text correctly
 # Always text, even when every value looks like a number (a theme named 2024年 is fine, 1e5 is refused).
 TEXT_COLUMNS = {"doc_id": str, "theme": str, "term": str, "label": str, "cluster_label": str, "item_no": str}
+# CSV injection (OWASP): a spreadsheet runs a cell starting with one of these as a formula. Such a
+# text cell is written with a leading apostrophe (shown as text, never run); a text cell that
+# already starts with an apostrophe gets one more, so reading removes exactly one and every value
+# comes back as it was.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+QUOTE = "'"
+CSV_FIELD_LIMIT = 2**31 - 1  # the csv module's own limit (128 KB) would make one long value crash every reader
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -39,8 +49,37 @@ def write_text_atomic(path: Path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
 
 
+def safe_cell(value):
+    """A value as written to a CSV meant for people: a text starting like a formula (or with the
+    apostrophe that marks one) gets a leading apostrophe; numbers and other values are unchanged."""
+    if isinstance(value, str) and value.startswith((*FORMULA_START, QUOTE)):
+        return QUOTE + value
+    return value
+
+
+def text_cell(value):
+    """A cell as read back: exactly what `safe_cell` wrote it from."""
+    if isinstance(value, str) and value.startswith(QUOTE) and value[1:].startswith((*FORMULA_START, QUOTE)):
+        return value[1:]
+    return value
+
+
+def csv_records(lines: Iterable[str], path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """The header and rows (as dicts) of a CSV read with the csv module, fields of any length; a
+    malformed file is one ProjectError line naming the file and the line."""
+    csv.field_size_limit(CSV_FIELD_LIMIT)
+    reader = csv.DictReader(lines)
+    try:
+        return list(reader.fieldnames or []), list(reader)
+    except csv.Error as exc:
+        raise ProjectError(f"{path}:{reader.line_num}: not a readable CSV ({exc}); fix that line") from None
+
+
 def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """The exact bytes this project writes for a table: UTF-8 with BOM, `\\n` line ends, no index."""
+    """The exact bytes this project writes for a table: UTF-8 with BOM, `\\n` line ends, no index;
+    text cells that a spreadsheet would run as formulas are neutralised (`safe_cell`)."""
+    text = frame.select_dtypes(include=["object", "string"]).columns
+    frame = frame.assign(**{column: frame[column].map(safe_cell) for column in text}) if len(text) else frame
     return frame.to_csv(index=False, lineterminator="\n").encode(CSV_ENCODING)
 
 
@@ -62,7 +101,12 @@ def read_csv(path: Path) -> pd.DataFrame:
     column of numbers with empty cells (an interval that does not apply) is numeric with NaN."""
     import pandas as pd
 
-    frame = pd.read_csv(path, encoding=CSV_ENCODING, dtype=TEXT_COLUMNS, keep_default_na=False)
+    try:
+        frame = pd.read_csv(path, encoding=CSV_ENCODING, dtype=TEXT_COLUMNS, keep_default_na=False)
+    except (ValueError, UnicodeDecodeError) as exc:  # pandas' ParserError and EmptyDataError are ValueErrors
+        raise ProjectError(f"{path}: not a readable CSV table ({type(exc).__name__}); run again with --force") from None
+    for column in frame.select_dtypes(include=["object", "string"]).columns:
+        frame[column] = frame[column].map(text_cell)
     for column in frame.columns.difference(list(TEXT_COLUMNS)):
         if pd.api.types.is_string_dtype(frame[column]) and (frame[column] == "").any():
             numbers = pd.to_numeric(frame[column].replace("", None), errors="coerce")

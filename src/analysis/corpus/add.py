@@ -3,8 +3,9 @@ or many at once from a metadata file, all or nothing."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
+import shutil
+import tempfile
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,14 +17,16 @@ from analysis.corpus.manifest import (
     ROW_CHECKS,
     Plan,
     duplicate_problems,
+    length_problem,
+    manifest_bytes,
     names_safe_file,
     read_manifest,
     row_problems,
-    write_manifest,
     year_problem,
 )
-from analysis.files import write_bytes_atomic
-from analysis.params.loader import parse_yaml
+from analysis.corpus.reader import PlanReader, project_reader
+from analysis.files import STAGING_PREFIX, csv_records, publish, recover, write_bytes_atomic
+from analysis.params.loader import ALIAS_RULE, AliasRefused, parse_yaml
 from analysis.paths import ProjectError, printable
 
 FLAG_EXAMPLES = {
@@ -109,17 +112,17 @@ def _source_problem(path: Path) -> str | None:
     return None
 
 
-def _read_source(source_file: Path) -> tuple[bytes, str, list[str]]:
+def _read_source(source_file: Path, reader: PlanReader) -> tuple[bytes, str, list[str]]:
     """The original bytes of the file to add, their encoding ("" for an extracted PDF, DOCX or
-    HTML file), and any problems."""
+    HTML file), and any problems; the file is read (extracted, bounded) through `reader`."""
     if (problem := _source_problem(source_file)) is not None:
         return b"", "", [problem]
     if source_file.suffix.lower() == ".doc":
         return b"", "", [ingest.extension_problem(source_file)]
     data = source_file.read_bytes()
     try:
+        reader.read(source_file, data)
         if ingest.kind_of(source_file) is not None:
-            ingest.check_readable(source_file, data)
             return data, "", []
         return data, decode_with_encoding(data, source_file)[1], []
     except ProjectError as exc:
@@ -148,13 +151,15 @@ class AddRequest:
     doc_id: str | None = None
 
 
-def _prepare(raw_dir: Path, plans: list[Plan], request: AddRequest) -> tuple[Plan, bytes, list[str]]:
+def _prepare(
+    raw_dir: Path, plans: list[Plan], request: AddRequest, reader: PlanReader
+) -> tuple[Plan, bytes, list[str]]:
     """The manifest row for one request, the bytes to store, and every problem (nothing written)."""
     source_file, district, year = Path(request.file), request.district.strip(), request.year
     given = {"doc_id": request.doc_id, "region": request.region, "admin_level": request.admin_level,
              "title": request.title}
     values, why = _identity(plans, district, year, given)
-    data, encoding, read_problems = _read_source(source_file)
+    data, encoding, read_problems = _read_source(source_file, reader)
     note = f" (encoding {ENCODING_LABELS[encoding]})" if encoding in ENCODING_LABELS else ""
     plan = Plan(
         **values, district=district, year=year, completeness=(request.completeness or "complete").strip(),
@@ -177,19 +182,17 @@ def _prepare(raw_dir: Path, plans: list[Plan], request: AddRequest) -> tuple[Pla
     return plan, data, problems
 
 
-def add_plans(raw_dir: Path, requests: list[AddRequest], problems: Collection[str] = ()) -> list[Plan]:
-    """Add several plans at once, all or nothing: every file is read (and PDF/DOCX/HTML extracted)
-    and every row checked first; any problem → one ProjectError listing them all, nothing written.
-    Then the files are copied byte for byte and the manifest is rewritten once (atomically).
-
-    Each request sees the rows before it, so a batch may hold a new district's plans of several
-    years (the later ones inherit from the earlier) and repeats within the batch are refused.
-    `problems` found earlier (e.g. in a metadata file) are listed first and also stop the batch."""
+def prepare_plans(
+    raw_dir: Path, requests: list[AddRequest], reader: PlanReader, problems: Collection[str] = ()
+) -> tuple[list[Plan], list[tuple[Plan, bytes]]]:
+    """The manifest's rows and, per request, its new row and the bytes to store, after every file is
+    read (PDF/DOCX/HTML extracted, within params/ingest.yaml) and every row checked; any problem →
+    one ProjectError listing them all. Nothing is written but the extraction cache."""
     plans = read_manifest(raw_dir)
     prepared: list[tuple[Plan, bytes]] = []
     problems = list(problems)
     for request in requests:
-        plan, data, found = _prepare(raw_dir, [*plans, *(p for p, _ in prepared)], request)
+        plan, data, found = _prepare(raw_dir, [*plans, *(p for p, _ in prepared)], request, reader)
         problems += found
         targets = {p.file for p, _ in prepared}
         if plan.doc_id and plan.file in targets:
@@ -197,18 +200,31 @@ def add_plans(raw_dir: Path, requests: list[AddRequest], problems: Collection[st
         prepared.append((plan, data))
     if problems:
         raise ProjectError(*problems)
-    created: list[Path] = []
+    return plans, prepared
+
+
+def add_plans(
+    raw_dir: Path, requests: list[AddRequest], problems: Collection[str] = (), reader: PlanReader | None = None
+) -> list[Plan]:
+    """Add several plans at once, all or nothing: `prepare_plans` first (any problem → one
+    ProjectError, nothing written), then the files and the new manifest are written into a staging
+    folder of data/raw and moved into place as one unit (analysis.files.publish): an `add` killed
+    while copying leaves only the hidden staging folder, one killed while moving is finished by the
+    next `add` or `check`. `reader` defaults to the project's (params and extraction cache).
+
+    Each request sees the rows before it, so a batch may hold a new district's plans of several
+    years (the later ones inherit from the earlier) and repeats within the batch are refused.
+    `problems` found earlier (e.g. in a metadata file) are listed first and also stop the batch."""
+    recover(raw_dir)
+    plans, prepared = prepare_plans(raw_dir, requests, reader or project_reader(raw_dir), problems)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=raw_dir))
     try:
         for plan, data in prepared:
-            target = raw_dir / plan.file
-            if not target.exists():
-                created.append(target)
-            write_bytes_atomic(target, data)
-        write_manifest(raw_dir, [*plans, *(p for p, _ in prepared)])
-    except BaseException:
-        for target in created:
-            target.unlink(missing_ok=True)
-        raise
+            write_bytes_atomic(staging / plan.file, data)
+        write_bytes_atomic(staging / "manifest.csv", manifest_bytes([*plans, *(p for p, _ in prepared)]))
+        publish(staging, raw_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return [plan for plan, _ in prepared]
 
 
@@ -224,6 +240,7 @@ def add_plan(
     region: str | None = None,
     admin_level: str | None = None,
     doc_id: str | None = None,
+    reader: PlanReader | None = None,
 ) -> Plan:
     """Copy a plan into data/raw as `<doc_id>.txt` (a PDF, DOCX or HTML page keeps its extension:
     `<doc_id>.pdf`), append its manifest row, and return the row.
@@ -235,7 +252,7 @@ def add_plan(
     """
     request = AddRequest(Path(source_file), district, year, title=title, source=source,
                          completeness=completeness, region=region, admin_level=admin_level, doc_id=doc_id)
-    return add_plans(raw_dir, [request])[0]
+    return add_plans(raw_dir, [request], reader=reader)[0]
 
 
 # --- metadata files (`add FOLDER`, `add FILE… --metadata`) -----------------------------------
@@ -243,6 +260,8 @@ def add_plan(
 METADATA_NAMES = ("metadata.csv", "metadata.yaml", "metadata.yml")
 METADATA_REQUIRED = ("file", "district", "year")
 METADATA_OPTIONAL = ("title", "source", "completeness", "region", "admin_level", "doc_id")
+METADATA_MAX_BYTES = 5_000_000
+FILE_NAME_MAX = 255  # the longest file name of common file systems
 
 
 def metadata_in(folder: Path) -> Path | None:
@@ -251,7 +270,11 @@ def metadata_in(folder: Path) -> Path | None:
 
 
 def _metadata_rows(path: Path) -> list[tuple[str, dict]]:
-    """(where, row) pairs of a metadata CSV (header row) or YAML (a list of mappings, or `plans:`)."""
+    """(where, row) pairs of a metadata CSV (header row) or YAML (a list of mappings, or `plans:`;
+    read by the params loader, so anchors and aliases are refused before anything is expanded)."""
+    if (size := path.stat().st_size) > METADATA_MAX_BYTES:
+        raise ProjectError(f"{path}: {size:,} bytes; a metadata file holds at most {METADATA_MAX_BYTES:,} "
+                           "(one short row per plan) — check that it is the metadata file")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -259,9 +282,8 @@ def _metadata_rows(path: Path) -> list[tuple[str, dict]]:
             f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8 (in Excel: CSV UTF-8)"
         ) from None
     if path.suffix.lower() == ".csv":
-        reader = csv.DictReader(text.splitlines())
-        rows = list(reader)
-        if None in (reader.fieldnames or [None]):
+        fieldnames, rows = csv_records(text.splitlines(), path)
+        if None in (fieldnames or [None]):
             raise ProjectError(f"{path}: no header row; the first line names the columns, e.g. file,district,year")
         problems = [f"{path}:{n}: wrong number of fields; quote values that contain commas"
                     for n, row in enumerate(rows, start=2) if None in row or None in row.values()]
@@ -269,7 +291,9 @@ def _metadata_rows(path: Path) -> list[tuple[str, dict]]:
             raise ProjectError(*problems)
         return [(f"{path}:{n}", row) for n, row in enumerate(rows, start=2)]
     try:
-        data, problems = parse_yaml(text)
+        data, problems = parse_yaml(text, aliases=False)
+    except AliasRefused as exc:
+        raise ProjectError(f"{path}: line {exc.line}: {ALIAS_RULE}") from None
     except Exception as exc:
         raise ProjectError(f"{path}: is not valid YAML ({exc.__class__.__name__}); fix the syntax") from None
     if problems:
@@ -308,6 +332,14 @@ def read_metadata(path: Path, files: list[Path] | None = None) -> tuple[list[Add
     for where, row in rows:
         row = {k: (v or "").strip() for k, v in row.items()}
         name = row.get("file", "")
+        too_long = [p for key in ("district", *METADATA_OPTIONAL)
+                    if (p := length_problem(key, row.get(key) or "")) is not None]
+        if len(name) > FILE_NAME_MAX:
+            too_long.append(f"file is {len(name):,} characters long; a file name has at most {FILE_NAME_MAX}")
+        if too_long:
+            problems += [f"{where}: {p}" for p in too_long]
+            named.add(name)
+            continue
         if not name or Path(name).name != name:
             problems.append(f"{where}: file {name!r} must be a file name (no folder), e.g. jingan_2025.pdf")
             continue

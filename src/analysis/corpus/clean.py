@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 
 from analysis.chars import CJK
 from analysis.params.clean import CleanParams
+from analysis.paths import printable
 
 CJK_PUNCT = "，。；：、！？“”‘’（）《》【】—…"
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # all but tab, newline, CR
 WHITESPACE = re.compile(r"[ \t\u00a0\u2002\u2003\u2009\u200b\u3000\ufeff]+")
 # Full-width ASCII letters/digits and a few symbols become half-width; ASCII punctuation beside
 # Chinese becomes full-width. Item markers keep their half-width "1." form.
@@ -86,6 +88,15 @@ def normalize_chars(text: str) -> str:
     return SPACE_BEFORE_PUNCT.sub("", text)
 
 
+def _without_controls(line: str, removed: list[tuple[str, str]]) -> str:
+    """`line` without C0/C1 control characters (U+0001, ESC …: invisible, and they break CSVs,
+    terminals and pages); the line as it was, with them escaped, is recorded as `control_characters`."""
+    if not CONTROL_CHARS.search(line):
+        return line
+    removed.append(("control_characters", printable(line)))
+    return CONTROL_CHARS.sub("", line)
+
+
 def repair_spaces(text: str, min_per_1k: float) -> tuple[str, int]:
     """Remove spaces PDF extraction left inside words, if the text has many of them."""
     gaps = len(INNER_SPACE.findall(text))
@@ -102,7 +113,7 @@ def clean_plan(text: str, rules: CleanParams) -> CleanResult:
     """Clean one decoded plan text with `rules`; pure: the input is not changed."""
     removed: list[tuple[str, str]] = []
     text, script = to_simplified(text, rules.traditional_min_share)
-    lines = [line.strip() for line in normalize_chars(text).split("\n")]
+    lines = [_without_controls(line, removed).strip() for line in normalize_chars(text).split("\n")]
     lines = [line for line in lines if line]
     short = rules.max_boilerplate_chars
 

@@ -133,12 +133,26 @@ def html_to_text(html: str) -> str:
     """The visible text of an HTML page: scripts and styles dropped, one line per block element."""
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(html, "html.parser")
-    for tag in soup(HTML_DROP):
-        tag.decompose()
-    for tag in soup(HTML_BLOCKS):
-        tag.insert_after("\n")
-    lines = [line.strip() for line in soup.get_text().splitlines()]
+    return visible_text(BeautifulSoup(html, "html.parser"))
+
+
+def visible_text(root) -> str:
+    """The visible text of a parsed element (bs4): scripts and styles left out, a line break after
+    each block element; one pass over the tree without changing it, so linear in its size however
+    deep it nests."""
+    from bs4 import CData, NavigableString, Tag
+
+    parts: list[str] = []
+    stack: list = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Tag):
+            if node.name not in HTML_DROP:
+                stack.append("\n" if node.name in HTML_BLOCKS else "")
+                stack.extend(reversed(node.contents))
+        elif type(node) in (str, NavigableString, CData):  # not comments, doctypes, declarations
+            parts.append(node)
+    lines = [line.strip() for line in "".join(parts).splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
 
 

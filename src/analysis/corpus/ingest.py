@@ -30,9 +30,17 @@ from collections import Counter
 from pathlib import Path
 
 from analysis.chars import CJK
-from analysis.corpus.decode import decode_plan, detect_encoding, html_to_text
+from analysis.corpus.bounds import (
+    check_file_size,
+    check_pdf_streams,
+    check_text_size,
+    docx_package,
+    limit_error,
+)
+from analysis.corpus.decode import decode_plan, detect_encoding, visible_text
 from analysis.corpus.structure import chinese_numeral
 from analysis.params.clean import StructureParams
+from analysis.params.ingest import IngestParams
 from analysis.paths import ProjectError
 
 PDF, DOCX, HTML = ".pdf", ".docx", ".html"
@@ -82,67 +90,60 @@ def extension_problem(path: Path) -> str | None:
 
 
 def read_plan(
-    path: Path, rules: StructureParams, data: bytes | None = None
+    path: Path, rules: StructureParams, limits: IngestParams, data: bytes | None = None
 ) -> tuple[str, list[tuple[str, str]]]:
     """The text of a plan file — extracted from a .pdf, .docx or .html/.htm (`extract`), else
-    decoded as text (`decode_plan`) — and the (rule, line) pairs extraction dropped."""
+    decoded as text (`decode_plan`) — and the (rule, line) pairs extraction dropped; a file or
+    text beyond a limit of `limits` is refused."""
     data = Path(path).read_bytes() if data is None else data
+    check_file_size(data, path, limits)
     if kind_of(path) is not None:
-        return extract(path, rules, data)
-    return decode_plan(data, path), []
+        return extract(path, rules, limits, data)
+    text = decode_plan(data, path)
+    check_text_size(text, path, limits)
+    return text, []
 
 
-def check_readable(path: Path, data: bytes | None = None) -> None:
-    """Raise the ProjectError that reading a plan file would (undecodable text, a scanned, damaged
-    or empty file); a PDF's lines are not joined into paragraphs, which cannot fail."""
-    data = Path(path).read_bytes() if data is None else data
-    if kind_of(path) is None:
-        decode_plan(data, path)
-    else:
-        _extracted(Path(path), data)
-
-
-def extract(path: Path, rules: StructureParams, data: bytes | None = None) -> tuple[str, list[tuple[str, str]]]:
+def extract(
+    path: Path, rules: StructureParams, limits: IngestParams, data: bytes | None = None
+) -> tuple[str, list[tuple[str, str]]]:
     """The text of a published plan file (one paragraph per line; a PDF line starting with a section
     or item marker of `rules` starts a paragraph), and the lines extraction dropped as (rule, line)
     — a PDF's running headers and page numbers (`pdf_page_furniture`), the lines of a portal page
-    outside its article (`html_outside_article`) — so they are recorded with cleaning's own
-    removals; ProjectError naming the file."""
-    body, removed = _extracted(Path(path), data)
-    if isinstance(body, list):  # a PDF's lines
-        return "\n".join(_join_paragraphs(body, rules)) + "\n", removed
-    return body, removed
-
-
-def _extracted(path: Path, data: bytes | None) -> tuple[str | list[dict], list[tuple[str, str]]]:
-    """A published plan file's text — for a PDF its body lines with their geometry — and the
-    (rule, line) pairs dropped; ProjectError naming the file, also when it holds no text."""
+    outside its article (`html_outside_article`), a DOCX's undefined entity references
+    (`docx_entity`) — so they are recorded with cleaning's own removals; ProjectError naming the
+    file, also when it holds no text or passes a limit of params/ingest.yaml."""
+    path = Path(path)
     kind = kind_of(path)
     data = path.read_bytes() if data is None else data
+    check_file_size(data, path, limits)
     body: str | list[dict]
     removed: list[tuple[str, str]] = []
     if kind == PDF:
-        body, dropped = pdf_lines(data, path)
+        body, dropped = pdf_lines(data, path, limits)
         removed = [("pdf_page_furniture", line) for line in dropped]
     elif kind == DOCX:
-        body = docx_text(data, path)
+        body, entities = docx_text(data, path, limits)
+        removed = [("docx_entity", entity) for entity in entities]
     elif kind == HTML:
-        body, left_out = html_main_text(data, path)
+        body, left_out = html_main_text(data, path, limits)
         removed = [("html_outside_article", line) for line in left_out]
     else:
         raise ProjectError(extension_problem(path) or f"{path}: plain text needs no extraction")
     if not (body if isinstance(body, list) else body.strip()):
         raise ProjectError(f"{path}: no text found in the {kind[1:].upper()} file; check that it is the plan")
-    return body, removed
+    text = "\n".join(_join_paragraphs(body, rules)) + "\n" if isinstance(body, list) else body
+    check_text_size(text, path, limits)
+    return text, removed
 
 
 # --- PDF ---------------------------------------------------------------------------------------
 
 
-def pdf_lines(data: bytes, name: Path | str) -> tuple[list[dict], list[str]]:
+def pdf_lines(data: bytes, name: Path | str, limits: IngestParams) -> tuple[list[dict], list[str]]:
     """The body lines of a text PDF in reading order, with their geometry, and the text of its page
-    furniture (running headers, page numbers), dropped; a PDF without a text layer or that cannot be
-    read is refused."""
+    furniture (running headers, page numbers), dropped; a PDF without a text layer, that cannot be
+    read, or whose streams inflate past `limits` is refused."""
     import io
 
     import pdfplumber
@@ -150,8 +151,11 @@ def pdf_lines(data: bytes, name: Path | str) -> tuple[list[dict], list[str]]:
     if not data.startswith(b"%PDF"):
         raise ProjectError(f"{name}: not a PDF file (no %PDF header); export the plan as PDF again")
     try:
+        check_pdf_streams(data, name, limits)
         with pdfplumber.open(io.BytesIO(data)) as pdf:
             pages = [_page_lines(page) for page in pdf.pages]
+    except ProjectError:
+        raise
     except Exception as exc:  # pdfminer raises many types for damaged or encrypted files
         raise ProjectError(
             f"{name}: cannot read the PDF ({type(exc).__name__}); it may be damaged or password-protected — "
@@ -237,22 +241,30 @@ def _join_paragraphs(lines: list[dict], rules: StructureParams) -> list[str]:
 # --- DOCX --------------------------------------------------------------------------------------
 
 
-def docx_text(data: bytes, name: Path | str) -> str:
+def docx_text(data: bytes, name: Path | str, limits: IngestParams) -> tuple[str, list[str]]:
     """Body paragraphs and table rows of a .docx in document order (headers/footers are not read);
-    a paragraph of a Word numbered list gets the number Word shows (`1.`, `一、`) written out."""
+    a paragraph of a Word numbered list gets the number Word shows (`1.`, `一、`) written out. Also
+    the entity references dropped (`docx_package`); a package past `limits`, or damaged anywhere
+    (zip, inflation, XML), is refused in one line."""
     import io
-    import zipfile
 
     import docx
-    from docx.table import Table
-    from docx.text.paragraph import Paragraph
 
+    package, entities = docx_package(data, name, limits)
     try:
-        document = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        document = docx.Document(io.BytesIO(package))
+        return _docx_lines(document), entities
+    except Exception as exc:  # zip, zlib, lxml and python-docx raise many types for a damaged file
         raise ProjectError(
             f"{name}: not a readable .docx ({type(exc).__name__}); open it in Word or LibreOffice and save as .docx"
         ) from None
+
+
+def _docx_lines(document) -> str:
+    """The body of an opened .docx, one paragraph or table row per line."""
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
     lines, levels, counters = [], _list_levels(document), {}
     for block in document.element.body.iterchildren():
         tag = block.tag.rsplit("}", 1)[-1]
@@ -321,32 +333,56 @@ def _list_marker(paragraph, levels: dict, counters: dict[str, list[int]]) -> str
 # --- HTML --------------------------------------------------------------------------------------
 
 
-def html_main_text(data: bytes, name: Path | str) -> tuple[str, list[str]]:
+def html_main_text(data: bytes, name: Path | str, limits: IngestParams) -> tuple[str, list[str]]:
     """The article body of a saved portal page, its title heading first, and the page's other
-    visible lines (navigation, metadata, related links, footer), which it leaves out."""
+    visible lines (navigation, metadata, related links, footer), which it leaves out. Linear in
+    the page's size; a page larger or more deeply nested than `limits` is refused."""
     from bs4 import BeautifulSoup
 
+    if len(data) > limits.max_html_bytes:
+        raise limit_error(name, f"the page ({len(data):,} bytes)", "max_html_bytes", limits.max_html_bytes)
     text = data.decode(detect_encoding(data, name)).lstrip("\ufeff")
     if not text.strip():
         raise ProjectError(f"{name}: file is empty; save the page again")
     soup = BeautifulSoup(text, "html.parser")
-    for tag in soup(HTML_NOISE):
+    if (depth := _depth(soup)) > limits.max_html_depth:
+        raise limit_error(name, f"nesting ({depth:,} elements deep)", "max_html_depth", limits.max_html_depth)
+    page = visible_text(soup)
+    for tag in _noise(soup):
         tag.decompose()
-    for tag in soup.find_all(True):
-        if tag.decomposed or tag.name in ("html", "body"):
-            continue
-        attrs = " ".join([*tag.get("class", []), tag.get("id", "") or ""])
-        if attrs and NOISE_ATTR.search(attrs):
-            tag.decompose()
     main = _main_block(soup)
     if main is None:
-        body = html_to_text(str(soup))
+        body = visible_text(soup)
     else:
-        body = html_to_text(str(main))
+        body = visible_text(main)
         heading = _title_heading(soup, main)
         if heading and heading not in body:
             body = heading + "\n" + body
-    return body, _left_out(html_to_text(text), body)
+    return body, _left_out(page, body)
+
+
+def _noise(soup) -> list:
+    """The outermost elements that are page furniture (HTML_NOISE tags, NOISE_ATTR classes or ids),
+    in one pass: an element inside one already found is not looked at (nor is `decomposed`, which
+    bs4 answers by searching the element's whole subtree)."""
+    found, inside = [], set()
+    for tag in soup.find_all(True):
+        if id(tag.parent) in inside:
+            inside.add(id(tag))
+            continue
+        attrs = " ".join([*tag.get("class", []), tag.get("id", "") or ""])
+        if tag.name in HTML_NOISE or (tag.name not in ("html", "body") and attrs and NOISE_ATTR.search(attrs)):
+            found.append(tag)
+            inside.add(id(tag))
+    return found
+
+
+def _depth(soup) -> int:
+    """How deeply the page's elements nest (one pass, in document order)."""
+    depth = {id(soup): 0}
+    for tag in soup.find_all(True):
+        depth[id(tag)] = depth[id(tag.parent)] + 1
+    return max(depth.values())
 
 
 def _left_out(page: str, body: str) -> list[str]:
@@ -368,11 +404,15 @@ def _main_block(soup):
     from bs4 import NavigableString
 
     chars: Counter = Counter()
-    for tag in soup.find_all(PARAGRAPH_TAGS):
-        own = "".join(s for s in tag.children if isinstance(s, NavigableString))
-        if (n := len(CJK_CHAR.findall(own))) >= 10:
-            for holder in (tag, *tag.parents):
-                chars[id(holder)] += n
+    tags = soup.find_all(True)
+    for tag in tags:
+        if tag.name in PARAGRAPH_TAGS:
+            own = "".join(s for s in tag.children if isinstance(s, NavigableString))
+            if (n := len(CJK_CHAR.findall(own))) >= 10:
+                chars[id(tag)] += n
+    for tag in reversed(tags):  # children before their parents: each total passed up one level
+        if chars[id(tag)] and tag.parent is not None:
+            chars[id(tag.parent)] += chars[id(tag)]
     total = max(chars.values(), default=0)
     holders = [tag for tag in soup.find_all(True) if chars[id(tag)] >= MAIN_SHARE * total > 0]
     return holders[-1] if holders else None  # in document order, each holder is inside the one before

@@ -10,19 +10,31 @@ import csv
 import hashlib
 import io
 import re
+import unicodedata
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from analysis.chars import CJK
-from analysis.corpus.ingest import ACCEPTED, check_readable
+from analysis.corpus.ingest import ACCEPTED
+from analysis.corpus.reader import PlanReader, project_reader
 from analysis.corpus.vocab import ADMIN_LEVELS, COMPLETENESS, MANIFEST_COLUMNS
-from analysis.files import write_bytes_atomic
-from analysis.paths import ProjectError, printable
+from analysis.files import JOURNAL, csv_records, recover, safe_cell, text_cell, write_bytes_atomic
+from analysis.paths import ProjectError
 
 YEAR_RANGE = (1990, 2100)
 YEAR_TEXT = re.compile(r"[0-9]{4}")  # ASCII only: str.isdigit and \d accept ２０２４ and 202²
 DOC_ID_RE = re.compile(r"[a-z][a-z0-9]*_[0-9]{4}")
+# The longest value each column may hold (characters): far above any real plan's, so that one
+# pasted page or a hostile metadata file cannot make manifest.csv unreadable or a report unusable
+# (the year is a number, checked by its range).
+FIELD_MAX_CHARS = {
+    "doc_id": 45, "district": 10, "region": 200, "admin_level": 1,
+    "title": 200, "source": 2000, "file": 50, "completeness": 9, "sha256": 64,
+}
+# Characters no field may hold: controls (line breaks, escapes), format characters (bidirectional
+# overrides that reorder what a reader sees, zero-width marks), line/paragraph separators, private use.
+HIDDEN_CATEGORIES = ("Cc", "Cf", "Zl", "Zp", "Co", "Cs")
 DISTRICT_RE = re.compile(rf"[{CJK}]{{1,10}}")
 
 
@@ -56,6 +68,7 @@ def year_problem(text: str) -> str | None:
     """Why `text` is not a year as the manifest and `add --year` write it (four ASCII digits)."""
     if YEAR_TEXT.fullmatch(text):
         return None
+    text = text if len(text) <= 12 else text[:12] + "…"  # a hostile value is not repeated whole
     return f"year {text!r} is not a four-digit year in ASCII digits 0-9; write e.g. 2025"
 
 
@@ -85,14 +98,13 @@ def read_manifest(raw_dir: Path) -> list[Plan]:
         raise ProjectError(f"{path}: manifest not found; create it or run `python -m analysis add`")
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
-            if reader.fieldnames != MANIFEST_COLUMNS:
-                raise ProjectError(f"{path}: header must be exactly {','.join(MANIFEST_COLUMNS)}")
-            rows = list(reader)
+            header, rows = csv_records(handle, path)
     except UnicodeDecodeError as exc:
         raise ProjectError(
             f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8 (in Excel: CSV UTF-8)"
         ) from None
+    if header != MANIFEST_COLUMNS:
+        raise ProjectError(f"{path}: header must be exactly {','.join(MANIFEST_COLUMNS)}")
     plans = []
     for line, row in enumerate(rows, start=2):
         if None in row or any(value is None for value in row.values()):
@@ -100,17 +112,22 @@ def read_manifest(raw_dir: Path) -> list[Plan]:
         year = row["year"].strip()
         if (problem := year_problem(year)) is not None:
             raise ProjectError(f"{path}:{line}: {problem}")
-        plans.append(Plan(**{**{k: v.strip() for k, v in row.items()}, "year": int(year)}))
+        plans.append(Plan(**{**{k: text_cell(v).strip() for k, v in row.items()}, "year": int(year)}))
     return plans
 
 
-def write_manifest(raw_dir: Path, plans: list[Plan]) -> None:
-    """Rewrite manifest.csv atomically, rows in the given order (so an added row is a one-line diff)."""
+def manifest_bytes(plans: list[Plan]) -> bytes:
+    """manifest.csv as written, rows in the given order (so an added row is a one-line diff)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(MANIFEST_COLUMNS)
-    writer.writerows(plan.as_row().values() for plan in plans)
-    write_bytes_atomic(raw_dir / "manifest.csv", buffer.getvalue().encode("utf-8"))
+    writer.writerows([safe_cell(value) for value in plan.as_row().values()] for plan in plans)
+    return buffer.getvalue().encode("utf-8")
+
+
+def write_manifest(raw_dir: Path, plans: list[Plan]) -> None:
+    """Rewrite manifest.csv atomically."""
+    write_bytes_atomic(raw_dir / "manifest.csv", manifest_bytes(plans))
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -145,13 +162,14 @@ def _check_choice(column: str, allowed: tuple[str, ...]) -> Callable[[Plan], str
 
 
 def _check_text(column: str, required: bool = True) -> Callable[[Plan], str | None]:
-    """A free-text column: one line (no newline, tab or escape), and not empty when `required`."""
+    """A free-text column: one line without hidden characters (HIDDEN_CATEGORIES: newline, tab,
+    escape, bidirectional override, zero-width), and not empty when `required`."""
 
     def check(plan: Plan) -> str | None:
         value = getattr(plan, column)
         if required and not value:
             return f"{column} must not be empty"
-        if printable(value) != value:
+        if any(unicodedata.category(c) in HIDDEN_CATEGORIES for c in value):
             return f"{column} {value!r} contains a line break or control character; write it on one line"
         return None
 
@@ -185,8 +203,20 @@ def names_safe_file(plan: Plan) -> bool:
     }
 
 
+def length_problem(column: str, value: str) -> str | None:
+    """Why a value is too long for its column (FIELD_MAX_CHARS), without repeating the value."""
+    if len(value) <= FIELD_MAX_CHARS[column]:
+        return None
+    return f"{column} is {len(value):,} characters long; at most {FIELD_MAX_CHARS[column]:,} are allowed — shorten it"
+
+
 def row_problems(plan: Plan, skip: Collection[str] = ()) -> list[str]:
-    """Problems with one row's values, independent of the files; `skip` names columns not to check."""
+    """Problems with one row's values, independent of the files; `skip` names columns not to check.
+    A value over its length limit is reported as such (and not quoted by the other checks)."""
+    long = {column: problem for column in FIELD_MAX_CHARS
+            if (problem := length_problem(column, str(getattr(plan, column)))) is not None}
+    if long:
+        return [problem for column, problem in long.items() if column not in skip]
     return [
         problem
         for column, check in ROW_CHECKS.items()
@@ -208,8 +238,9 @@ def duplicate_problems(plan: Plan, earlier: list[Plan]) -> list[str]:
     return problems
 
 
-def file_problems(raw_dir: Path, plan: Plan) -> list[str]:
-    """Problems with the file a (well-formed) row points at: a link, missing, checksum drift, undecodable."""
+def file_problems(raw_dir: Path, plan: Plan, reader: PlanReader) -> list[str]:
+    """Problems with the file a (well-formed) row points at: a link, missing, checksum drift,
+    undecodable or past a limit (read through `reader`, so an unchanged file is extracted once)."""
     path = raw_dir / plan.file
     if (link := symlink_problem(path)) is not None:
         return [link]
@@ -221,15 +252,19 @@ def file_problems(raw_dir: Path, plan: Plan) -> list[str]:
             f"are immutable — restore it, or accept the change with `python -m analysis check --accept {plan.doc_id}`"
         ]
     try:
-        check_readable(path)
+        reader.read(path)
     except ProjectError as exc:
         return [str(exc)]
     return []
 
 
-def validate(raw_dir: Path) -> list[Plan]:
-    """Check manifest against files; raise one ProjectError listing every problem, one per line."""
+def validate(raw_dir: Path, reader: PlanReader | None = None) -> list[Plan]:
+    """Check manifest against files; raise one ProjectError listing every problem, one per line.
+    Files are read with `reader` (default: the project's params and extraction cache)."""
+    if (raw_dir / JOURNAL).is_file():  # an `add` killed while moving its files into place
+        recover(raw_dir)
     plans = read_manifest(raw_dir)
+    reader = reader or project_reader(raw_dir)
     manifest = raw_dir / "manifest.csv"
     problems: list[str] = []
     for index, plan in enumerate(plans):
@@ -237,7 +272,7 @@ def validate(raw_dir: Path) -> list[Plan]:
         row = row_problems(plan) + duplicate_problems(plan, plans[:index])
         problems += [f"{where}: {p}" for p in row]
         if names_safe_file(plan):
-            problems += file_problems(raw_dir, plan)
+            problems += file_problems(raw_dir, plan, reader)
     listed = {plan.file for plan in plans}
     files = (p.name for p in raw_dir.iterdir() if p.suffix.lower() in ACCEPTED and not p.name.startswith("."))
     for orphan in sorted(name for name in files if name not in listed):

@@ -10,6 +10,7 @@ from pathlib import Path
 FILES = {
     "clean": "clean.yaml",
     "structure": "structure.yaml",
+    "ingest": "ingest.yaml",
     "themes": "themes.yaml",
     "policy_tools": "policy_tools.yaml",
     "clusters": "clusters.yaml",

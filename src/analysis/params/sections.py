@@ -10,6 +10,7 @@ from analysis.params.clean import CleanParams, StructureParams
 from analysis.params.clusters import ClusterParams
 from analysis.params.explore import ExploreParams
 from analysis.params.files import FILES, params_files
+from analysis.params.ingest import IngestParams
 from analysis.params.loader import read_params_text
 from analysis.params.policy_tools import PolicyToolsParams
 from analysis.params.report import ReportParams
@@ -26,6 +27,7 @@ class Params:
     folder: Path
     clean: CleanParams
     structure: StructureParams
+    ingest: IngestParams
     themes: ThemesParams
     policy_tools: PolicyToolsParams
     clusters: ClusterParams
@@ -42,7 +44,7 @@ class Params:
 
 def _models(folder: Path) -> dict:
     """section → a function reading its file once into its model."""
-    models = {"clean": CleanParams, "structure": StructureParams, "themes": ThemesParams,
+    models = {"clean": CleanParams, "structure": StructureParams, "ingest": IngestParams, "themes": ThemesParams,
               "policy_tools": PolicyToolsParams, "clusters": ClusterParams, "statistics": StatisticsParams,
               "explore": ExploreParams, "report": ReportParams}
     return {

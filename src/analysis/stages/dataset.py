@@ -8,12 +8,12 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.corpus.clean import CleanResult, clean_plan
-from analysis.corpus.ingest import read_plan
 from analysis.corpus.manifest import MANIFEST_COLUMNS, Plan, validate
+from analysis.corpus.reader import PlanReader, project_reader
 from analysis.corpus.structure import PlanStructure, parse_plan
 from analysis.files import write_tables, write_text_atomic
 from analysis.params import Params
-from analysis.params.clean import CleanParams, StructureParams
+from analysis.params.clean import CleanParams
 from analysis.paths import Paths, ProjectError
 
 COMPLETENESS_MARK = {"complete": "", "truncated": "（截断）", "partial": "（节选）"}
@@ -58,26 +58,25 @@ def n_chars(text: str) -> int:
     return sum(not c.isspace() for c in text)
 
 
-def structure_plan(
-    plan: Plan, raw_dir: Path, clean_rules: CleanParams, structure_rules: StructureParams
-) -> StructuredPlan:
-    """Clean and structure one plan of data/raw; lines dropped when extracting a PDF or HTML file
-    are recorded among the removed lines, before cleaning's own."""
-    text, dropped = read_plan(raw_dir / plan.file, structure_rules)
+def structure_plan(plan: Plan, raw_dir: Path, clean_rules: CleanParams, reader: PlanReader) -> StructuredPlan:
+    """Clean and structure one plan of data/raw (read through `reader`: extracted once); lines
+    dropped when extracting a PDF, DOCX or HTML file are recorded among the removed lines, before
+    cleaning's own."""
+    text, dropped = reader.read(raw_dir / plan.file)
     cleaned = clean_plan(text, clean_rules)
     cleaned = replace(cleaned, removed=dropped + cleaned.removed)
-    return StructuredPlan(plan, cleaned, parse_plan(cleaned.text, structure_rules))
+    return StructuredPlan(plan, cleaned, parse_plan(cleaned.text, reader.rules))
 
 
 def structure_corpus(raw_dir: Path, params: Params, doc_ids: list[str] | None = None) -> CorpusTables:
     """Validate data/raw, then clean and structure the chosen plans (all when `doc_ids` is empty)."""
-    plans = validate(raw_dir)
+    reader = project_reader(raw_dir, params.structure, params.ingest)
+    plans = validate(raw_dir, reader)
     if doc_ids:
         if unknown := sorted(set(doc_ids) - {p.doc_id for p in plans}):
             raise ProjectError(f"{raw_dir / 'manifest.csv'}: unknown doc_id(s) {', '.join(unknown)}")
         plans = [p for p in plans if p.doc_id in doc_ids]
-    rules = params.clean, params.structure
-    done = [structure_plan(p, raw_dir, *rules) for p in sorted(plans, key=lambda p: p.doc_id)]
+    done = [structure_plan(p, raw_dir, params.clean, reader) for p in sorted(plans, key=lambda p: p.doc_id)]
     return CorpusTables(done, _documents(done), _items(done), _removed(done))
 
 

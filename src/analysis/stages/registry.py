@@ -37,7 +37,7 @@ class Stage:
 
 
 STAGES = [
-    Stage("dataset", ["clean", "structure"], "analysis.stages.dataset:run_stage"),
+    Stage("dataset", ["clean", "structure", "ingest"], "analysis.stages.dataset:run_stage"),
     Stage("themes", ["themes", "statistics", *TOKENS], "analysis.stages.themes:run_stage", ["dataset"]),
     Stage("clusters", ["clusters", "themes", *TOKENS], "analysis.stages.clusters:run_stage", ["dataset"]),
     Stage("validation", ["themes"], "analysis.stages.validation:run_validation", ["dataset", "themes"],

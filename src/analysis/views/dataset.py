@@ -10,6 +10,7 @@ import pandas as pd
 
 from analysis.corpus.clean import CONVERTED
 from analysis.corpus.manifest import Plan
+from analysis.corpus.reader import project_reader
 from analysis.params import Params
 from analysis.paths import ProjectError, printable
 from analysis.stages.dataset import n_chars, per_section_plans, plan_labels, structure_plan
@@ -18,7 +19,7 @@ from analysis.stages.dataset import n_chars, per_section_plans, plan_labels, str
 def outline(plan: Plan, raw_dir: Path, params: Params) -> list[str]:
     """What cleaning and structuring found in one plan, for the analyst who just added it: title,
     sections, items and characters, lines removed by rule, and the structure warnings."""
-    done = structure_plan(plan, raw_dir, params.clean, params.structure)
+    done = structure_plan(plan, raw_dir, params.clean, project_reader(raw_dir, params.structure, params.ingest))
     rules = Counter(rule for rule, _ in done.cleaned.removed)
     found = done.structure
     lines = [
