@@ -25,6 +25,7 @@ OS_HINTS = {
 
 def cmd_check(paths: Paths, args: argparse.Namespace) -> int:
     from analysis.corpus.manifest import accept_checksum, validate
+    from analysis.corpus.reader import project_reader
     from analysis.pipeline import check_params
     from analysis.publish.jobs import check_notebooks
 

@@ -57,6 +57,7 @@ def ensure_processed(paths: Paths, force: bool = False, log: Callable[[str], Non
     The stages that are out of date write into a staging folder that is published as one unit.
     """
     from analysis.corpus.manifest import validate
+    from analysis.corpus.reader import project_reader
     from analysis.params import load_params, warnings
     from analysis.stages.dataset import structure_corpus
     from analysis.stages.themes import sync_userdict
@@ -69,7 +70,7 @@ def ensure_processed(paths: Paths, force: bool = False, log: Callable[[str], Non
             params = load_params(paths.params)
         for warning in warnings(params):
             log(f"warning: {warning}")
-        validate(paths.raw)  # before anything is written, userdict.txt included
+        validate(paths.raw, project_reader(paths.raw, params.structure, params.ingest))  # before any write
         if sync_userdict(params):
             log(f"wrote {params.path('userdict')} from the theme lexicon")
             params = load_params(paths.params)
