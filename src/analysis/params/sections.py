@@ -8,6 +8,7 @@ from pathlib import Path
 
 from analysis.params.clean import RULE_KEYS, STRUCTURE_KEYS, CleanParams, StructureParams
 from analysis.params.clusters import ClusterParams
+from analysis.params.coding import CodingParams
 from analysis.params.explore import ExploreParams
 from analysis.params.loader import load_yaml, read_params_text
 from analysis.params.policy_tools import PolicyToolsParams
@@ -27,6 +28,7 @@ FILES = {
     "statistics": "statistics.yaml",
     "explore": "explore.yaml",
     "report": "report.yaml",
+    "coding": "coding.yaml",
     "stopwords": "stopwords.txt",
     "userdict": "userdict.txt",
 }
@@ -47,6 +49,7 @@ class Params:
     statistics: StatisticsParams
     explore: ExploreParams
     report: ReportParams
+    coding: CodingParams
     stopwords: Stopwords
     userdict: UserDict
 
@@ -74,6 +77,7 @@ def _models(folder: Path) -> dict:
         "statistics": yaml_model(StatisticsParams, "statistics", fields_of(StatisticsParams)),
         "explore": yaml_model(ExploreParams, "explore", fields_of(ExploreParams)),
         "report": yaml_model(ReportParams, "report", REPORT_KEYS),
+        "coding": yaml_model(CodingParams, "coding", fields_of(CodingParams)),
         "stopwords": lambda: Stopwords.from_text(read_params_text(folder / FILES["stopwords"])),
         "userdict": lambda: UserDict.from_text(read_params_text(folder / FILES["userdict"])),
     }
