@@ -29,7 +29,7 @@ CODER_DIR = "coders"
 
 
 def codings_path(paths: Paths) -> Path:
-    return paths.root / "data" / "annotations" / "codings.yaml"
+    return paths.codings
 
 
 def coder_file(name: str) -> str:

@@ -40,10 +40,12 @@ STAGES = [
     Stage("dataset", ["clean.yaml", "structure.yaml"], "analysis.stages.dataset:run_stage"),
     Stage("themes", ["themes.yaml", "statistics.yaml", *TOKENS], "analysis.stages.themes:run_stage", ["dataset"]),
     Stage("clusters", ["clusters.yaml", "themes.yaml", *TOKENS], "analysis.stages.clusters:run_stage", ["dataset"]),
-    Stage("validation", ["themes.yaml"], "analysis.stages.validation:run_validation", ["dataset", "themes"],
-          ["annotations"]),  # reads the themes stage's kwic.csv, as does policy_tools
-    Stage("policy_tools", ["policy_tools.yaml", "themes.yaml", "statistics.yaml"],
-          "analysis.stages.policy_tools:run_stage", ["dataset", "themes"], ["policy_tool_annotations"]),
+    Stage("validation", ["themes.yaml", "coding.yaml", "statistics.yaml"],
+          "analysis.stages.validation:run_validation", ["dataset", "themes"],
+          ["annotations", "codings", "coders"]),  # reads the themes stage's kwic.csv, as does policy_tools
+    Stage("policy_tools", ["policy_tools.yaml", "themes.yaml", "statistics.yaml", "coding.yaml"],
+          "analysis.stages.policy_tools:run_stage", ["dataset", "themes"],
+          ["policy_tool_annotations", "codings", "coders"]),
     Stage("coword", ["explore.yaml", "report.yaml", *TOKENS], "analysis.stages.coword:run_stage", ["dataset"]),
 ]
 
