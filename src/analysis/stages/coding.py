@@ -49,11 +49,45 @@ def read_coder_codes(path: Path) -> pd.DataFrame:
     return frame.astype({"item_seq": int, "code": int})[CODE_COLUMNS]
 
 
+def read_coding(path: Path, unit: str, with_code: bool) -> pd.DataFrame | None:
+    """A hand coding: doc_id, item_seq, `unit` (theme or sub_tool), a 0/1 `code` when `with_code`
+    (else the file lists only the units an item uses, an empty unit for none: stripped), note.
+    None when the file is absent; a malformed file is one error line per problem."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    columns = ["doc_id", "item_seq", unit, *(["code"] if with_code else []), "note"]
+    frame = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    if missing := [column for column in columns if column not in frame]:
+        raise ProjectError(f"{path}: missing column(s) {', '.join(missing)}; the coding has {', '.join(columns)}")
+    seq = pd.to_numeric(frame["item_seq"], errors="coerce")
+    code = pd.to_numeric(frame["code"], errors="coerce") if with_code else pd.Series(0, index=frame.index)
+    wrong = ~(seq % 1 == 0) | ~code.isin([0, 1])
+    rule = "item_seq must be a whole number" + (" and code 0 or 1" if with_code else "")
+    if bad := [f"{path}: line {at + 2}: {rule}" for at in frame.index[wrong]]:
+        raise ProjectError(*bad)
+    frame = frame[columns].assign(item_seq=seq.astype(int))
+    frame = frame.assign(code=code.astype(int)) if with_code else frame.assign(**{unit: frame[unit].str.strip()})
+    if repeated := frame[frame.duplicated(["doc_id", "item_seq", unit])].index.tolist():
+        raise ProjectError(*(f"{path}: line {at + 2}: this item × {unit.replace('_', '-')} is coded twice; keep one"
+                             for at in repeated))
+    return frame
+
+
+def read_annotations(path: Path) -> pd.DataFrame | None:
+    """The lexicon's hand coding (ANNOTATION_COLUMNS, `code` 0 or 1), or None when the file is absent."""
+    return read_coding(path, "theme", with_code=True)
+
+
+def read_tool_annotations(path: Path) -> pd.DataFrame | None:
+    """The policy-tool hand coding (TOOL_ANNOTATION_COLUMNS; `sub_tool` empty for an item coded with
+    none), or None when the file is absent."""
+    return read_coding(path, "sub_tool", with_code=False)
+
+
 def seed_codes(path: Path, scheme: str, categories: list[str]) -> pd.DataFrame:
     """A seed reference file as CODE_COLUMNS: item_themes.csv as it is, policy_tools.csv (the
     sub-tools each item uses) as 0/1 for every sub-tool of `categories`."""
-    from analysis.stages.validation import read_annotations, read_tool_annotations
-
     if scheme == "themes":
         found = read_annotations(path)
         return pd.DataFrame(columns=CODE_COLUMNS) if found is None else found.rename(columns={"theme": "category"})

@@ -23,9 +23,9 @@ from analysis.params import Params
 from analysis.params.annotations import file_sha256, load_codings
 from analysis.params.coding import CodingParams
 from analysis.params.statistics import StatisticsParams
-from analysis.paths import Paths, ProjectError
+from analysis.paths import Paths
 from analysis.stages.classifier import CHECK_COLUMNS, QUEUE_COLUMNS, Items, check
-from analysis.stages.coding import codings_path, reference_codes
+from analysis.stages.coding import codings_path, read_annotations, read_tool_annotations, reference_codes
 from analysis.stages.dataset import CorpusTables
 from analysis.stages.tool_coding import unit_label
 from analysis.text.agreement import cohen_kappa
@@ -45,42 +45,6 @@ TOOL_DISAGREEMENT_COLUMNS = [*TOOL_KEY[:2], "unit", "type", "sub_tool", "code", 
 
 
 # --- one reader, one confusion row, one disagreement table, for any coding -------------------------
-
-
-def read_coding(path: Path, unit: str, with_code: bool) -> pd.DataFrame | None:
-    """A hand coding: doc_id, item_seq, `unit` (theme or sub_tool), a 0/1 `code` when `with_code`
-    (else the file lists only the units an item uses, an empty unit for none: stripped), note.
-    None when the file is absent; a malformed file is one error line per problem."""
-    path = Path(path)
-    if not path.is_file():
-        return None
-    columns = ["doc_id", "item_seq", unit, *(["code"] if with_code else []), "note"]
-    frame = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
-    if missing := [column for column in columns if column not in frame]:
-        raise ProjectError(f"{path}: missing column(s) {', '.join(missing)}; the coding has {', '.join(columns)}")
-    seq = pd.to_numeric(frame["item_seq"], errors="coerce")
-    code = pd.to_numeric(frame["code"], errors="coerce") if with_code else pd.Series(0, index=frame.index)
-    wrong = ~(seq % 1 == 0) | ~code.isin([0, 1])
-    rule = "item_seq must be a whole number" + (" and code 0 or 1" if with_code else "")
-    if bad := [f"{path}: line {at + 2}: {rule}" for at in frame.index[wrong]]:
-        raise ProjectError(*bad)
-    frame = frame[columns].assign(item_seq=seq.astype(int))
-    frame = frame.assign(code=code.astype(int)) if with_code else frame.assign(**{unit: frame[unit].str.strip()})
-    if repeated := frame[frame.duplicated(["doc_id", "item_seq", unit])].index.tolist():
-        raise ProjectError(*(f"{path}: line {at + 2}: this item × {unit.replace('_', '-')} is coded twice; keep one"
-                             for at in repeated))
-    return frame
-
-
-def read_annotations(path: Path) -> pd.DataFrame | None:
-    """The lexicon's hand coding (ANNOTATION_COLUMNS, `code` 0 or 1), or None when the file is absent."""
-    return read_coding(path, "theme", with_code=True)
-
-
-def read_tool_annotations(path: Path) -> pd.DataFrame | None:
-    """The policy-tool hand coding (TOOL_ANNOTATION_COLUMNS; `sub_tool` empty for an item coded with
-    none), or None when the file is absent."""
-    return read_coding(path, "sub_tool", with_code=False)
 
 
 def _ratio(part: int, whole: int) -> float:
@@ -184,6 +148,7 @@ def compare(annotations: pd.DataFrame, kwic: pd.DataFrame, items: pd.DataFrame, 
     """The coded items that exist in `items` and whose theme is in the lexicon, with `predicted`
     (0/1), the `terms` counted, `applicable` (the plan's year within the theme's since/until) and
     the item `text`."""
+    annotations = annotations if "sample" in annotations else annotations.assign(sample="in_sample")
     frame = (
         annotations[annotations["theme"].isin(list(lexicon.terms))]
         .merge(items[["doc_id", "item_seq", "year", "text"]], on=["doc_id", "item_seq"])
@@ -264,8 +229,6 @@ def validate_lexicon(
             [f"{annotations_path}: not found, so the lexicon is not validated against a reference coding "
              f"({', '.join(VALIDATION_FILES)} are empty)"],
         )
-    if "sample" not in annotations:
-        annotations = annotations.assign(sample="in_sample")
     if doc_ids is not None:
         annotations = annotations[annotations["doc_id"].isin(list(doc_ids))]
     notes = coverage_notes(annotations, tables.items, annotations_path)
@@ -338,6 +301,7 @@ def compare_coding(compared: pd.DataFrame, book: Dictionary) -> pd.DataFrame:
     item over the hand-coded items (`compare_tools`): confusion counts, precision, recall, F1 and
     Cohen's κ."""
     rows = []
+    compared = compared if "sample" in compared else compared.assign(sample="in_sample")
     for sample in samples_of(compared):
         part = compared[compared["sample"] == sample]
         for kind, members in book.groups.items():
