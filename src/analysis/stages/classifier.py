@@ -39,7 +39,7 @@ def _fit_predict(train: Items, rows: np.ndarray, labels: dict[str, np.ndarray], 
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, coding.ngram_max), sublinear_tf=True)
+    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, coding.ngram_max), sublinear_tf=True, min_df=2)
     fit = hstack([vectorizer.fit_transform([train.texts[i] for i in rows]), csr_matrix(train.hits[rows])]).tocsr()
     new = hstack([vectorizer.transform([test.texts[i] for i in test_rows]), csr_matrix(test.hits[test_rows])]).tocsr()
     out = {}
