@@ -117,17 +117,18 @@ def reference_codes(paths: Paths, scheme: str, categories: list[str]) -> tuple[p
     records = [r for r in load_codings(codings_path(paths)) if scheme in r.schemes]
     settled = {name for r in records for name in r.adjudicates}
     ranked = sorted(records, key=lambda r: (not r.adjudicates, r.file.startswith(f"{CODER_DIR}/")))
-    parts, notes, taken = [], [], set()
+    parts, notes, taken, adjudicated = [], [], set(), set()
     for record in ranked:
         codes = record_codes(paths, record, scheme, categories)
         items = set(zip(codes["doc_id"], codes["item_seq"], strict=True))
         if overlap := items & taken:
-            if record.file not in settled and not record.adjudicates:
+            if record.file not in settled and not record.adjudicates and (overlap := overlap - adjudicated):
                 notes.append(f"{record.file}: {len(overlap)} item(s) also coded by another coder and not adjudicated "
                              f"({scheme}); run `python -m analysis coding adjudicate`")
             keep = [(d, s) not in taken for d, s in zip(codes["doc_id"], codes["item_seq"], strict=True)]
             codes = codes[keep]
         taken |= items
+        adjudicated |= items if record.adjudicates else set()
         parts.append(codes.assign(sample=record.sample, file=record.file))
     if not parts:
         return pd.DataFrame(columns=[*CODE_COLUMNS, "sample", "file"]), notes
