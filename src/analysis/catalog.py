@@ -88,6 +88,12 @@ TABLES = [
         "similarity:float"),
     Table("nearest_neighbours", "clusters", "doc_id:str neighbour:str rank:int similarity:float share_nearest:float"),
     # validation
+    Table("adjudication_queue", "validation",
+        "doc_id:str item_seq:int category:str coder_a:str code_a:int coder_b:str code_b:int decision:str"),
+    Table("coder_agreement", "validation",
+        "coder_a:str coder_b:str category:str n_items:int both_1:int only_a:int only_b:int both_0:int "
+        "percent:float percent_low:float percent_high:float kappa:float kappa_low:float kappa_high:float "
+        "alpha:float alpha_low:float alpha_high:float"),
     Table("lexicon_disagreements", "validation",
         "doc_id:str item_seq:int theme:str code:int predicted:int terms:str note:str text:str"),
     Table("lexicon_review_queue", "validation",

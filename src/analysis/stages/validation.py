@@ -25,7 +25,14 @@ from analysis.params.coding import CodingParams
 from analysis.params.statistics import StatisticsParams
 from analysis.paths import Paths
 from analysis.stages.classifier import CHECK_COLUMNS, QUEUE_COLUMNS, Items, check
-from analysis.stages.coding import codings_path, read_annotations, read_tool_annotations, reference_codes
+from analysis.stages.coding import (
+    adjudication_queue,
+    all_agreement,
+    codings_path,
+    read_annotations,
+    read_tool_annotations,
+    reference_codes,
+)
 from analysis.stages.dataset import CorpusTables
 from analysis.stages.tool_coding import unit_label
 from analysis.text.agreement import cohen_kappa
@@ -262,6 +269,9 @@ def run_validation(tables: CorpusTables, params: Params, paths: Paths, out: Path
     validation = validate_lexicon(tables, read_kwic(paths, out), lexicon, paths.annotations, params.coding,
                                   params.statistics, reference=reference)
     write_validation(validation, out)
+    stats = params.statistics
+    write_tables(out, {"coder_agreement.csv": all_agreement(paths, stats.replicates, stats.level, stats.seed),
+                       "adjudication_queue.csv": adjudication_queue(paths)})
     return [*notes, *frozen_notes(paths, "themes", params.path("themes")), *validation.notes]
 
 
