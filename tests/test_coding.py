@@ -213,3 +213,54 @@ def test_the_seed_codings_are_recorded_as_automated_single_coder(paths):
     assert set(records) == {"item_themes.csv", "policy_tools.csv"}
     assert all(r.automated and r.coders == "single" and r.sample == "in_sample" for r in records.values())
     assert (records["item_themes.csv"].date, records["policy_tools.csv"].date) == ("2026-11-23", "2026-11-30")
+
+
+def test_the_coding_commands(coding_project, capsys):
+    from analysis.cli import main
+
+    root = ["--root", str(coding_project.root)]
+    out = coding_project.root / "sheet"
+    assert main([*root, "coding", "export", "--scheme", "policy_tools", "--plans", "zhoushan_2024", "--out",
+                 str(out), "--seed", "5"]) == 0
+    assert capsys.readouterr().out.startswith("wrote 24 items to code: ")
+    sheet = pd.read_csv(out.with_suffix(".csv"), encoding="utf-8-sig", keep_default_na=False, dtype=str)
+    tools = [c for c in sheet.columns if c not in ("row", "doc_id", "item_seq", "unit", "text", "note")]
+    assert len(tools) == 15 and tools[0] == "师资人才"
+    sheet[tools] = "0"
+    write_csv_atomic(out.with_suffix(".csv"), sheet)
+    assert main([*root, "coding", "import", str(out.with_suffix(".csv")), "--coder", "己"]) == 0
+    assert "stored 24 rows of 己 (in_sample)" in capsys.readouterr().out
+    sheet.loc[0, "师资人才"] = "yes"
+    write_csv_atomic(bad := coding_project.root / "bad.csv", sheet)
+    assert main([*root, "coding", "import", str(bad), "--coder", "庚"]) == 2
+    assert capsys.readouterr().err == f"error: {bad}: row 2, column 师资人才: 'yes' is not 0 or 1; write 0 or 1\n"
+    assert main([*root, "coding", "export", "--disputed"]) == 2
+    assert "no review queue yet; run `make reports` first" in capsys.readouterr().err
+
+
+def test_a_held_out_policy_tool_coding_is_reported_apart(coding_project, corpus):
+    from analysis.stages.policy_tools import build_policy_tools
+    from analysis.text.dictionary import tool_codebook
+
+    params = load_params(coding_project.params)
+    files, _ = coding_sheets.export_sheet(coding_project, params, corpus.items, corpus.documents,
+                                          coding_project.root / "sheet", which="policy_tools",
+                                          plans=["zhoushan_2024"])
+    sheet = pd.read_csv(files[1], encoding="utf-8-sig", keep_default_na=False, dtype=str)
+    book = tool_codebook(params.policy_tools)
+    sheet[book.keys] = "0"
+    sheet.loc[sheet["item_seq"].astype(int) <= 3, "师资人才"] = "1"  # items 1–3 use 师资人才, nothing else is used
+    write_csv_atomic(files[1], sheet)
+    coding_sheets.import_sheet(coding_project, params, corpus.items, files[1], "辛", "human", True)
+    reference, _ = coding.reference_codes(coding_project, "policy_tools", book.keys)
+    assert set(reference.groupby("sample")["doc_id"].unique().map(tuple)) == {
+        ("chengzhong_2024", "yangpu_2024"), ("zhoushan_2024",)}
+    kwic = stat_kwic(corpus, params.themes)
+    table = build_policy_tools(corpus, book, kwic, list(params.themes.terms), coding_project.policy_tool_annotations,
+                               params.statistics, params.coding, reference).policy_tool_validation
+    held = table[table["sample"] == "held_out"].set_index(["level", "type", "sub_tool"])
+    supply = held.loc[("type", "供给型", "")]
+    assert (supply["n_items"], supply["tp"] + supply["fn"]) == (24, 3)
+    assert held.loc[("type", "环境型", ""), "tp"] + held.loc[("type", "环境型", ""), "fn"] == 0
+    assert not supply["estimable"] and held["clf_f1"].isna().all()
+    assert table[table["sample"] == "in_sample"].query("level == 'type'")["n_items"].tolist() == [48, 48, 48]

@@ -192,12 +192,14 @@ def store_codes(paths: Paths, codes: pd.DataFrame, record: CodingRecord, sheet: 
     return target
 
 
-def heldout_problems(paths: Paths, codes: pd.DataFrame, scheme: Scheme, sheet: Path) -> list[str]:
-    """Items a held-out coding may not hold: those of an in-sample coding (the dictionary was tuned on them)."""
+def heldout_problems(paths: Paths, codes: pd.DataFrame, scheme: Scheme, schemes: list[str], sheet: Path
+                     ) -> list[str]:
+    """Items a held-out coding of `schemes` may not hold: those of an in-sample coding of one of them
+    (that dictionary was tuned on them)."""
     tuned = set()
     for record in load_codings(codings_path(paths)):
         if record.sample == "in_sample":
-            for name in record.schemes:
+            for name in set(record.schemes) & set(schemes):
                 done = record_codes(paths, record, name, scheme.categories.get(name, []))
                 tuned |= set(zip(done["doc_id"], done["item_seq"], strict=True))
     return [f"{sheet}: {d} {s}: the dictionary was tuned on this item (an in-sample coding holds it); "
@@ -296,7 +298,7 @@ def import_sheet(paths: Paths, params, items: pd.DataFrame, sheet: Path, coder: 
         raise ProjectError(*problems)
     codes = long_codes(frame, scheme)
     schemes = [name for name, names in scheme.categories.items() if set(names) & set(columns)]
-    if heldout and (problems := heldout_problems(paths, codes, scheme, sheet)):
+    if heldout and (problems := heldout_problems(paths, codes, scheme, schemes, sheet)):
         raise ProjectError(*problems)
     record = coding_record(paths, coder_file(coder), coder, kind, schemes, heldout, codebook_version(paths, schemes))
     return store_codes(paths, codes, record, sheet), record, frame.shape[0]
