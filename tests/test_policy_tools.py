@@ -97,7 +97,7 @@ def test_the_project_codebook_loads_and_the_stage_is_registered(paths):
     assert len(book.keys) == 15
     stage = next(s for s in STAGES if s.name == "policy_tools")
     assert stage.upstream == ["dataset", "themes"] and {"policy_tools", "statistics"} <= set(stage.params)
-    assert stage.inputs == ["policy_tool_annotations"] and paths.policy_tool_annotations.is_file()
+    assert stage.inputs == ["policy_tool_annotations", "codings", "coders"] and paths.policy_tool_annotations.is_file()
 
 
 def test_items_are_coded_with_their_cues_exactly(book):
@@ -172,7 +172,8 @@ def test_stage_on_the_seed_plans(corpus, paths):
     book = tool_codebook(PolicyToolsParams.from_yaml(paths.params / "policy_tools.yaml"))
     built = build_policy_tools(corpus, book, stat_kwic(corpus, themes), list(themes.terms),
                                paths.policy_tool_annotations,
-                               StatisticsParams.from_yaml(paths.params / "statistics.yaml"))
+                               StatisticsParams.from_yaml(paths.params / "statistics.yaml"),
+                               load_params(paths.params).coding)
     assert built.notes == []
     codes = item_codes(built.policy_tools, book)
     assert set(map(tuple, corpus.items[["doc_id", "item_seq"]].values)) == set(
@@ -187,6 +188,14 @@ def test_stage_on_the_seed_plans(corpus, paths):
     # 0.7767, 0.6541); 环境型 falls because v2 codes 4 of the 5 items the reference leaves without it
     kappas = validation.query("level == 'type'").set_index("type")["kappa"].to_dict()
     assert kappas == {"供给型": 0.7236, "环境型": 0.3094, "需求型": 0.7143}
+    # the classifier check: leave-one-plan-out F1 per type (2 coded plans), measured; sub-tools with
+    # fewer than min_positives (5) positive items are not estimable (金融税收 0, 政府购买 1, 服务外包 2, 对外交流 3)
+    types = validation.query("level == 'type'").set_index("type")
+    assert types["clf_f1"].to_dict() == {"供给型": 0.806, "环境型": 0.9545, "需求型": 0.6786}
+    assert sorted(validation.query("not estimable")["sub_tool"]) == ["对外交流", "政府购买", "服务外包", "金融税收"]
+    assert validation.query("level == 'sub_tool'")["clf_f1"].isna().all()
+    queue = built.policy_tool_review_queue
+    assert len(queue) == 45 and (queue["dictionary"] != queue["classifier"]).all()
     summary = built.policy_tool_summary
     assert ((summary["share_low"] <= summary["share"]) & (summary["share"] <= summary["share_high"])).all()
     assert (summary["sentence_codes"] >= summary["codes"]).all()

@@ -233,6 +233,18 @@ def test_comparison_report_has_the_validation_method_section(built):
     validation = pd.read_csv(project.processed / "policy_tool_validation.csv", encoding="utf-8-sig")
     kappa = validation[(validation["level"] == "type") & (validation["type"] == "供给型")]["kappa"].iloc[0]
     assert "<td>供给型</td>\n<td>（合计 all）</td>\n<td>48</td>" in tools and f"<td>{kappa:.2f}</td>" in tools
+    # who coded, in-sample and held-out apart, too few positives (金融税收 has none), the classifier check
+    assert page.count("自动编码者（语言模型代理）automated coder") == 2 and "人工编码" not in page
+    assert page.count("无样本外估计 no out-of-sample estimate") == 2
+    assert "<td>样本过少 too few to estimate</td>" in tools
+    assert "分类器 F1（留一计划交叉验证）classifier, grouped CV" in tools
+
+
+def test_no_page_calls_the_automated_reference_human_coding(built):
+    project, _ = built
+    pages = {page.name: page.read_text(encoding="utf-8") for page in _pages(project)}
+    assert "07_coding.html" in pages and "无样本外估计" in pages["04_policy_tools.html"]
+    assert [name for name, text in pages.items() if "人工编码" in text or "hand coding" in text] == []
 
 
 def test_one_plans_keyness_equals_its_rows_of_the_set_keyness(built):

@@ -10,11 +10,13 @@ import pandas as pd
 import pytest
 
 from analysis import pipeline
+from analysis.params import load_params
 from analysis.params.themes import ThemesParams
 from analysis.paths import Paths, ProjectError
 from analysis.stages import registry as stages
 from analysis.stages.themes import stat_kwic
 from analysis.stages.validation import (
+    CHECKS,
     DISAGREEMENT_COLUMNS,
     METRIC_COLUMNS,
     VALIDATION_FILES,
@@ -64,12 +66,12 @@ def toy() -> tuple[pd.DataFrame, pd.DataFrame]:
 def test_exact_confusion_counts_on_the_fixture(toy):
     compared = compare(*toy, TOY_ITEMS, TOY_LEXICON)
     table = agreement(compared, ["甲", "乙"])
-    assert list(table.columns) == METRIC_COLUMNS
+    assert list(table.columns) == METRIC_COLUMNS[:-len(CHECKS)]
     assert table.to_dict(orient="records") == [
-        {"theme": "甲", "n_items": 6, "tp": 2, "fp": 2, "fn": 1, "tn": 1, "precision": 0.5, "recall": 0.6667,
-         "f1": 0.5714, "not_applicable": 0},  # F1 = 2·2 / (2·2 + 2 + 1)
-        {"theme": "乙", "n_items": 4, "tp": 1, "fp": 1, "fn": 1, "tn": 1, "precision": 0.5, "recall": 0.5,
-         "f1": 0.5, "not_applicable": 2},  # Q is a 2017 plan: 乙 applies since 2021
+        {"theme": "甲", "sample": "in_sample", "n_items": 6, "tp": 2, "fp": 2, "fn": 1, "tn": 1, "precision": 0.5,
+         "recall": 0.6667, "f1": 0.5714, "not_applicable": 0},  # F1 = 2·2 / (2·2 + 2 + 1)
+        {"theme": "乙", "sample": "in_sample", "n_items": 4, "tp": 1, "fp": 1, "fn": 1, "tn": 1, "precision": 0.5,
+         "recall": 0.5, "f1": 0.5, "not_applicable": 2},  # Q is a 2017 plan: 乙 applies since 2021
     ]
     terms = compared.set_index(["doc_id", "item_seq", "theme"])["terms"]
     assert terms["P", 1, "甲"] == "甲二、甲一"  # distinct, in text order; the preamble mention is not P1's
@@ -87,7 +89,8 @@ def test_disagreements_one_row_per_item_and_theme(toy):
 
 
 def test_undefined_ratios_are_empty():
-    compared = pd.DataFrame({"theme": ["甲"], "code": [0], "predicted": [0], "applicable": [True]})
+    compared = pd.DataFrame({"theme": ["甲"], "code": [0], "predicted": [0], "applicable": [True],
+                             "sample": ["in_sample"]})
     row = agreement(compared, ["甲", "丙"]).set_index("theme")
     assert row.loc["甲", ["tn", "precision", "recall", "f1"]].isna().tolist() == [False, True, True, True]
     assert row.loc["丙", "n_items"] == 0  # a lexicon theme nobody coded: listed, not validated
@@ -126,12 +129,14 @@ def test_a_malformed_coding_is_a_one_line_error(tmp_path, text, message):
     assert str(error.value).startswith(f"{path}: ") and message in str(error.value)
 
 
-def test_no_coding_file_gives_empty_tables_and_a_note(tmp_path, corpus, themes):
-    result = validate_lexicon(corpus, stat_kwic(corpus, themes), theme_lexicon(themes), tmp_path / "item_themes.csv")
+def test_no_coding_file_gives_empty_tables_and_a_note(tmp_path, corpus, themes, settings):
+    result = validate_lexicon(corpus, stat_kwic(corpus, themes), theme_lexicon(themes), tmp_path / "item_themes.csv",
+                              *settings)
     assert result.lexicon_validation.empty and list(result.lexicon_validation.columns) == METRIC_COLUMNS
     assert result.lexicon_disagreements.empty and list(result.lexicon_disagreements.columns) == DISAGREEMENT_COLUMNS
     assert result.notes == [f"{tmp_path / 'item_themes.csv'}: not found, so the lexicon is not validated against "
-                            "a hand coding (lexicon_validation.csv, lexicon_disagreements.csv are empty)"]
+                            "a reference coding (lexicon_validation.csv, lexicon_disagreements.csv, "
+                            "lexicon_review_queue.csv are empty)"]
 
 
 # --- the seed plans --------------------------------------------------------------------------------
@@ -160,12 +165,28 @@ def themes(paths):
 
 
 @pytest.fixture(scope="module")
-def seed_validation(corpus, themes, paths):
-    return validate_lexicon(corpus, stat_kwic(corpus, themes), theme_lexicon(themes), paths.annotations)
+def settings(paths):
+    params = load_params(paths.params)
+    return params.coding, params.statistics
+
+
+@pytest.fixture(scope="module")
+def seed_validation(corpus, themes, paths, settings):
+    return validate_lexicon(corpus, stat_kwic(corpus, themes), theme_lexicon(themes), paths.annotations, *settings)
+
+
+BASE = ["theme", *METRIC_COLUMNS[2:-len(CHECKS)]]  # the columns of SEED_AGREEMENT
+# leave-one-plan-out F1 of the classifier check, measured on the seed coding (lexicon v2); every
+# theme has at least min_positives (5) positive items
+SEED_CLASSIFIER = {"思政": 1.0, "双减": 0.9231, "数字化": 0.8966, "心理健康": 1.0}
 
 
 def test_seed_agreement(seed_validation):
-    assert seed_validation.lexicon_validation.values.tolist() == SEED_AGREEMENT
+    table = seed_validation.lexicon_validation
+    assert table[BASE].values.tolist() == SEED_AGREEMENT
+    assert table["sample"].eq("in_sample").all() and table["estimable"].all()
+    assert table.set_index("theme")["clf_f1"].to_dict() == SEED_CLASSIFIER
+    assert (table["clf_f1_low"] <= table["clf_f1"]).all() and (table["clf_f1"] <= table["clf_f1_high"]).all()
     assert seed_validation.notes == []
 
 
@@ -175,9 +196,9 @@ def test_seed_disagreements_item_by_item(seed_validation):
     assert table["note"].str.startswith("边界:").all()
 
 
-def test_a_selection_of_plans_is_validated_alone(corpus, themes, paths):
+def test_a_selection_of_plans_is_validated_alone(corpus, themes, paths, settings):
     result = validate_lexicon(corpus, stat_kwic(corpus, themes), theme_lexicon(themes), paths.annotations,
-                              ["yangpu_2024"])
+                              *settings, ["yangpu_2024"])
     assert result.lexicon_validation["n_items"].tolist() == [29] * 4 and result.notes == []
 
 
@@ -201,7 +222,7 @@ def test_stage_writes_the_seed_tables_and_never_touches_the_coding(project, path
     lines = run_stage(project, monkeypatch)
     assert "ran   stage validation" in lines and not any(line.startswith("warning:") for line in lines)
     table = pd.read_csv(project.processed / "lexicon_validation.csv", encoding="utf-8-sig")
-    assert table.values.tolist() == SEED_AGREEMENT
+    assert table[BASE].values.tolist() == SEED_AGREEMENT
     assert len(pd.read_csv(project.processed / "lexicon_disagreements.csv", encoding="utf-8-sig")) == 8
     assert (sha256(project.annotations), project.annotations.stat().st_mtime_ns) == before
     assert sha256(paths.annotations) == before[0]  # the project's own coding, copied unchanged
@@ -218,7 +239,7 @@ def test_stage_key_holds_the_coding_bytes(project):
 def test_stage_without_a_coding_writes_empty_tables_and_a_note(project, monkeypatch):
     project.annotations.unlink()
     lines = run_stage(project, monkeypatch)
-    assert f"warning: {project.annotations}: not found, so the lexicon is not validated against a hand coding " \
+    assert f"warning: {project.annotations}: not found, so the lexicon is not validated against a reference coding " \
            f"({', '.join(VALIDATION_FILES)} are empty)" in lines
     for name in VALIDATION_FILES:
         assert pd.read_csv(project.processed / name, encoding="utf-8-sig").empty

@@ -88,11 +88,19 @@ TABLES = [
         "similarity:float"),
     Table("nearest_neighbours", "clusters", "doc_id:str neighbour:str rank:int similarity:float share_nearest:float"),
     # validation
+    Table("adjudication_queue", "validation",
+        "doc_id:str item_seq:int category:str coder_a:str code_a:int coder_b:str code_b:int decision:str"),
+    Table("coder_agreement", "validation",
+        "coder_a:str coder_b:str category:str n_items:int both_1:int only_a:int only_b:int both_0:int "
+        "percent:float percent_low:float percent_high:float kappa:float kappa_low:float kappa_high:float "
+        "alpha:float alpha_low:float alpha_high:float"),
     Table("lexicon_disagreements", "validation",
         "doc_id:str item_seq:int theme:str code:int predicted:int terms:str note:str text:str"),
+    Table("lexicon_review_queue", "validation",
+        "doc_id:str item_seq:int category:str dictionary:int classifier:int probability:float coded:bool"),
     Table("lexicon_validation", "validation",
-        "theme:str n_items:int tp:int fp:int fn:int tn:int precision:float recall:float "
-        "f1:float not_applicable:int"),
+        "theme:str sample:str n_items:int tp:int fp:int fn:int tn:int precision:float recall:float "
+        "f1:float not_applicable:int estimable:bool clf_f1:float clf_f1_low:float clf_f1_high:float"),
     # policy_tools
     Table("policy_tool_disagreements", "policy_tools",
         "doc_id:str item_seq:int unit:str type:str sub_tool:str code:int predicted:int "
@@ -103,9 +111,12 @@ TABLES = [
         "doc_id:str level:str type:str sub_tool:str codes:int share:float share_low:float "
         "share_high:float items:int item_share:float sentence_codes:int n_items:int "
         "n_uncoded:int"),
+    Table("policy_tool_review_queue", "policy_tools",
+        "doc_id:str item_seq:int category:str dictionary:int classifier:int probability:float coded:bool"),
     Table("policy_tool_validation", "policy_tools",
-        "level:str type:str sub_tool:str n_items:int tp:int fp:int fn:int tn:int "
-        "precision:float recall:float f1:float kappa:float"),
+        "level:str type:str sub_tool:str sample:str n_items:int tp:int fp:int fn:int tn:int "
+        "precision:float recall:float f1:float kappa:float estimable:bool clf_f1:float clf_f1_low:float "
+        "clf_f1_high:float"),
     Table("policy_tools", "policy_tools",
         "doc_id:str item_seq:int sentence:int start:int unit:str type:str sub_tool:str "
         "cue:str sentence_text:str"),

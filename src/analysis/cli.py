@@ -161,6 +161,74 @@ def cmd_kwic(paths: Paths, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_coding(paths: Paths, args: argparse.Namespace) -> int:
+    from analysis.files import read_csv
+    from analysis.params import load_params
+    from analysis.stages import coding, coding_sheets
+
+    params = load_params(paths.params)
+    items = read_csv(paths.processed / "items.csv")
+    if args.action == "export":
+        disputed = coding.review_queue(paths) if args.disputed else None
+        target = Path(args.out) if args.out else paths.root / "data" / "annotations" / "sheets" / "coding_sheet"
+        files, n = coding_sheets.export_sheet(
+            paths, params, items, read_csv(paths.processed / "documents.csv"), target, which=args.scheme,
+            plans=args.plans, sample=args.sample, stratify=args.stratify, disputed=disputed, seed=args.seed)
+        print(f"wrote {n} items to code: {', '.join(map(str, files))}")
+    elif args.action == "import":
+        if not args.file or not args.coder:
+            raise ProjectError("coding import needs FILE and --coder NAME")
+        if args.adjudicated:
+            stored, record, n = coding_sheets.import_adjudication(paths, params, items, Path(args.file), args.coder,
+                                                                  args.kind)
+        else:
+            stored, record, n = coding_sheets.import_sheet(paths, params, items, Path(args.file), args.coder,
+                                                           args.kind, args.heldout)
+        print(f"stored {n} rows of {record.coder} ({record.sample}) in {stored}; recorded in "
+              f"{coding.codings_path(paths)}; run `make reports` to validate against it")
+    elif args.action == "adjudicate":
+        queue = coding.adjudication_queue(paths)
+        if queue.empty:
+            print("no disagreement between imported coders to adjudicate")
+            return 0
+        text = items.set_index(["doc_id", "item_seq"])["text"]
+        keys = zip(queue["doc_id"], queue["item_seq"], strict=True)
+        queue = queue.assign(text=[text.get(key, "") for key in keys])
+        target = Path(args.out) if args.out else paths.root / "data" / "annotations" / "sheets" / "adjudication"
+        files = coding_sheets.write_sheet(queue, target)
+        print(f"wrote {len(queue)} disagreements to decide: {', '.join(map(str, files))}; fill `decision` (0/1) "
+              "and run `coding import FILE --adjudicated --coder NAME`")
+    else:
+        stats = params.statistics
+        print(coding.all_agreement(paths, stats.replicates, stats.level, stats.seed).to_string(index=False))
+    return 0
+
+
+def add_coding_parser(sub) -> None:
+    """`coding export|import|adjudicate|agreement`: the second-coder workflow."""
+    parser = sub.add_parser("coding", help="coding sheets for human or automated coders: export, import, "
+                                           "adjudicate, agreement")
+    parser.add_argument("action", choices=["export", "import", "adjudicate", "agreement"])
+    parser.add_argument("file", nargs="?", metavar="FILE", help="import: the filled sheet (.xlsx or .csv)")
+    parser.add_argument("--scheme", choices=["themes", "policy_tools", "both"], default="both",
+                        help="export: the categories to code (default: both)")
+    parser.add_argument("--plans", nargs="+", metavar="DOC_ID", help="export: these plans' items")
+    parser.add_argument("--sample", type=positive_int, metavar="N", help="export: N plans not yet coded, at random")
+    parser.add_argument("--stratify", metavar="COLUMN", help="export --sample: in turn from each value of this "
+                                                             "documents.csv column (e.g. region, year)")
+    parser.add_argument("--disputed", action="store_true",
+                        help="export: the items where the dictionary and the classifier check disagree")
+    parser.add_argument("--seed", type=int, help="export: seed of the order and sample (params/coding.yaml)")
+    parser.add_argument("--out", metavar="PATH", help="export/adjudicate: the sheet path without suffix")
+    parser.add_argument("--coder", metavar="NAME", help="import: who coded (or adjudicated)")
+    parser.add_argument("--kind", choices=["human", "automated"], default="human",
+                        help="import: a human coder or an automated one (language-model agent)")
+    parser.add_argument("--heldout", action="store_true",
+                        help="import: coded after the dictionary was frozen (its SHA-256 is recorded now)")
+    parser.add_argument("--adjudicated", action="store_true", help="import: a filled adjudication sheet")
+    parser.set_defaults(func=cmd_coding)
+
+
 def positive_int(text: str) -> int:
     """argparse type: a whole number of at least 1."""
     if not text.isascii() or not text.isdigit() or int(text) < 1:
@@ -223,6 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="also the plan terms near each TERM within items, by log-likelihood G² and PMI "
                            "(window and minimum count: params/explore.yaml); reports/kwic/<query>_collocates.csv")
     kwic.set_defaults(func=cmd_kwic)
+    add_coding_parser(sub)
     return parser
 
 

@@ -112,6 +112,16 @@ class Paths:
         return self.root / "data" / "annotations" / "policy_tools.csv"
 
     @property
+    def codings(self) -> Path:
+        """Who made each coding under data/annotations (codings.yaml, analysis.params.annotations)."""
+        return self.root / "data" / "annotations" / "codings.yaml"
+
+    @property
+    def coders(self) -> Path:
+        """The codings imported with `python -m analysis coding import`, one file per coder."""
+        return self.root / "data" / "annotations" / "coders"
+
+    @property
     def processed(self) -> Path:
         return self.root / "data" / "processed"
 

@@ -17,6 +17,7 @@ FILES = {
     "statistics": "statistics.yaml",
     "explore": "explore.yaml",
     "report": "report.yaml",
+    "coding": "coding.yaml",
     "stopwords": "stopwords.txt",
     "userdict": "userdict.txt",
 }

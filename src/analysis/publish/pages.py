@@ -62,7 +62,7 @@ FOOTER_INPUTS = 30  # a footer lists the hashes of at most this many input files
 
 def footer_inputs(manifest: dict, plans: tuple[str, ...] | None) -> dict[str, str] | None:
     """The input files a page's footer lists: those of its plans (`plans`: doc_ids; None: every
-    input) and the shared ones (manifest, hand coding); None when they are more than FOOTER_INPUTS,
+    input) and the shared ones (manifest, reference coding); None when they are more than FOOTER_INPUTS,
     so 1,000 district pages do not each carry 1,000 hashes."""
     inputs = manifest.get("inputs", {})
     if plans is not None:

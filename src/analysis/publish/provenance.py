@@ -26,7 +26,7 @@ VERSIONED = ["analysis", "pandas", "scikit-learn", "scipy", "jieba", "matplotlib
 
 def run_manifest(paths: Paths, stage_keys: dict[str, str], documents: pd.DataFrame) -> dict:
     """What a run was built from: the SHA-256 of the bytes of each plan of the snapshot
-    (`documents`), of data/raw/manifest.csv and the hand coding, of every params file, the lock file
+    (`documents`), of data/raw/manifest.csv and the reference coding, of every params file, the lock file
     and the notebooks; the installed version of every locked package and whether they equal the
     lock; the git commit and whether the tree was dirty. `digest` hashes what determines the numbers
     (everything but the git state, the notebooks — each page's key has its own — and the build time),

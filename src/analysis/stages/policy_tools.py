@@ -19,12 +19,14 @@ import pandas as pd
 from analysis.corpus.structure import chinese_numeral
 from analysis.files import write_tables
 from analysis.params import Params
+from analysis.params.coding import CodingParams
 from analysis.params.statistics import StatisticsParams
 from analysis.paths import Paths
+from analysis.stages.coding import reference_codes
 from analysis.stages.dataset import CorpusTables
 from analysis.stages.tool_coding import code_items, item_codes
 from analysis.stages.tool_shares import summarise
-from analysis.stages.validation import read_kwic, validate_tools
+from analysis.stages.validation import frozen_notes, read_kwic, validate_tools
 from analysis.text.dictionary import Dictionary, tool_codebook
 
 MATRIX_COLUMNS = ["doc_id", "dimension", "y_order", "y", "type", "sub_tool", "codes"]
@@ -60,13 +62,14 @@ def matrix(codes: pd.DataFrame, items: pd.DataFrame, themes: pd.DataFrame, theme
 
 @dataclass
 class PolicyToolTables:
-    """The stage's five tables, and its notes (one printable line each)."""
+    """The stage's six tables, and its notes (one printable line each)."""
 
     policy_tools: pd.DataFrame
     policy_tool_summary: pd.DataFrame
     policy_tool_matrix: pd.DataFrame
     policy_tool_validation: pd.DataFrame
     policy_tool_disagreements: pd.DataFrame
+    policy_tool_review_queue: pd.DataFrame
     notes: list[str] = field(default_factory=list)
 
 
@@ -74,7 +77,8 @@ TABLE_NAMES = tuple(f.name for f in fields(PolicyToolTables) if f.name != "notes
 
 
 def build_policy_tools(tables: CorpusTables, book: Dictionary, kwic: pd.DataFrame, themes: list[str],
-                       annotations_path: Path, params: StatisticsParams) -> PolicyToolTables:
+                       annotations_path: Path, params: StatisticsParams, coding: CodingParams,
+                       reference: pd.DataFrame | None = None) -> PolicyToolTables:
     """Code every sentence of every item, summarise, cross with the themes (`kwic`: the lexicon's
     mentions, `themes` in lexicon order) and sections, validate the item level against the hand coding."""
     items = tables.items
@@ -82,13 +86,16 @@ def build_policy_tools(tables: CorpusTables, book: Dictionary, kwic: pd.DataFram
     codes = item_codes(sentence_codes, book)
     summary = summarise(sentence_codes, book, params)
     xy = matrix(codes, items, item_themes(kwic), themes)
-    validation, disagreements, notes = validate_tools(codes, items, book, annotations_path)
-    return PolicyToolTables(sentence_codes, summary, xy, validation, disagreements, notes)
+    validation, disagreements, queue, notes = validate_tools(codes, items, book, annotations_path, coding, params,
+                                                             reference)
+    return PolicyToolTables(sentence_codes, summary, xy, validation, disagreements, queue, notes)
 
 
 def run_stage(tables: CorpusTables, params: Params, paths: Paths, out: Path) -> list[str]:
     """The pipeline stage (analysis.stages.registry): write the five tables; the notes are its warnings."""
-    built = build_policy_tools(tables, tool_codebook(params.policy_tools), read_kwic(paths, out),
-                               list(params.themes.terms), paths.policy_tool_annotations, params.statistics)
+    book = tool_codebook(params.policy_tools)
+    reference, notes = reference_codes(paths, "policy_tools", book.keys)
+    built = build_policy_tools(tables, book, read_kwic(paths, out), list(params.themes.terms),
+                               paths.policy_tool_annotations, params.statistics, params.coding, reference)
     write_tables(out, {f"{name}.csv": getattr(built, name) for name in TABLE_NAMES})
-    return built.notes
+    return [*notes, *frozen_notes(paths, "policy_tools", params.path("policy_tools")), *built.notes]

@@ -40,10 +40,12 @@ STAGES = [
     Stage("dataset", ["clean", "structure", "ingest"], "analysis.stages.dataset:run_stage"),
     Stage("themes", ["themes", "statistics", *TOKENS], "analysis.stages.themes:run_stage", ["dataset"]),
     Stage("clusters", ["clusters", "themes", *TOKENS], "analysis.stages.clusters:run_stage", ["dataset"]),
-    Stage("validation", ["themes"], "analysis.stages.validation:run_validation", ["dataset", "themes"],
-          ["annotations"]),  # reads the themes stage's kwic.csv, as does policy_tools
-    Stage("policy_tools", ["policy_tools", "themes", "statistics"],
-          "analysis.stages.policy_tools:run_stage", ["dataset", "themes"], ["policy_tool_annotations"]),
+    Stage("validation", ["themes", "coding", "statistics"],
+          "analysis.stages.validation:run_validation", ["dataset", "themes"],
+          ["annotations", "codings", "coders"]),  # reads the themes stage's kwic.csv, as does policy_tools
+    Stage("policy_tools", ["policy_tools", "themes", "statistics", "coding"],
+          "analysis.stages.policy_tools:run_stage", ["dataset", "themes"],
+          ["policy_tool_annotations", "codings", "coders"]),
     Stage("coword", ["explore", "report", *TOKENS], "analysis.stages.coword:run_stage", ["dataset"]),
 ]
 

@@ -12,7 +12,6 @@ only ever read, never written.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Collection
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -21,59 +20,38 @@ import pandas as pd
 
 from analysis.files import read_csv, write_tables
 from analysis.params import Params
-from analysis.paths import Paths, ProjectError
+from analysis.params.annotations import file_sha256, load_codings
+from analysis.params.coding import CodingParams
+from analysis.params.statistics import StatisticsParams
+from analysis.paths import Paths
+from analysis.stages.classifier import CHECK_COLUMNS, QUEUE_COLUMNS, Items, check
+from analysis.stages.coding import (
+    adjudication_queue,
+    all_agreement,
+    codings_path,
+    read_annotations,
+    read_tool_annotations,
+    reference_codes,
+)
 from analysis.stages.dataset import CorpusTables
 from analysis.stages.tool_coding import unit_label
+from analysis.text.agreement import cohen_kappa
 from analysis.text.dictionary import Dictionary, theme_lexicon
 
 KEY = ["doc_id", "item_seq", "theme"]
 ANNOTATION_COLUMNS = [*KEY, "code", "note"]
 CONFUSION_COLUMNS = ["n_items", "tp", "fp", "fn", "tn", "precision", "recall", "f1"]
-METRIC_COLUMNS = ["theme", *CONFUSION_COLUMNS, "not_applicable"]
+CHECKS = ["estimable", *CHECK_COLUMNS]  # enough positives to estimate; the classifier's grouped-CV F1
+METRIC_COLUMNS = ["theme", "sample", *CONFUSION_COLUMNS, "not_applicable", *CHECKS]
 DISAGREEMENT_COLUMNS = [*KEY, "code", "predicted", "terms", "note", "text"]
 TOOL_KEY = ["doc_id", "item_seq", "sub_tool"]
 TOOL_ANNOTATION_COLUMNS = [*TOOL_KEY, "note"]
-TOOL_METRIC_COLUMNS = ["level", "type", "sub_tool", *CONFUSION_COLUMNS, "kappa"]
+TOOL_METRIC_COLUMNS = ["level", "type", "sub_tool", "sample", *CONFUSION_COLUMNS, "kappa", *CHECKS]
+SAMPLES = ("in_sample", "held_out")
 TOOL_DISAGREEMENT_COLUMNS = [*TOOL_KEY[:2], "unit", "type", "sub_tool", "code", "predicted", "cues", "note", "text"]
 
 
 # --- one reader, one confusion row, one disagreement table, for any coding -------------------------
-
-
-def read_coding(path: Path, unit: str, with_code: bool) -> pd.DataFrame | None:
-    """A hand coding: doc_id, item_seq, `unit` (theme or sub_tool), a 0/1 `code` when `with_code`
-    (else the file lists only the units an item uses, an empty unit for none: stripped), note.
-    None when the file is absent; a malformed file is one error line per problem."""
-    path = Path(path)
-    if not path.is_file():
-        return None
-    columns = ["doc_id", "item_seq", unit, *(["code"] if with_code else []), "note"]
-    frame = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
-    if missing := [column for column in columns if column not in frame]:
-        raise ProjectError(f"{path}: missing column(s) {', '.join(missing)}; the coding has {', '.join(columns)}")
-    seq = pd.to_numeric(frame["item_seq"], errors="coerce")
-    code = pd.to_numeric(frame["code"], errors="coerce") if with_code else pd.Series(0, index=frame.index)
-    wrong = ~(seq % 1 == 0) | ~code.isin([0, 1])
-    rule = "item_seq must be a whole number" + (" and code 0 or 1" if with_code else "")
-    if bad := [f"{path}: line {at + 2}: {rule}" for at in frame.index[wrong]]:
-        raise ProjectError(*bad)
-    frame = frame[columns].assign(item_seq=seq.astype(int))
-    frame = frame.assign(code=code.astype(int)) if with_code else frame.assign(**{unit: frame[unit].str.strip()})
-    if repeated := frame[frame.duplicated(["doc_id", "item_seq", unit])].index.tolist():
-        raise ProjectError(*(f"{path}: line {at + 2}: this item × {unit.replace('_', '-')} is coded twice; keep one"
-                             for at in repeated))
-    return frame
-
-
-def read_annotations(path: Path) -> pd.DataFrame | None:
-    """The lexicon's hand coding (ANNOTATION_COLUMNS, `code` 0 or 1), or None when the file is absent."""
-    return read_coding(path, "theme", with_code=True)
-
-
-def read_tool_annotations(path: Path) -> pd.DataFrame | None:
-    """The policy-tool hand coding (TOOL_ANNOTATION_COLUMNS; `sub_tool` empty for an item coded with
-    none), or None when the file is absent."""
-    return read_coding(path, "sub_tool", with_code=False)
 
 
 def _ratio(part: int, whole: int) -> float:
@@ -90,15 +68,29 @@ def confusion(code: pd.Series, predicted: pd.Series) -> dict:
 
 
 def kappa(code: pd.Series, predicted: pd.Series) -> float:
-    """Cohen's κ of two 0/1 codings (sklearn), 4 decimals; NaN when it is undefined (both constant)."""
-    from sklearn.metrics import cohen_kappa_score
-
+    """Cohen's κ of two 0/1 codings, 4 decimals; NaN when it is undefined (both constant)."""
     if len(code) == 0 or (code.nunique() == 1 and predicted.nunique() == 1):
         return float("nan")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        value = cohen_kappa_score(code, predicted)
-    return round(float(value), 4) if pd.notna(value) else float("nan")
+    value = cohen_kappa(code.astype(int), predicted.astype(int))
+    return round(value, 4) if pd.notna(value) else float("nan")
+
+
+def with_checks(metrics: pd.DataFrame, key: str, checks: pd.DataFrame, coding: CodingParams) -> pd.DataFrame:
+    """`metrics` with `estimable` (enough positive reference items: params/coding.yaml min_positives)
+    and, on the in-sample rows, the classifier's grouped-CV F1 of `checks` (indexed by `key`)."""
+    estimable = [coding.estimable(tp + fn) for tp, fn in zip(metrics["tp"], metrics["fn"], strict=True)]
+    found = checks.reindex(metrics[key]).reset_index(drop=True)
+    inside = metrics["sample"].eq("in_sample").to_numpy()
+    return metrics.assign(estimable=estimable, **{c: found[c].where(inside).astype(float) for c in CHECK_COLUMNS})
+
+
+def frozen_notes(paths: Paths, scheme: str, dictionary: Path) -> list[str]:
+    """One line per held-out coding whose dictionary hash at freezing differs from the file now."""
+    now = file_sha256(dictionary) if dictionary.is_file() else ""
+    return [f"{record.file}: coded held-out against {dictionary.name} sha256 {record.dictionary_sha256[scheme][:12]}, "
+            f"but the file is now {now[:12]}; the held-out agreement is of a changed dictionary (code new items)"
+            for record in load_codings(codings_path(paths))
+            if record.sample == "held_out" and record.dictionary_sha256.get(scheme, now) != now]
 
 
 def disagreement_table(compared: pd.DataFrame, by: list[str], unit: str, order: list[str],
@@ -145,6 +137,7 @@ class ValidationTables:
 
     lexicon_validation: pd.DataFrame  # one row per lexicon theme
     lexicon_disagreements: pd.DataFrame  # one row per disagreeing item × theme
+    lexicon_review_queue: pd.DataFrame  # one row per item × theme where the classifier check differs
     notes: list[str] = field(default_factory=list)  # coding missing, or out of step with items.csv
 
 
@@ -162,6 +155,7 @@ def compare(annotations: pd.DataFrame, kwic: pd.DataFrame, items: pd.DataFrame, 
     """The coded items that exist in `items` and whose theme is in the lexicon, with `predicted`
     (0/1), the `terms` counted, `applicable` (the plan's year within the theme's since/until) and
     the item `text`."""
+    annotations = annotations if "sample" in annotations else annotations.assign(sample="in_sample")
     frame = (
         annotations[annotations["theme"].isin(list(lexicon.terms))]
         .merge(items[["doc_id", "item_seq", "year", "text"]], on=["doc_id", "item_seq"])
@@ -173,16 +167,50 @@ def compare(annotations: pd.DataFrame, kwic: pd.DataFrame, items: pd.DataFrame, 
     return frame
 
 
+def samples_of(frame: pd.DataFrame) -> list[str]:
+    """The samples (SAMPLES order) of a compared frame: in_sample always, held_out when coded."""
+    return [s for s in SAMPLES if s == "in_sample" or s in set(frame["sample"])]
+
+
 def agreement(compared: pd.DataFrame, themes: list[str]) -> pd.DataFrame:
-    """Per theme (in `themes` order): applicable items, the confusion counts, precision, recall and
-    F1 (4 decimals; empty where undefined), and the items left out as not applicable."""
+    """Per sample (in-sample, then held-out when there is a held-out coding) and theme (`themes`
+    order): applicable items, the confusion counts, precision, recall and F1 (4 decimals; empty where
+    undefined), and the items left out as not applicable."""
     rows = []
-    for theme in themes:
-        group = compared[compared["theme"] == theme]
-        used = group[group["applicable"]]
-        rows.append({"theme": theme, **confusion(used["code"].eq(1), used["predicted"].eq(1)),
-                     "not_applicable": len(group) - len(used)})
-    return pd.DataFrame(rows, columns=METRIC_COLUMNS)
+    for sample in samples_of(compared):
+        for theme in themes:
+            group = compared[(compared["theme"] == theme) & (compared["sample"] == sample)]
+            used = group[group["applicable"]]
+            rows.append({"theme": theme, "sample": sample, **confusion(used["code"].eq(1), used["predicted"].eq(1)),
+                         "not_applicable": len(group) - len(used)})
+    return pd.DataFrame(rows, columns=METRIC_COLUMNS[:-len(CHECKS)])
+
+
+def corpus_items(items: pd.DataFrame, hits: pd.DataFrame) -> Items:
+    """Every item of items.csv with its dictionary hits (`hits`: 0/1, indexed by doc_id, item_seq)."""
+    keys = items[["doc_id", "item_seq"]].astype({"item_seq": int}).reset_index(drop=True)
+    found = hits.reindex(pd.MultiIndex.from_frame(keys), fill_value=0)
+    return Items(keys, items["text"].astype(str).tolist(), found.to_numpy(dtype=float))
+
+
+def classifier_check(codes: pd.DataFrame, corpus: Items, said: pd.DataFrame, key: str, coding: CodingParams,
+                     stats: StatisticsParams) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The classifier check of `codes` (doc_id, item_seq, `key`, code; in-sample reference items)
+    per category of `said` (the dictionary's 0/1 prediction per item of `corpus` and category)."""
+    wide = codes.pivot_table(index=["doc_id", "item_seq"], columns=key, values="code", aggfunc="max")
+    wide = wide.reindex(columns=list(said.columns)).fillna(0).astype(int)
+    at = pd.MultiIndex.from_frame(corpus.keys).get_indexer(wide.index)
+    coded = Items(corpus.keys.iloc[at].reset_index(drop=True), [corpus.texts[i] for i in at], corpus.hits[at])
+    labels = {c: wide[c].to_numpy() for c in said.columns}
+    said = said.reindex(pd.MultiIndex.from_frame(corpus.keys), fill_value=0)
+    return check(coded, labels, corpus, {c: said[c].to_numpy() for c in said.columns}, coding, stats)
+
+
+def theme_hits(kwic: pd.DataFrame, themes: list[str]) -> pd.DataFrame:
+    """0/1 per (doc_id, item_seq) × theme: the item holds a counted mention of the theme."""
+    terms = item_terms(kwic)
+    flags = terms.ne("").astype(int).unstack("theme") if len(terms) else pd.DataFrame()
+    return flags.reindex(columns=themes).fillna(0).astype(int)
 
 
 def disagreements(compared: pd.DataFrame, themes: list[str]) -> pd.DataFrame:
@@ -192,18 +220,20 @@ def disagreements(compared: pd.DataFrame, themes: list[str]) -> pd.DataFrame:
 
 
 def validate_lexicon(
-    tables: CorpusTables, kwic: pd.DataFrame, lexicon: Dictionary, annotations_path: Path,
-    doc_ids: Collection[str] | None = None,
+    tables: CorpusTables, kwic: pd.DataFrame, lexicon: Dictionary, annotations_path: Path, coding: CodingParams,
+    stats: StatisticsParams, doc_ids: Collection[str] | None = None, reference: pd.DataFrame | None = None,
 ) -> ValidationTables:
-    """Compare the lexicon's mentions `kwic` (kwic.csv) with the hand coding at `annotations_path` on
-    the plans of `tables` (only the coded plans in `doc_ids`, when given). Without a coding file:
-    empty tables and a note."""
+    """Compare the lexicon's mentions `kwic` (kwic.csv) with the reference coding — `reference`
+    (ANNOTATION_COLUMNS + sample) when given, else the coding at `annotations_path`, in-sample — on
+    the plans of `tables` (only the coded plans in `doc_ids`, when given), and run the classifier
+    check. Without a coding: empty tables and a note."""
     themes = list(lexicon.terms)
-    annotations = read_annotations(annotations_path)
+    annotations = reference if reference is not None and len(reference) else read_annotations(annotations_path)
     if annotations is None:
         return ValidationTables(
             pd.DataFrame(columns=METRIC_COLUMNS), pd.DataFrame(columns=DISAGREEMENT_COLUMNS),
-            [f"{annotations_path}: not found, so the lexicon is not validated against a hand coding "
+            pd.DataFrame(columns=QUEUE_COLUMNS),
+            [f"{annotations_path}: not found, so the lexicon is not validated against a reference coding "
              f"({', '.join(VALIDATION_FILES)} are empty)"],
         )
     if doc_ids is not None:
@@ -212,7 +242,11 @@ def validate_lexicon(
     if unknown := sorted(set(annotations["theme"]) - set(themes)):
         notes.append(f"{annotations_path}: coded theme(s) {', '.join(unknown)} are not in the lexicon; not validated")
     compared = compare(annotations, kwic, tables.items, lexicon)
-    return ValidationTables(agreement(compared, themes), disagreements(compared, themes), notes)
+    hits = theme_hits(kwic, themes)
+    tuned = compared[compared["sample"] == "in_sample"]
+    checks, queue = classifier_check(tuned, corpus_items(tables.items, hits), hits, "theme", coding, stats)
+    metrics = with_checks(agreement(compared, themes), "theme", checks, coding)
+    return ValidationTables(metrics, disagreements(compared, themes), queue, notes)
 
 
 def write_validation(validation: ValidationTables, processed_dir: Path) -> list[Path]:
@@ -230,9 +264,15 @@ def run_validation(tables: CorpusTables, params: Params, paths: Paths, out: Path
     """The pipeline stage: validate params/themes.yaml against the project's hand coding; the notes
     are its warnings."""
     lexicon = theme_lexicon(params.themes)
-    validation = validate_lexicon(tables, read_kwic(paths, out), lexicon, paths.annotations)
+    reference, notes = reference_codes(paths, "themes", list(lexicon.terms))
+    reference = reference.rename(columns={"category": "theme"})[[*ANNOTATION_COLUMNS, "sample"]]
+    validation = validate_lexicon(tables, read_kwic(paths, out), lexicon, paths.annotations, params.coding,
+                                  params.statistics, reference=reference)
     write_validation(validation, out)
-    return validation.notes
+    stats = params.statistics
+    write_tables(out, {"coder_agreement.csv": all_agreement(paths, stats.replicates, stats.level, stats.seed),
+                       "adjudication_queue.csv": adjudication_queue(paths)})
+    return [*notes, *frozen_notes(paths, "themes", params.path("themes")), *validation.notes]
 
 
 # --- the policy-tool cues against policy_tools.csv -------------------------------------------------
@@ -271,16 +311,40 @@ def compare_coding(compared: pd.DataFrame, book: Dictionary) -> pd.DataFrame:
     item over the hand-coded items (`compare_tools`): confusion counts, precision, recall, F1 and
     Cohen's κ."""
     rows = []
-    for kind, members in book.groups.items():
-        by_item = compared[compared["sub_tool"].isin(members)].groupby(["doc_id", "item_seq"])[["code", "predicted"]]
-        either = by_item.max()
-        rows.append({"level": "type", "type": kind, "sub_tool": "", **confusion(either["code"], either["predicted"]),
-                     "kappa": kappa(either["code"], either["predicted"])})
-        for tool in members:
-            one = compared[compared["sub_tool"] == tool]
-            rows.append({"level": "sub_tool", "type": kind, "sub_tool": tool,
-                         **confusion(one["code"], one["predicted"]), "kappa": kappa(one["code"], one["predicted"])})
-    return pd.DataFrame(rows, columns=TOOL_METRIC_COLUMNS)
+    compared = compared if "sample" in compared else compared.assign(sample="in_sample")
+    for sample in samples_of(compared):
+        part = compared[compared["sample"] == sample]
+        for kind, members in book.groups.items():
+            by_item = part[part["sub_tool"].isin(members)].groupby(["doc_id", "item_seq"])[["code", "predicted"]]
+            either = by_item.max()
+            rows.append({"level": "type", "type": kind, "sub_tool": "", "sample": sample,
+                         **confusion(either["code"], either["predicted"]),
+                         "kappa": kappa(either["code"], either["predicted"])})
+            for tool in members:
+                one = part[part["sub_tool"] == tool]
+                rows.append({"level": "sub_tool", "type": kind, "sub_tool": tool, "sample": sample,
+                             **confusion(one["code"], one["predicted"]), "kappa": kappa(one["code"], one["predicted"])})
+    return pd.DataFrame(rows, columns=TOOL_METRIC_COLUMNS[:-len(CHECKS)])
+
+
+def used_tools(reference: pd.DataFrame) -> pd.DataFrame:
+    """A reference of 0/1 codes per item × sub-tool (CODE_COLUMNS + sample) as the policy-tool
+    coding lists it: the sub-tools each item uses, an empty one for an item using none."""
+    used = reference[reference["code"] == 1].rename(columns={"category": "sub_tool"})
+    keys = reference[["doc_id", "item_seq", "sample"]].drop_duplicates(["doc_id", "item_seq"])
+    none = keys.merge(used[["doc_id", "item_seq"]].drop_duplicates(), how="left", indicator=True)
+    none = none[none["_merge"] == "left_only"].assign(sub_tool="", note="")
+    return pd.concat([used, none], ignore_index=True)[[*TOOL_ANNOTATION_COLUMNS, "sample"]]
+
+
+def tool_check(compared: pd.DataFrame, codes: pd.DataFrame, items: pd.DataFrame, book: Dictionary,
+               coding: CodingParams, stats: StatisticsParams) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The classifier check per tool type: features the cues' sub-tool hits, labels the in-sample
+    reference (an item uses a type when it uses any of its sub-tools)."""
+    hits = item_matrix(codes, items[["doc_id", "item_seq"]], book.keys)
+    said = pd.DataFrame({kind: hits[list(members)].max(axis=1) for kind, members in book.groups.items()})
+    tuned = compared[compared["sample"] == "in_sample"].assign(category=lambda f: f["sub_tool"].map(book.group_of))
+    return classifier_check(tuned, corpus_items(items, hits), said, "category", coding, stats)
 
 
 def tool_disagreements(compared: pd.DataFrame, book: Dictionary) -> pd.DataFrame:
@@ -298,15 +362,25 @@ def tool_coverage_notes(hand: pd.DataFrame, items: pd.DataFrame, book: Dictionar
     return notes
 
 
-def validate_tools(codes: pd.DataFrame, items: pd.DataFrame, book: Dictionary, annotations_path: Path
-                   ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """The item codes `codes` against the hand coding at `annotations_path`: the metrics table, the
-    disagreements and the notes. Without a coding file: empty tables and a note."""
-    hand = read_tool_annotations(annotations_path)
+def validate_tools(codes: pd.DataFrame, items: pd.DataFrame, book: Dictionary, annotations_path: Path,
+                   coding: CodingParams, stats: StatisticsParams, reference: pd.DataFrame | None = None
+                   ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+    """The item codes `codes` against the reference coding (`reference`, 0/1 per item × sub-tool with
+    its sample, when given; else the coding at `annotations_path`, in-sample): the metrics table, the
+    disagreements, the classifier's review queue and the notes. Without a coding: empty tables and a note."""
+    given = reference is not None and len(reference)
+    hand = used_tools(reference) if given else read_tool_annotations(annotations_path)
     if hand is None:
         return (pd.DataFrame(columns=TOOL_METRIC_COLUMNS), pd.DataFrame(columns=TOOL_DISAGREEMENT_COLUMNS),
-                [f"{annotations_path}: not found, so the policy-tool cues are not validated"])
+                pd.DataFrame(columns=QUEUE_COLUMNS), [f"{annotations_path}: not found, so the policy-tool cues are "
+                                                      "not validated"])
+    hand = hand if "sample" in hand else hand.assign(sample="in_sample")
     notes = tool_coverage_notes(hand, items, book, annotations_path)
     hand = hand.merge(items[["doc_id", "item_seq"]], on=["doc_id", "item_seq"])
-    compared = compare_tools(hand, codes, items, book)
-    return compare_coding(compared, book), tool_disagreements(compared, book), notes
+    samples = hand.drop_duplicates(["doc_id", "item_seq"])[["doc_id", "item_seq", "sample"]]
+    compared = compare_tools(hand, codes, items, book).merge(samples, on=["doc_id", "item_seq"])
+    checks, queue = tool_check(compared, codes, items, book, coding, stats)
+    metrics = compare_coding(compared, book)
+    metrics = with_checks(metrics.assign(category=metrics["type"].where(metrics["level"] == "type")), "category",
+                          checks, coding).drop(columns="category")
+    return metrics, tool_disagreements(compared, book), queue, notes

@@ -73,23 +73,13 @@ def evidence_html(data: ReportData, doc_ids: list[str]) -> str:
     return evidence.evidence_html(data.kwic, data.items, data.documents, doc_ids, themes_of(data))
 
 
-def validation_table(data: ReportData) -> pd.DataFrame:
-    """Per theme, the lexicon against the hand coding of items (lexicon_validation.csv)."""
-    v = data.lexicon_validation
-    return pd.DataFrame({
-        "主题 theme": v["theme"], "条目 items": v["n_items"], "一致为是 tp": v["tp"], "误报 fp": v["fp"],
-        "漏报 fn": v["fn"], "精确率 precision": v["precision"].round(2), "召回率 recall": v["recall"].round(2),
-        "F1": v["f1"].round(2), "不适用 n/a items": v["not_applicable"],
-    })
-
-
 def disagreements_table(data: ReportData) -> pd.DataFrame:
-    """Every coded item × theme where the lexicon and the hand coding differ, cited as printed."""
+    """Every coded item × theme where the lexicon and the reference coding differ, cited as printed."""
     sections = data.items[["doc_id", "item_seq", "section_no"]]
     rows = data.lexicon_disagreements.merge(sections, on=["doc_id", "item_seq"], how="left").assign(where="item")
     return pd.DataFrame({
         "计划 plan": rows["doc_id"].map(plan_names(data.documents)),
         "位置 location": evidence.locations(rows, data.items), "主题 theme": rows["theme"],
-        "人工 code": rows["code"], "词表 lexicon": rows["predicted"], "计数词 terms": rows["terms"].fillna(""),
+        "参考编码 reference": rows["code"], "词表 lexicon": rows["predicted"], "计数词 terms": rows["terms"].fillna(""),
         "编码理由 coder's note": rows["note"].fillna(""), "条目原文 item": rows["text"],
     })

@@ -456,17 +456,3 @@ def plot_type_trends(trend: pd.DataFrame):
     fig.suptitle("竖线：条目自助法 95% 区间（条目太少则无）bars: item-bootstrap interval (none: too few items)",
                  fontsize=9)
     return fig
-
-
-def validation_html(data):
-    """The cues against the hand coding (policy_tool_validation.csv), item level, for a page: Cohen's
-    κ and precision/recall per type and sub-tool; a note when there is no hand coding."""
-    v = data.policy_tool_validation
-    if v.empty:
-        return safe_html("<p>没有人工编码，提示词未经验证。 No hand coding: the cues are not validated.</p>")
-    return table(pd.DataFrame({
-        "类型 type": v["type"], "子工具 sub-tool": v["sub_tool"].fillna("").replace("", ALL_TOOLS),
-        "条目 items": v["n_items"], "一致为是 tp": v["tp"], "误报 fp": v["fp"], "漏报 fn": v["fn"],
-        "精确率 precision": v["precision"].round(2), "召回率 recall": v["recall"].round(2), "F1": v["f1"].round(2),
-        "κ": v["kappa"].round(2),
-    }))

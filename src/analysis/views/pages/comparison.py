@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from IPython.display import HTML
 
-from analysis.views import overview, policy_tools
+from analysis.views import coding, overview, policy_tools
 from analysis.views.comparison import (
     caveats_html,
     disagreements_table,
     evidence_html,
     mentions_table,
     plans_overview,
-    validation_table,
 )
 from analysis.views.data import ReportData, plan_names, set_counts, set_title
 from analysis.views.district import distinctive_terms_table
@@ -124,18 +123,18 @@ def tools(data: ReportData, doc_ids: list[str]) -> list:
 
 
 def validation(data: ReportData) -> list:
-    """The lexicon against the hand coding."""
-    return [table(validation_table(data))]
+    """The lexicon against the reference coding: who coded, in-sample and held-out agreement."""
+    return coding.validation_views(data.paths, data.lexicon_validation, "themes")
 
 
 def disagreements(data: ReportData) -> list:
-    """The items where the lexicon and the hand coding differ."""
+    """The items where the lexicon and the reference coding differ."""
     return [table(disagreements_table(data))]
 
 
 def tool_validation(data: ReportData) -> list:
-    """The policy-tool coding against the hand coding."""
-    return [policy_tools.validation_html(data)]
+    """The policy-tool coding against the reference coding."""
+    return coding.validation_views(data.paths, data.policy_tool_validation, "policy_tools")
 
 
 def caveats(data: ReportData, doc_ids: list[str]) -> list:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from analysis.text.dictionary import tool_codebook
-from analysis.views import policy_tools, summaries
+from analysis.views import coding, policy_tools, summaries
 from analysis.views.data import ReportData
 from analysis.views.fragments import safe_html, table
 from analysis.views.overview import is_large
@@ -84,8 +84,8 @@ def trends(data: ReportData, doc_ids: list[str]) -> list:
 
 
 def validation(data: ReportData) -> list:
-    """The cues against the hand coding."""
-    return [policy_tools.validation_html(data)]
+    """The cues against the reference coding: who coded, in-sample and held-out agreement."""
+    return coding.validation_views(data.paths, data.policy_tool_validation, "policy_tools")
 
 
 def _disagreements(data: ReportData, doc_ids: list[str]):
@@ -94,10 +94,10 @@ def _disagreements(data: ReportData, doc_ids: list[str]):
 
 
 def disagreement_count(data: ReportData, doc_ids: list[str]) -> list:
-    """How many item × sub-tool codes differ from the hand coding."""
+    """How many item × sub-tool codes differ from the reference coding."""
     return [safe_html("<p>共 {n} 处不一致。</p>", n=len(_disagreements(data, doc_ids)))]
 
 
 def disagreements(data: ReportData, doc_ids: list[str]) -> list:
-    """Every item × sub-tool code that differs from the hand coding."""
+    """Every item × sub-tool code that differs from the reference coding."""
     return [table(_disagreements(data, doc_ids).drop(columns=["doc_id", "item_seq"]))]

@@ -6,7 +6,7 @@ import pandas as pd
 from IPython.display import HTML, Markdown
 
 from analysis.text.dictionary import theme_lexicon
-from analysis.views import summaries
+from analysis.views import coding, summaries
 from analysis.views.data import ReportData, plan_names, themes_of
 from analysis.views.explore import coword_edges, set_trajectories, theme_trends
 from analysis.views.fragments import safe_html, table
@@ -172,15 +172,13 @@ def kwic(data: ReportData, doc_ids: list[str], per_plan: int) -> list:
 
 
 def validation(data: ReportData) -> list:
-    """The lexicon against the hand coding, or a line saying there is no hand coding."""
-    found = data.lexicon_validation
-    if found.empty:
-        return [Markdown("没有人工编码，词表未经验证。 No hand coding: the lexicon is not validated.")]
-    return [found]
+    """The lexicon against the reference coding: who coded, in-sample and held-out agreement (or a
+    line saying there is no reference coding)."""
+    return coding.validation_views(data.paths, data.lexicon_validation, "themes")
 
 
 def disagreements(data: ReportData, doc_ids: list[str]) -> list:
-    """Per theme, the items where the lexicon and the hand coding differ."""
+    """Per theme, the items where the lexicon and the reference coding differ."""
     rows = _rows(data.lexicon_disagreements, doc_ids)
     shown = []
     for theme, group in rows.groupby("theme", sort=False):
