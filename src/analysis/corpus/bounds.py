@@ -13,6 +13,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
+from analysis.params.files import FILES
 from analysis.params.ingest import IngestParams
 from analysis.paths import ProjectError
 
@@ -22,7 +23,7 @@ XML_SUFFIXES = (".xml", ".rels")
 DOCTYPE = re.compile(rb"<!DOCTYPE(?:[^\[>]|\[.*?\])*>", re.IGNORECASE | re.DOTALL)
 ENTITY_REF = re.compile(rb"&([A-Za-z_][\w.\-]*);")
 XML_ENTITIES = {b"amp", b"lt", b"gt", b"quot", b"apos"}
-PARAMS_HINT = "params/ingest.yaml"
+PARAMS_HINT = f"params/{FILES['ingest']}"
 
 
 def limit_error(name: Path | str, what: str, key: str, limit: int) -> ProjectError:

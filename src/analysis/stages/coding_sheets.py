@@ -18,6 +18,7 @@ import pandas as pd
 
 from analysis.files import csv_bytes, write_bytes_atomic, write_csv_atomic
 from analysis.params.annotations import CodingRecord, file_sha256, load_codings
+from analysis.params.files import params_files
 from analysis.paths import Paths, ProjectError
 from analysis.stages.coding import (
     CODE_COLUMNS,
@@ -32,7 +33,6 @@ from analysis.stages.tool_coding import unit_label
 
 FIXED = ["row", "doc_id", "item_seq", "unit", "text"]
 NOTE = "note"
-DICTIONARY_FILES = {"themes": "themes.yaml", "policy_tools": "policy_tools.yaml"}
 
 
 @dataclass(frozen=True)
@@ -210,7 +210,7 @@ def heldout_problems(paths: Paths, codes: pd.DataFrame, scheme: Scheme, schemes:
 def coding_record(paths: Paths, file: str, coder: str, kind: str, schemes: list[str], heldout: bool,
                   codebook: str, date: str | None = None, adjudicates: tuple[str, ...] = ()) -> CodingRecord:
     """The record of an imported coding; a held-out one holds each dictionary file's SHA-256 now."""
-    hashes = {s: file_sha256(paths.params / DICTIONARY_FILES[s]) for s in schemes} if heldout else {}
+    hashes = {s: file_sha256(params_files(paths.params, [s])[0]) for s in schemes} if heldout else {}
     return CodingRecord(file=file, schemes=tuple(schemes), coder=coder, coder_kind=kind,
                         coders="multiple" if adjudicates else "single",
                         date=date or datetime.datetime.now(datetime.UTC).date().isoformat(), codebook=codebook,
@@ -227,7 +227,7 @@ def codebook_version(paths: Paths, schemes: list[str]) -> str:
         line = next((ln for ln in text.splitlines() if ln.startswith("版本")), "")
         parts.append(f"params/codebook.md {line.split('　')[0].removeprefix('版本:').strip()}".strip())
     if "policy_tools" in schemes:
-        digest = file_sha256(paths.params / "policy_tools.yaml")[:12]
+        digest = file_sha256(params_files(paths.params, ["policy_tools"])[0])[:12]
         parts.append(f"params/policy_tools.yaml definitions sha256:{digest}")
     return "; ".join(parts)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.params.annotations import KINDS, SAMPLES, CodingRecord, file_sha256, load_codings
+from analysis.params.files import params_files
 from analysis.paths import Paths
 from analysis.views.fragments import safe_html, table
 
 TOO_FEW = "样本过少 too few to estimate"
 NO_HELD_OUT = ("无样本外估计 no out-of-sample estimate：还没有在词典冻结后编码的条目。"
                "No item was coded after the dictionary was frozen.")
-DICTIONARIES = {"themes": "themes.yaml", "policy_tools": "policy_tools.yaml"}
 SAMPLE_TITLES = {"in_sample": "样本内一致性 In-sample agreement（词典在这些条目上调整过，偏乐观 optimistic）",
                  "held_out": "样本外一致性 Held-out agreement（条目在词典冻结后编码 coded after freezing）"}
 COUNTS = {"single": "单人编码 single coder", "multiple": "多人编码并裁决 several coders, adjudicated"}
@@ -33,10 +33,11 @@ def frozen_line(paths: Paths, record: CodingRecord, scheme: str) -> str:
     if record.sample != "held_out":
         return ""
     frozen = record.dictionary_sha256.get(scheme, "")
-    now = file_sha256(paths.params / DICTIONARIES[scheme])
+    dictionary = params_files(paths.params, [scheme])[0]  # a scheme is coded by the params section of its name
+    now = file_sha256(dictionary)
     state = ("与当前文件相同 same as now" if frozen == now
              else "当前文件已改变 the dictionary changed since: 样本外估计针对旧版")
-    return f"冻结时 {DICTIONARIES[scheme]} SHA-256 {frozen[:12]}…（{state}）"
+    return f"冻结时 {dictionary.name} SHA-256 {frozen[:12]}…（{state}）"
 
 
 def reference_html(paths: Paths, scheme: str):
