@@ -42,10 +42,6 @@ TABLES = [
         "item_seq:int text:str"),
     Table("removed", "dataset", "doc_id:str rule:str text:str"),
     # themes
-    Table("keyness", "themes",
-        "doc_id:str district:str year:int kind:str theme:str term:str count:int "
-        "expected:float count_other:int total:int total_other:int g2:float p:float q:float "
-        "log_ratio:float"),
     Table("kwic", "themes",
         "doc_id:str district:str year:int theme:str term:str where:str item_seq:int "
         "section_no:int left:str match:str right:str start:int"),
@@ -87,6 +83,10 @@ TABLES = [
         "doc_a:str doc_b:str district_a:str year_a:int district_b:str year_b:int "
         "similarity:float"),
     Table("nearest_neighbours", "clusters", "doc_id:str neighbour:str rank:int similarity:float share_nearest:float"),
+    # keyness
+    Table("keyness", "keyness",
+        "scope:str doc_id:str district:str year:int theme:str term:str count:int n_items:int items:int "
+        "n_items_other:int items_other:int expected:float g2:float p:float q:float log_ratio:float key:bool"),
     # validation
     Table("lexicon_disagreements", "validation",
         "doc_id:str item_seq:int theme:str code:int predicted:int terms:str note:str text:str"),

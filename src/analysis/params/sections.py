@@ -8,6 +8,7 @@ from pathlib import Path
 
 from analysis.params.clean import RULE_KEYS, STRUCTURE_KEYS, CleanParams, StructureParams
 from analysis.params.clusters import ClusterParams
+from analysis.params.exploratory import ExploratoryParams
 from analysis.params.explore import ExploreParams
 from analysis.params.loader import load_yaml, read_params_text
 from analysis.params.policy_tools import PolicyToolsParams
@@ -26,6 +27,7 @@ FILES = {
     "clusters": "clusters.yaml",
     "statistics": "statistics.yaml",
     "explore": "explore.yaml",
+    "exploratory": "exploratory.yaml",
     "report": "report.yaml",
     "stopwords": "stopwords.txt",
     "userdict": "userdict.txt",
@@ -46,6 +48,7 @@ class Params:
     clusters: ClusterParams
     statistics: StatisticsParams
     explore: ExploreParams
+    exploratory: ExploratoryParams
     report: ReportParams
     stopwords: Stopwords
     userdict: UserDict
@@ -73,6 +76,7 @@ def _models(folder: Path) -> dict:
         "clusters": yaml_model(ClusterParams, "clusters", fields_of(ClusterParams)),
         "statistics": yaml_model(StatisticsParams, "statistics", fields_of(StatisticsParams)),
         "explore": yaml_model(ExploreParams, "explore", fields_of(ExploreParams)),
+        "exploratory": yaml_model(ExploratoryParams, "exploratory", fields_of(ExploratoryParams)),
         "report": yaml_model(ReportParams, "report", REPORT_KEYS),
         "stopwords": lambda: Stopwords.from_text(read_params_text(folder / FILES["stopwords"])),
         "userdict": lambda: UserDict.from_text(read_params_text(folder / FILES["userdict"])),

@@ -45,6 +45,8 @@ STAGES = [
     Stage("policy_tools", ["policy_tools.yaml", "themes.yaml", "statistics.yaml"],
           "analysis.stages.policy_tools:run_stage", ["dataset", "themes"], ["policy_tool_annotations"]),
     Stage("coword", ["explore.yaml", "report.yaml", *TOKENS], "analysis.stages.coword:run_stage", ["dataset"]),
+    Stage("keyness", ["exploratory.yaml", "report.yaml", "themes.yaml"], "analysis.stages.keyness:run_stage",
+          ["dataset", "coword"]),
 ]
 
 
