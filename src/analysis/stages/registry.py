@@ -47,6 +47,10 @@ STAGES = [
     Stage("coword", ["explore.yaml", "report.yaml", *TOKENS], "analysis.stages.coword:run_stage", ["dataset"]),
     Stage("keyness", ["exploratory.yaml", "report.yaml", "themes.yaml"], "analysis.stages.keyness:run_stage",
           ["dataset", "coword"]),
+    Stage("exploratory", ["exploratory.yaml", "report.yaml", "themes.yaml", "policy_tools.yaml"],
+          "analysis.stages.exploratory:run_stage", ["dataset", "themes", "policy_tools", "coword"]),
+    Stage("topics", ["exploratory.yaml", "report.yaml", "statistics.yaml"], "analysis.stages.topics:run_stage",
+          ["dataset", "coword"]),
 ]
 
 
