@@ -18,6 +18,7 @@ from analysis.views.district import distinctive_terms_table
 from analysis.views.explore import set_trajectories
 from analysis.views.fragments import safe_html, table
 from analysis.views.overview import is_large, skipped_html
+from analysis.views.pages import structure
 from analysis.views.plots import (
     plot_district_trajectories,
     plot_heatmap,
@@ -25,7 +26,6 @@ from analysis.views.plots import (
     plot_theme_heatmap,
     plot_theme_intervals,
 )
-from analysis.views.pages import structure
 from analysis.views.setstats import set_tests_table
 from analysis.views.similarity import (
     cluster_matrix,
