@@ -159,7 +159,7 @@ def test_keyness_plot_and_dendrogram_render_cjk():
                           "left": [-1, -1, -1, 0, 3], "right": [-1, -1, -1, 1, 2], "height": [0, 0, 0, 0.2, 0.7],
                           "size": [1, 1, 1, 2, 3], "support": [np.nan] * 3 + [0.9, 1.0]})
     tree_figure = plot_dendrogram(nodes, {}, "词语树", 0.7)
-    assert [t.get_text() for t in tree_figure.axes[0].get_yticklabels()] == ["督导", "评价", "课程"]  # 督导 and 评价 merge first
+    assert [t.get_text() for t in tree_figure.axes[0].get_yticklabels()] == ["督导", "评价", "课程"]
     assert "90%" in [t.get_text() for t in tree_figure.axes[0].texts]
     assert _glyph_warnings(lambda: plot_dendrogram(nodes, {}, "词语树", 0.7)) == []
 

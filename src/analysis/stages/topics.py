@@ -1,13 +1,14 @@
-"""Topics stage: NMF and LDA topic models of the items of every plan set, k chosen by stability and NPMI.
+"""Topics stage: NMF and LDA topic models of the items of the default plan set, k chosen by stability and NPMI.
 
-Per scope (set_default, set_<name>) and model, every k of params/exploratory.yaml is fitted on the
-items (at most topic_max_items, a fixed sample; the topic_max_features terms held by most items,
-each in at least two) and refitted on item resamples with other seeds; its stability is the mean
-Jaccard of Hungarian-matched top terms (topic_selection.csv). Only a stable k (stability ≥
-topic_min_stability) is chosen — the most stable, ties (to two decimals) to the higher NPMI, then
-the smaller k — and only a chosen k has terms, typical items and plan shares (topic_terms,
-topic_items, topic_shares with item-bootstrap intervals at params/statistics.yaml's level). No
-stable k: no topics are written, and the page says so.
+For the default set (scope set_default, the set notebook 06 shows) and each model, every k of
+params/exploratory.yaml is fitted on the items (at most topic_max_items, a fixed sample; the
+topic_max_features terms held by most items, each in at least two) and refitted on item resamples
+with other seeds; its stability is the mean Jaccard of Hungarian-matched top terms
+(topic_selection.csv). Only a stable k (stability >= topic_min_stability) is chosen: the most
+stable, ties (to two decimals) to the higher NPMI, then the smaller k. Only a chosen k has terms,
+typical items and plan shares (topic_terms, topic_items, topic_shares with item-bootstrap
+intervals at params/statistics.yaml's level). No stable k: no topics are written, and the page
+says so.
 """
 
 from __future__ import annotations
@@ -21,14 +22,16 @@ from scipy import sparse
 from analysis.files import write_tables
 from analysis.params import Params
 from analysis.params.exploratory import ExploratoryParams
-from analysis.params.report import load_report_params
+from analysis.params.report import DEFAULT_SET, load_report_params
 from analysis.paths import Paths
+from analysis.stages.coword import SET_PREFIX
 from analysis.stages.dataset import CorpusTables
 from analysis.stages.item_matrix import item_terms, long_matrix
 from analysis.stages.keyness import analysis_scopes, read_upstream
 from analysis.text.topics import MODELS, top_terms, topic_stability
 
 TYPICAL_ITEMS = 3  # the most typical items listed per topic
+TOPIC_SCOPE = SET_PREFIX + DEFAULT_SET  # topic models are fitted for the default plan set only (cost)
 
 
 def topic_corpus(tokens: pd.DataFrame, params: ExploratoryParams) -> tuple[pd.DataFrame, list[str], sparse.csr_matrix]:
@@ -119,6 +122,8 @@ def topic_tables(tokens: pd.DataFrame, documents: pd.DataFrame, params: Params) 
     report = load_report_params(params.path("report"))
     out: dict[str, list] = {"selection": [], "terms": [], "items": [], "shares": []}
     for scope, doc_ids in analysis_scopes(documents, report, pooled=False).items():
+        if scope != TOPIC_SCOPE:
+            continue
         found = scope_topics(scope, tokens[tokens["doc_id"].isin(doc_ids)].reset_index(drop=True),
                              params.exploratory, params.statistics.level)
         for key in out:

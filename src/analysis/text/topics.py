@@ -22,7 +22,7 @@ def fit_topics(counts: sparse.csr_matrix, model: str, k: int, seed: int) -> tupl
         weights = fitted.fit_transform(tfidf)
         components = fitted.components_
     else:
-        fitted = LatentDirichletAllocation(n_components=k, learning_method="batch", max_iter=30, random_state=seed)
+        fitted = LatentDirichletAllocation(n_components=k, learning_method="batch", max_iter=10, random_state=seed)
         weights = fitted.fit_transform(counts)
         components = fitted.components_
     totals = weights.sum(axis=1, keepdims=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from IPython.display import HTML
 
 from analysis.params.exploratory import ExploratoryParams
+from analysis.stages.topics import TOPIC_SCOPE
 from analysis.views import structure, summaries
 from analysis.views.data import ReportData, plan_names
 from analysis.views.fragments import safe_html, table
@@ -95,7 +96,9 @@ def topics(data: ReportData, doc_ids: list[str], name: str) -> list:
     scope, settings, names = scope_of(name), _settings(data), plan_names(data.documents)
     selection = rows_of(data.topic_selection, scope)
     if selection.empty:
-        return [safe_html("<p class='meta'>条目或词语太少，不拟合主题模型。 Too few items for topic models.</p>")]
+        return [safe_html("<p class='meta'>没有主题模型：只为默认计划集合拟合（{scope}），或条目、词语太少。 No topic "
+                          "models: they are fitted for the default set only, or there are too few items.</p>",
+                          scope=TOPIC_SCOPE)]
     shown = [table(structure.selection_frame(selection))]
     for model in ("nmf", "lda"):
         shown.append(structure.topic_verdict_html(selection, model, settings.topic_min_stability))
