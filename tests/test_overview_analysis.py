@@ -217,15 +217,17 @@ def test_keyness_terms_count_the_plans_whose_top_list_has_the_term() -> None:
                           "c": {"y": 7.0, "x": 6.0, "w": 2.0}}.items():
         for term, g2 in terms.items():
             rows.append({"doc_id": doc_id, "district": doc_id, "year": 2024, "term": term, "theme": "",
-                         "count": 3, "expected": 1.0, "g2": abs(g2), "q": 0.01, "log_ratio": 1.0 if g2 > 0 else -1.0})
+                         "count": 3, "n_items": 3, "items": 9, "n_items_other": 1, "items_other": 9, "expected": 1.0,
+                         "g2": abs(g2), "q": 0.01, "log_ratio": 1.0 if g2 > 0 else -1.0, "key": True})
     keyness = pd.DataFrame(rows)
-    table = summaries.keyness_terms(keyness, ["a", "b", "c"], per_plan=2, n=10)
+    table = summaries.keyness_terms(keyness, per_plan=2, n=10)
     assert table.values.tolist() == [["x", "", 3, 6.0, 9.0], ["y", "", 2, 6.0, 7.0], ["z", "", 1, 8.0, 8.0]]
     assert table.columns[2] == "前 2 位的计划数 plans"
     # the same selection as the per-plan table of a small set
     top = top_keyness(keyness, 2)
     assert sorted(top["term"].value_counts().items()) == [("x", 3), ("y", 2), ("z", 1)]
-    assert summaries.keyness_terms(keyness, ["b"], per_plan=2, n=1).values.tolist() == [["z", "", 1, 8.0, 8.0]]
+    only_b = keyness[keyness["doc_id"] == "b"]
+    assert summaries.keyness_terms(only_b, per_plan=2, n=1).values.tolist() == [["z", "", 1, 8.0, 8.0]]
 
 
 # --- notebook 03 --------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from analysis.params import (
     Params,
     clean,
     clusters,
+    exploratory,
     explore,
     load_params,
     params_files,
@@ -43,6 +44,7 @@ NUMERIC = {
     "clusters.yaml": clusters.RULES,
     "statistics.yaml": statistics.RULES,
     "explore.yaml": explore.RULES,
+    "exploratory.yaml": exploratory.RULES,
     "report.yaml": report.RULES,
 }
 BOUNDED = [(name, key, rule) for name, table in NUMERIC.items() for key, rule in table.items()
@@ -119,6 +121,7 @@ def test_the_project_params_load_with_their_values(params: Params) -> None:
     assert params.clusters.neighbour_resamples == 200 and params.clusters.max_df == 0.5
     assert params.statistics.replicates == 2000 and params.statistics.seed == 20240601
     assert params.explore.measure == "jaccard" and params.explore.place_names == ("长三角", "浦东", "浦西", "华东")
+    assert params.exploratory.keyness_min_items == 2 and list(params.exploratory.topic_ks) == [2, 3, 4, 5]
     assert params.report.detail_max_plans == 30 and params.report.cell_timeout == 300
     assert params.report.sets["y2024"].years == (2024,) and params.report.sets["y2024"].label == "2024年工作要点比较"
     assert params.report.rank_exclude == ("truncated", "partial") and len(params.report.analysis_notebooks) == 6

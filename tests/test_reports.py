@@ -152,7 +152,7 @@ def test_a_plan_set_is_its_own_reference(built):
     everyone = setstats.set_keyness(data, report_data.set_ids(data, "default"))
     y2024 = setstats.set_keyness(data, report_data.set_ids(data, "y2024"))
     assert set(y2024["doc_id"]) == {"yangpu_2024", "chengzhong_2024", "zhoushan_2024"}
-    mine = ["term", "count", "count_other", "g2"]
+    mine = ["term", "n_items", "n_items_other", "g2"]
     assert not everyone[everyone["doc_id"] == "yangpu_2024"][mine].reset_index(drop=True).equals(
         y2024[y2024["doc_id"] == "yangpu_2024"][mine].reset_index(drop=True))
     page = (project.reports / "comparison_y2024.html").read_text(encoding="utf-8")
@@ -256,7 +256,7 @@ def test_one_plans_keyness_equals_its_rows_of_the_set_keyness(built):
     data = report_data.load_report_data(project.root)
     ids = report_data.set_ids(data, "default")
     everyone = setstats.set_keyness(data, ids)
-    columns = ["term", "count", "expected", "count_other", "total", "total_other", "g2", "p", "q", "log_ratio"]
+    columns = ["term", "n_items", "items", "n_items_other", "items_other", "expected", "g2", "p", "q", "log_ratio"]
     for doc_id in ids:  # 宝山 2023 is truncated: tested against the complete plans, never pooled
         mine = setstats.plan_keyness(data, doc_id, ids).sort_values("term")[columns].reset_index(drop=True)
         theirs = everyone[everyone["doc_id"] == doc_id].sort_values("term")[columns].reset_index(drop=True)

@@ -1,4 +1,4 @@
-"""Themes: lexicon validation, exact counts on fixtures and seed plans, KWIC, keyness, figures."""
+"""Themes: lexicon validation, exact counts on fixtures and seed plans, KWIC, figures."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import io
 import shutil
 import warnings
 from dataclasses import replace
-from math import log, log2
 from pathlib import Path
 
 import matplotlib
@@ -22,7 +21,6 @@ from analysis.params.themes import ThemesParams
 from analysis.paths import ProjectError
 from analysis.stages.dataset import structure_corpus
 from analysis.stages.themes import (
-    KEYNESS_COLUMNS,
     THEME_TABLE_NAMES,
     build_themes,
     sync_userdict,
@@ -31,7 +29,6 @@ from analysis.stages.themes import (
 )
 from analysis.text.dictionary import theme_lexicon
 from analysis.text.stats import TEST_COLUMNS
-from analysis.text.textstats import stat_keyness
 from analysis.text.tokenize import load_segmenter
 from analysis.views.plots import plot_theme_heatmap, plot_theme_intervals, use_cjk_font
 from analysis.views.themes import theme_overview
@@ -224,58 +221,6 @@ def test_kwic_rows_equal_mentions_and_sit_at_their_item(request, name, corpus, f
             assert item.section_no == row.section_no
 
 
-# --- keyness -------------------------------------------------------------------------------------
-
-
-def test_keyness_against_hand_computed_values():
-    counts = pd.DataFrame({"doc_id": ["a", "b", "b"], "term": ["思政", "思政", "双减"], "count": [10, 20, 12]})
-    table = stat_keyness(counts, pd.Series({"a": 1000, "b": 3000}), min_count=1).set_index(["doc_id", "term"])
-    # 2×2 table for 思政 in a: observed 10, 20, 990, 2980; expected 7.5, 22.5, 992.5, 2977.5
-    g2 = 2 * (10 * log(10 / 7.5) + 20 * log(20 / 22.5) + 990 * log(990 / 992.5) + 2980 * log(2980 / 2977.5))
-    row = table.loc["a", "思政"]
-    assert (row["count"], row["expected"], row["count_other"], row["total"], row["total_other"]) == (
-        10, 7.5, 20, 1000, 3000)
-    assert row["g2"] == pytest.approx(1.0507, abs=1e-4) == pytest.approx(g2, abs=1e-4)
-    assert row["p"] == pytest.approx(0.30537, abs=1e-4)
-    assert row["log_ratio"] == pytest.approx(log2(1.5), abs=1e-4)
-    assert table.loc["b", "思政"]["g2"] == row["g2"] and table.loc["b", "思政"]["log_ratio"] == -row["log_ratio"]
-    # 双减 never occurs in a: the zero count becomes 0.5 in the log ratio, (0.5/1000)/(12/3000) = 1/8
-    assert table.loc["a", "双减"]["log_ratio"] == -3.0
-    assert table.loc["a", "双减"]["g2"] == pytest.approx(6.9164, abs=1e-4)
-    # Benjamini–Hochberg within document a: p-values (0.305, 0.0085) → q = (0.305, 0.0171)
-    assert table.loc["a", "双减"]["q"] == pytest.approx(2 * table.loc["a", "双减"]["p"], rel=1e-5)
-    assert table.loc["a", "思政"]["q"] == pytest.approx(row["p"], rel=1e-5)
-
-
-def test_keyness_min_count_and_single_plan():
-    counts = pd.DataFrame({"doc_id": ["a", "b"], "term": ["思政", "双减"], "count": [4, 5]})
-    totals = pd.Series({"a": 100, "b": 100})
-    assert set(stat_keyness(counts, totals, min_count=5)["term"]) == {"双减"}
-    assert stat_keyness(counts.head(1), totals.head(1)).empty
-
-
-def test_seed_keyness_tables(seed, themes):
-    tokens = seed.keyness  # themes are tested by item (theme_tests, tests/test_stats.py), not by character
-    assert (tokens["kind"] == "token").all()
-    assert (tokens["count"] + tokens["count_other"] >= themes.min_count).all()
-    top = tokens.query("doc_id == 'minhang_2017'").iloc[0]
-    assert top["term"] == "闵行区"
-
-
-def test_keyness_keeps_used_tokens_and_recomputes_exactly(seed, themes):
-    """Rows only for tokens a plan uses (plans × vocabulary would not scale); the zeros follow, so
-    recomputing from the stored counts (what per-set keyness does) gives the same statistics."""
-    tokens = seed.keyness
-    assert (tokens["count"] > 0).all()
-    again = stat_keyness(tokens[["doc_id", "term", "count"]], tokens.groupby("doc_id")["total"].first(),
-                         themes.min_count)
-    again = again[again["count"] > 0].set_index(["doc_id", "term"]).sort_index()
-    stored = tokens.set_index(["doc_id", "term"]).sort_index()
-    assert len(again) == len(stored)
-    for column in ("g2", "q", "log_ratio", "count_other"):
-        assert (again[column] == stored[column]).all(), column
-
-
 def test_write_themes_is_atomic_and_reproducible(seed, corpus, paths, tmp_path):
     written = write_themes(seed, tmp_path)
     assert [p.name for p in written] == [f"{name}.csv" for name in THEME_TABLE_NAMES]
@@ -340,20 +285,11 @@ def test_glyph_check_would_catch_a_font_without_chinese():
         assert _glyph_warnings(latin_only)
 
 
-def test_one_plan_has_counts_but_no_keyness(paths):
+def test_one_plan_has_counts_but_no_tests(paths):
     params = load_params(paths.params)
     themes = build_themes(structure_corpus(paths.raw, params, ["baoshan_2023"]), params)
     assert themes.theme_counts["mentions"].tolist() == SEED_MENTIONS["baoshan_2023"]
-    assert themes.keyness.empty and list(themes.keyness.columns) == KEYNESS_COLUMNS
     assert themes.theme_tests.empty and list(themes.theme_tests.columns) == TEST_COLUMNS
-
-
-def test_equal_rates_give_g2_zero_and_p_one_never_nan():
-    """Float error made G² of equal rates slightly negative, p NaN, and the BH step raise (1,000 plans)."""
-    counts = pd.DataFrame({"doc_id": ["a", "b"] * 3, "term": ["x", "x", "y", "y", "z", "z"],
-                           "count": [7, 21, 3, 9, 11, 33]})
-    table = stat_keyness(counts, pd.Series({"a": 1000 / 3, "b": 1000}), min_count=1)
-    assert (table["g2"] >= 0).all() and table["p"].notna().all() and table["q"].notna().all()
 
 
 @pytest.mark.parametrize(("text", "counted"), [

@@ -42,10 +42,6 @@ TABLES = [
         "item_seq:int text:str"),
     Table("removed", "dataset", "doc_id:str rule:str text:str"),
     # themes
-    Table("keyness", "themes",
-        "doc_id:str district:str year:int kind:str theme:str term:str count:int "
-        "expected:float count_other:int total:int total_other:int g2:float p:float q:float "
-        "log_ratio:float"),
     Table("kwic", "themes",
         "doc_id:str district:str year:int theme:str term:str where:str item_seq:int "
         "section_no:int left:str match:str right:str start:int"),
@@ -87,6 +83,33 @@ TABLES = [
         "doc_a:str doc_b:str district_a:str year_a:int district_b:str year_b:int "
         "similarity:float"),
     Table("nearest_neighbours", "clusters", "doc_id:str neighbour:str rank:int similarity:float share_nearest:float"),
+    # keyness
+    Table("keyness", "keyness",
+        "scope:str doc_id:str district:str year:int theme:str term:str count:int n_items:int items:int "
+        "n_items_other:int items_other:int expected:float g2:float p:float q:float log_ratio:float key:bool"),
+    # exploratory
+    Table("ca_inertia", "exploratory", "scope:str analysis:str dim:int eigenvalue:float share:float cumulative:float"),
+    Table("ca_points", "exploratory",
+        "scope:str analysis:str kind:str label:str mass:float x:float y:float contrib_x:float contrib_y:float "
+        "cos2_x:float cos2_y:float spread:float"),
+    Table("crosstab_cells", "exploratory",
+        "scope:str table:str row:str col:str count:int row_total:int row_share:float expected:float "
+        "residual:float marked:bool"),
+    Table("crosstab_tests", "exploratory",
+        "scope:str table:str rows:int cols:int n:int chi2:float df:int p_chi2:float p:float method:str "
+        "cramers_v:float min_expected:float low_expected:int dropped:str"),
+    Table("cue_overlap", "exploratory", "type:str sub_tool:str theme:str shared:str"),
+    Table("tree_nodes", "exploratory",
+        "scope:str kind:str node:int label:str left:int right:int height:float size:int support:float"),
+    Table("tree_summary", "exploratory",
+        "scope:str kind:str method:str metric:str leaves:int cophenetic:float replicates:int kept:int"),
+    # topics
+    Table("topic_items", "topics", "scope:str model:str topic:int rank:int doc_id:str item_seq:int weight:float"),
+    Table("topic_selection", "topics",
+        "scope:str model:str k:int items:int npmi:float stability:float stable:bool chosen:bool"),
+    Table("topic_shares", "topics",
+        "scope:str model:str doc_id:str topic:int share:float share_low:float share_high:float"),
+    Table("topic_terms", "topics", "scope:str model:str topic:int rank:int term:str weight:float"),
     # validation
     Table("adjudication_queue", "validation",
         "doc_id:str item_seq:int category:str coder_a:str code_a:int coder_b:str code_b:int decision:str"),

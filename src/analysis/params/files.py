@@ -16,6 +16,7 @@ FILES = {
     "clusters": "clusters.yaml",
     "statistics": "statistics.yaml",
     "explore": "explore.yaml",
+    "exploratory": "exploratory.yaml",
     "report": "report.yaml",
     "coding": "coding.yaml",
     "stopwords": "stopwords.txt",

@@ -9,6 +9,7 @@ from pathlib import Path
 from analysis.params.clean import CleanParams, StructureParams
 from analysis.params.clusters import ClusterParams
 from analysis.params.coding import CodingParams
+from analysis.params.exploratory import ExploratoryParams
 from analysis.params.explore import ExploreParams
 from analysis.params.files import FILES, params_files
 from analysis.params.ingest import IngestParams
@@ -34,6 +35,7 @@ class Params:
     clusters: ClusterParams
     statistics: StatisticsParams
     explore: ExploreParams
+    exploratory: ExploratoryParams
     report: ReportParams
     coding: CodingParams
     stopwords: Stopwords
@@ -48,7 +50,8 @@ def _models(folder: Path) -> dict:
     """section → a function reading its file once into its model."""
     models = {"clean": CleanParams, "structure": StructureParams, "ingest": IngestParams, "themes": ThemesParams,
               "policy_tools": PolicyToolsParams, "clusters": ClusterParams, "statistics": StatisticsParams,
-              "explore": ExploreParams, "report": ReportParams, "coding": CodingParams}
+              "explore": ExploreParams, "exploratory": ExploratoryParams,
+              "report": ReportParams, "coding": CodingParams}
     return {
         **{section: partial(model.from_yaml, folder / FILES[section]) for section, model in models.items()},
         "stopwords": lambda: Stopwords.from_text(read_params_text(folder / FILES["stopwords"])),

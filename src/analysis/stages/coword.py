@@ -48,11 +48,17 @@ def place_pattern(places: Iterable[str]) -> re.Pattern:
     return longest_first(set(places)) if places else re.compile(r"(?!)")
 
 
+NUMERAL = re.compile(r"^[0-9〇零一二三四五六七八九十百千万两]+[大年届]?$")  # 十三五, 二十大, 三年
+PLACE_SUFFIX = "区县市"  # 宝山区, 西宁市: a place name (class ns) with its level
+
+
 def plan_term(token: str, places: re.Pattern, classes: dict[str, str]) -> bool:
-    """Whether a content token is a plan term: not a place (jieba word class ns, or containing a
-    name of `places`, an alternation of district, region and listed names) and not a numeral
-    (class m: the 十三 of 十三五)."""
-    return classes.get(token) not in NOT_POLICY_TERMS and not places.search(token)
+    """Whether a content token is a plan term: not a place (jieba word class ns, such a name with
+    区/县/市 after it, or containing a name of `places`, an alternation of district, region and
+    listed names) and not a numeral (class m: the 十三 of 十三五; 十三五, 二十大 as a whole)."""
+    place = token[-1:] in PLACE_SUFFIX and classes.get(token[:-1]) == "ns"
+    return (classes.get(token) not in NOT_POLICY_TERMS and not places.search(token) and not place
+            and not NUMERAL.match(token))
 
 
 def item_tokens(items: pd.DataFrame, segmenter: Segmenter, places: frozenset[str]) -> pd.DataFrame:

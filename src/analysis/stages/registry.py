@@ -47,6 +47,12 @@ STAGES = [
           "analysis.stages.policy_tools:run_stage", ["dataset", "themes"],
           ["policy_tool_annotations", "codings", "coders"]),
     Stage("coword", ["explore", "report", *TOKENS], "analysis.stages.coword:run_stage", ["dataset"]),
+    Stage("keyness", ["exploratory", "report", "themes"], "analysis.stages.keyness:run_stage",
+          ["dataset", "coword"]),
+    Stage("exploratory", ["exploratory", "report", "themes", "policy_tools"],
+          "analysis.stages.exploratory:run_stage", ["dataset", "themes", "policy_tools", "coword"]),
+    Stage("topics", ["exploratory", "report", "statistics"], "analysis.stages.topics:run_stage",
+          ["dataset", "coword"]),
 ]
 
 

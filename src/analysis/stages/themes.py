@@ -1,17 +1,15 @@
-"""Themes stage: policy-lexicon mentions per plan, the sentences behind them (KWIC), and keyness.
+"""Themes stage: policy-lexicon mentions per plan, the sentences behind them (KWIC), and item tests.
 
 Counting matches the terms of `params/themes.yaml` as substrings of each cleaned plan, longest
 term first and without overlap (`Dictionary.find`), so counts do not depend on word segmentation.
 The whole cleaned text counts (title, preamble, section headings, items): `mentions` and
 `per_10k_chars` use it, `items_with_theme` counts numbered items only, and a KWIC row outside any
 item has empty `item_seq` and `section_no`. Intervals and tests of the theme figures take the
-numbered item as the unit (`analysis.text.stats`). Keyness compares segmented tokens (stopwords
-removed) of each plan with all other plans pooled.
+numbered item as the unit (`analysis.text.stats`). Keyness is the keyness stage's (items, not tokens).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -24,16 +22,12 @@ from analysis.paths import Paths
 from analysis.stages.dataset import CorpusTables, StructuredPlan
 from analysis.text.dictionary import Dictionary, theme_lexicon
 from analysis.text.stats import INTERVAL_COLUMNS, item_intervals, item_presence_tests
-from analysis.text.textstats import kwic_lines, stat_keyness
-from analysis.text.tokenize import Segmenter, load_segmenter, stat_segmentation
+from analysis.text.textstats import kwic_lines
+from analysis.text.tokenize import load_segmenter, stat_segmentation
 
 PLAN_COLUMNS = ["doc_id", "district", "year"]
 KWIC_COLUMNS = [*PLAN_COLUMNS, "theme", "term", "where", "item_seq", "section_no", "left", "match", "right", "start"]
 COUNT_COLUMNS = ["mentions", "per_10k_chars", "items_with_theme", "n_items", "item_share", "first_section"]
-KEYNESS_COLUMNS = [
-    *PLAN_COLUMNS, "kind", "theme", "term", "count", "expected", "count_other", "total", "total_other",
-    "g2", "p", "q", "log_ratio",
-]
 
 
 # --- the user dictionary, generated from the lexicon ------------------------------------------
@@ -124,37 +118,6 @@ def split_term_warnings(segmentation: pd.DataFrame, lexicon_path: Path) -> list[
     ]
 
 
-# --- keyness -------------------------------------------------------------------------------------
-
-
-def token_counts(tables: CorpusTables, segmenter: Segmenter) -> pd.DataFrame:
-    """Content tokens (stopwords removed) per plan: long table doc_id, term, count."""
-    rows = [
-        {"doc_id": done.plan.doc_id, "term": term, "count": count}
-        for done in tables.plans
-        for term, count in Counter(segmenter.tokens(done.cleaned.text)).items()
-    ]
-    return pd.DataFrame(rows, columns=["doc_id", "term", "count"])
-
-
-def keyness_table(tables: CorpusTables, themes: ThemesParams, segmenter: Segmenter) -> pd.DataFrame:
-    """Keyness of tokens (those with at least `min_count` occurrences), each plan against the
-    others, q per plan (over every tested token, used or not); `kind` is always "token" (themes are
-    tested by item: `theme_tests`). Only the tokens a plan uses are kept: a zero count follows from
-    their absence, and plans × vocabulary would be millions of rows for a large corpus."""
-    documents = tables.documents.set_index("doc_id")
-    tokens = token_counts(tables, segmenter)
-    token_totals = tokens.groupby("doc_id")["count"].sum().reindex(documents.index, fill_value=0)
-    frame = (
-        stat_keyness(tokens, token_totals, themes.min_count)
-        .assign(kind="token", theme=lambda f: f["term"].map(themes.theme_of).fillna(""))
-        .join(documents[["district", "year"]], on="doc_id")
-    )
-    used = frame[frame["count"] > 0]
-    return used.sort_values(["doc_id", "g2", "theme", "term"], ascending=[True, False, True, True])[
-        KEYNESS_COLUMNS].reset_index(drop=True)
-
-
 # --- the stage -----------------------------------------------------------------------------------
 
 
@@ -165,7 +128,6 @@ class ThemeTables:
     theme_counts: pd.DataFrame
     term_counts: pd.DataFrame
     kwic: pd.DataFrame
-    keyness: pd.DataFrame
     theme_tests: pd.DataFrame
     segmentation: pd.DataFrame
 
@@ -191,7 +153,6 @@ def build_themes(tables: CorpusTables, params: Params) -> ThemeTables:
         theme_counts=theme_counts,
         term_counts=stat_counts(kwic, tables.documents, lexicon, by="term"),
         kwic=kwic,
-        keyness=keyness_table(tables, themes, segmenter),
         theme_tests=item_presence_tests(
             theme_counts, tables.documents, tables.documents["doc_id"], max_q=statistics.max_q
         ),
@@ -200,7 +161,7 @@ def build_themes(tables: CorpusTables, params: Params) -> ThemeTables:
 
 
 def write_themes(tables: ThemeTables, processed_dir: Path) -> list[Path]:
-    """Write the six theme tables as CSV under `processed_dir`, each atomically."""
+    """Write the five theme tables as CSV under `processed_dir`, each atomically."""
     return write_tables(processed_dir, {f"{name}.csv": getattr(tables, name) for name in THEME_TABLE_NAMES})
 
 

@@ -1,7 +1,8 @@
 """Text statistics, one home each: G² (log-likelihood), keyness, collocates and keyword-in-context lines.
 
-Keyness and collocates both test a 2×2 table with `log_likelihood`; KWIC lines of lexicon mentions
-(the themes stage) and of any query term (the `kwic` command) share `kwic_lines`.
+Keyness (items holding a term, `item_keyness`) and collocates both test a 2×2 table with
+`log_likelihood`; KWIC lines of lexicon mentions (the themes stage) and of any query term (the
+`kwic` command) share `kwic_lines`.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from analysis.corpus.structure import PlanStructure
 from analysis.text.stats import significant
 
 ZERO_SMOOTHING = 0.5  # added in place of a zero count in the log ratio (Hardie 2014)
-KEYNESS_STAT_COLUMNS = ["doc_id", "term", "count", "expected", "count_other", "total", "total_other",
-                        "g2", "p", "q", "log_ratio"]
+KEYNESS_STAT_COLUMNS = ["doc_id", "term", "count", "n_items", "items", "n_items_other", "items_other", "expected",
+                        "g2", "p", "q", "log_ratio", "key"]
 COLLOCATE_COLUMNS = ["term", "collocate", "observed", "expected", "frequency", "window_tokens", "tokens", "g2",
                      "p", "pmi"]
 
@@ -28,49 +29,66 @@ def log_likelihood(a: np.ndarray, b: np.ndarray, size_a: np.ndarray, size_b: np.
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each element: `a` occurrences in a part of `size_a` tokens against `b` in the other
     `size_b` tokens — G² (log-likelihood of the 2×2 table, 1 dof), its p, and the expected value of
-    `a` under equal rates. Float error makes equal rates a tiny negative G² (p would be NaN): clamped
-    to 0."""
+    `a` under equal rates. Float error makes equal rates a tiny negative G² (p would be NaN), and a
+    term in every unit of both parts leaves empty cells (0/0): both are G² 0."""
     n = size_a + size_b
     observed = np.column_stack([a, b, size_a - a, size_b - b])
     term_total, rest = a + b, n - a - b
     expected = np.column_stack([size_a * term_total, size_b * term_total, size_a * rest, size_b * rest]) / n[:, None]
-    g2 = np.maximum(power_divergence(observed, expected, ddof=2, axis=1, lambda_="log-likelihood")[0], 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g2 = np.fmax(power_divergence(observed, expected, ddof=2, axis=1, lambda_="log-likelihood")[0], 0.0)
     return g2, chi2.sf(g2, 1), expected[:, 0]
 
 
 # --- keyness ---------------------------------------------------------------------------------------
 
 
-def stat_keyness(counts: pd.DataFrame, totals: pd.Series, min_count: int = 1) -> pd.DataFrame:
-    """Each document against all others pooled, for every term with at least `min_count`
-    occurrences overall.
+def term_items(tokens: pd.DataFrame) -> pd.DataFrame:
+    """From item_tokens rows (doc_id, item_seq, tokens): per plan × term, `n_items` (items holding
+    the term) and `count` (its occurrences)."""
+    long = tokens[["doc_id", "item_seq"]].assign(term=[s.split() for s in tokens["tokens"].fillna("")])
+    long = long.explode("term").dropna(subset=["term"])
+    grouped = long.groupby(["doc_id", "term"])
+    return pd.DataFrame({"n_items": grouped["item_seq"].nunique(), "count": grouped.size()}).reset_index()
 
-    `counts`: long table doc_id, term, count; `totals`: doc_id → size of that document in
-    tokens. Per row: observed `count` and its `expected` value under equal
-    rates, the other documents' `count_other`, both `total`s; G² (log-likelihood, 2×2 table, 1 dof)
-    with its p; the Benjamini–Hochberg q over the terms of that document; and the log ratio
-    log2((count/total)/(count_other/total_other)), a zero count replaced by 0.5.
-    """
-    overall = counts.groupby("term")["count"].sum()
-    tested = overall[overall >= min_count].index
-    if len(totals) < 2 or tested.empty:
+
+def item_keyness(tokens: pd.DataFrame, complete: list[str], min_items: int, max_q: float) -> pd.DataFrame:
+    """Keyness with the ITEM as the unit: each plan of `tokens` (item_tokens rows) against the
+    other plans of `complete` pooled (a plan outside `complete` is tested but never in a
+    reference). A term counts once per item however often the item repeats it, so a term repeated
+    inside one item is never distinctive.
+
+    Tested: the terms held by at least `min_items` items of `tokens`, in the plans that use them.
+    Per row: `n_items` of the plan's `items` hold the term, `n_items_other` of the reference's
+    `items_other`; `expected` items under equal shares; G² of that 2×2 table (1 dof), p, the
+    Benjamini–Hochberg q over the plan's tested terms, and the log ratio of the two item shares
+    (a zero replaced by 0.5). `key`: q < `max_q` and dispersed — at least `min_items` items on the
+    side the term is over-represented."""
+    items = tokens.groupby("doc_id").size()
+    per_term = term_items(tokens)
+    spread = per_term.groupby("term")["n_items"].sum()
+    per_term = per_term[per_term["term"].isin(spread[spread >= min_items].index)]
+    pool = per_term[per_term["doc_id"].isin(complete)].groupby("term")["n_items"].sum()
+    pool_items = int(items.reindex(complete).fillna(0).sum())
+    own = per_term["doc_id"].isin(complete).to_numpy()
+    a = per_term["n_items"].to_numpy(float)
+    size_a = per_term["doc_id"].map(items).to_numpy(float)
+    b = per_term["term"].map(pool).fillna(0).to_numpy(float) - np.where(own, a, 0)
+    size_b = pool_items - np.where(own, size_a, 0)
+    keep = size_b > 0
+    frame, a, b, size_a, size_b = per_term[keep].copy(), a[keep], b[keep], size_a[keep], size_b[keep]
+    if frame.empty:
         return pd.DataFrame(columns=KEYNESS_STAT_COLUMNS)
-    grid = pd.MultiIndex.from_product([totals.index, tested], names=["doc_id", "term"])
-    frame = counts.groupby(["doc_id", "term"])["count"].sum().reindex(grid, fill_value=0).reset_index()
-    a = frame["count"].to_numpy(float)
-    b = frame["term"].map(overall).to_numpy(float) - a
-    size_a = frame["doc_id"].map(totals).to_numpy(float)
-    size_b = float(totals.sum()) - size_a
     g2, p, expected = log_likelihood(a, b, size_a, size_b)
-    frame = frame.assign(
-        expected=expected.round(3), count_other=b.astype(int), total=size_a.astype(int),
-        total_other=size_b.astype(int), g2=g2.round(4), p=significant(p),
-        log_ratio=np.log2((np.where(a > 0, a, ZERO_SMOOTHING) / size_a)
-                          / (np.where(b > 0, b, ZERO_SMOOTHING) / size_b)).round(4),
-    )
+    ratio = np.log2((np.where(a > 0, a, ZERO_SMOOTHING) / size_a) / (np.where(b > 0, b, ZERO_SMOOTHING) / size_b))
+    frame = frame.assign(items=size_a.astype(int), n_items_other=b.astype(int), items_other=size_b.astype(int),
+                         expected=expected.round(3), g2=g2.round(4), p=significant(p), log_ratio=ratio.round(4))
     frame["q"] = significant(frame.groupby("doc_id")["p"].transform(
         lambda ps: false_discovery_control(ps.to_numpy(), method="bh")).to_numpy())
-    return frame[KEYNESS_STAT_COLUMNS]
+    dispersed = np.where(frame["log_ratio"] > 0, frame["n_items"], frame["n_items_other"]) >= min_items
+    frame["key"] = (frame["q"] < max_q) & dispersed
+    return frame[KEYNESS_STAT_COLUMNS].sort_values(["doc_id", "g2", "term"], ascending=[True, False, True],
+                                                   ignore_index=True)
 
 
 # --- collocates ------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Set-wide statistics a report needs per plan set (keyness, item tests), cached per kernel."""
+"""Set-wide statistics a report needs per plan set (item-level keyness, item tests), cached per kernel."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import TypeVar
 
 import pandas as pd
 
-from analysis.stages.plansets import ranked_ids
 from analysis.views.data import ReportData, plan_names
 
 T = TypeVar("T")
@@ -28,86 +27,50 @@ _set_keyness: dict[tuple[str, tuple[str, ...]], pd.DataFrame] = {}  # per snapsh
 
 
 def set_keyness(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
-    """Token keyness within a plan set: each plan against the other complete plans of the set
-    pooled (an incomplete plan is tested but never pooled). Rebuilt from the per-plan token counts
-    of keyness.csv, so each set — not the whole corpus — is the reference. Computed once per set in
-    a kernel (every district page of a set needs it)."""
+    """Item-level keyness within a plan set (keyness.csv's definition): each plan against the other
+    complete plans of the set pooled. A set that is a scope of keyness.csv (all plans, a plan set of
+    params/report.yaml) reads its rows; any other set is computed the same way
+    (`stages.keyness.scope_keyness`) from item_tokens.csv, once per set in a kernel."""
     return per_set(_set_keyness, data, doc_ids, _compute_set_keyness)
 
 
 def _compute_set_keyness(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
-    from analysis.text.textstats import stat_keyness
+    from analysis.stages.keyness import KEYNESS_COLUMNS, analysis_scopes, scope_keyness
 
-    tokens = data.keyness[data.keyness["doc_id"].isin(doc_ids)]
-    min_count = data.params.themes.min_count
-    complete = ranked_ids(data.documents, doc_ids, data.params.report)
-
-    def against(pool: list[str], shown: set[str]) -> pd.DataFrame:
-        rows = tokens[tokens["doc_id"].isin(pool)]
-        result = stat_keyness(rows[["doc_id", "term", "count"]], rows.groupby("doc_id")["total"].first(), min_count)
-        return result[result["doc_id"].isin(shown)]
-
-    parts = [against(complete, set(complete))]
-    parts += [against([*complete, d], {d}) for d in doc_ids if d not in complete]
-    return pd.concat(parts, ignore_index=True)
-
-
-_pools: dict[tuple[str, tuple[str, ...]], tuple[pd.Series, int]] = {}  # per snapshot and pool, for a warm kernel
-
-
-OTHERS = "\0others"  # the pooled reference in plan_keyness (never a doc_id)
-
-
-def _pool(data: ReportData, complete: list[str]) -> tuple[pd.Series, int]:
-    """Token counts summed over the plans `complete` and their total tokens, once per kernel."""
-    return per_set(_pools, data, complete, _compute_pool)
-
-
-def _compute_pool(data: ReportData, complete: list[str]) -> tuple[pd.Series, int]:
-    rows = data.keyness[data.keyness["doc_id"].isin(complete)]
-    return rows.groupby("term")["count"].sum(), int(rows.groupby("doc_id")["total"].first().sum())
+    for scope, ids in analysis_scopes(data.documents, data.params.report).items():
+        if sorted(ids) == doc_ids:
+            return data.keyness[data.keyness["scope"] == scope][KEYNESS_COLUMNS[1:]].reset_index(drop=True)
+    params = data.params
+    return scope_keyness(data.item_tokens, data.documents, doc_ids, params.report.rank_exclude, params.exploratory,
+                         params.report.max_q, params.themes.theme_of)
 
 
 def plan_keyness(data: ReportData, doc_id: str, doc_ids: list[str]) -> pd.DataFrame:
-    """One plan's rows of `set_keyness(data, doc_ids + [doc_id])` — against the other complete plans
-    of the set pooled — at the cost of one plan: a district page of a 1,000-plan set does not test
-    all 1,000 plans."""
-    from analysis.text.textstats import stat_keyness
-
-    complete = ranked_ids(data.documents, sorted({*doc_ids, doc_id}), data.params.report)
-    own = data.keyness[data.keyness["doc_id"] == doc_id]
-    if own.empty:
-        return stat_keyness(own[["doc_id", "term", "count"]], pd.Series(dtype=float))  # no tokens: no rows
-    counts, total = _pool(data, complete)
-    own_total = int(own["total"].iloc[0])
-    if doc_id in complete:
-        counts, total = counts.sub(own.set_index("term")["count"], fill_value=0), total - own_total
-    others = counts[counts > 0]
-    frame = pd.concat([own[["doc_id", "term", "count"]],
-                       pd.DataFrame({"doc_id": OTHERS, "term": others.index, "count": others.to_numpy()})])
-    result = stat_keyness(frame, pd.Series({doc_id: own_total, OTHERS: total}),
-                          data.params.themes.min_count)
-    return result[result["doc_id"] == doc_id].reset_index(drop=True)
+    """One plan's rows of `set_keyness(data, doc_ids + [doc_id])`: against the other complete plans
+    of the set."""
+    found = set_keyness(data, sorted({*doc_ids, doc_id}))
+    return found[found["doc_id"] == doc_id].reset_index(drop=True)
 
 
 def distinctive_terms(data: ReportData, doc_id: str, doc_ids: list[str]) -> pd.DataFrame:
-    """Tokens this plan uses significantly more than the other complete plans of the set (G², BH
-    q, log ratio). Left out: place names and numerals (jieba word classes ns, m: 上海市, the 十三 of
-    十三五) and terms containing a plan's district or region (every plan names itself)."""
-    from analysis.stages.coword import place_names, place_pattern, plan_term
-    from analysis.text.tokenize import word_classes
-
+    """Plan terms this plan uses in significantly more items than the other complete plans of the
+    set (`key`: BH q below max_q and in at least keyness_min_items of its items; place names and
+    numerals are never plan terms), largest G² first, at most top_terms."""
     keyness = plan_keyness(data, doc_id, doc_ids)
-    places, classes = place_pattern(place_names(data.documents)), word_classes()
-    report = data.params.report
-    rows = keyness[(keyness["doc_id"] == doc_id) & (keyness["q"] < report.max_q) & (keyness["log_ratio"] > 0)]
-    kept = rows["term"].map(lambda t: plan_term(t, places, classes))
-    rows = rows[kept.astype(bool)]  # bool even when empty: an empty object mask would select columns
-    rows = rows.sort_values(["g2", "term"], ascending=[False, True]).head(report.top_terms)
+    rows = keyness[keyness["key"].astype(bool) & (keyness["log_ratio"] > 0)]
+    rows = rows.sort_values(["g2", "term"], ascending=[False, True]).head(data.params.report.top_terms)
+    return keyness_rows(rows)
+
+
+def keyness_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """keyness.csv rows for reading: term, items of the plan, of the other complete plans, expected
+    items, occurrences, G², q, log ratio."""
     return pd.DataFrame({
-        "词 term": rows["term"], "本计划 count": rows["count"], "期望 expected": rows["expected"].round(1),
-        "其他计划 others": rows["count_other"], "G²": rows["g2"].round(2), "q": rows["q"].map("{:.2g}".format),
-        "log₂ ratio": rows["log_ratio"].round(2),
+        "词 term": rows["term"],
+        "本计划条目 items": rows["n_items"].astype(str) + "/" + rows["items"].astype(str),
+        "其他完整计划条目 others": rows["n_items_other"].astype(str) + "/" + rows["items_other"].astype(str),
+        "期望条目 expected": rows["expected"].round(1), "出现次数 count": rows["count"],
+        "G²": rows["g2"].round(2), "q": rows["q"].map("{:.2g}".format), "log₂ ratio": rows["log_ratio"].round(2),
     }).reset_index(drop=True)
 
 

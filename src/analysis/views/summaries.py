@@ -215,13 +215,11 @@ def term_summary(term_counts: pd.DataFrame) -> pd.DataFrame:
     }).reset_index(drop=True)
 
 
-def keyness_terms(keyness: pd.DataFrame, doc_ids: list[str], per_plan: int = 10,
-                  n: int = TOP_KEY_TERMS) -> pd.DataFrame:
-    """The `n` tokens that are most often among a plan's `per_plan` key tokens (the selection of
-    views.themes.top_keyness: used more than the other plans, largest G²), over the plans `doc_ids`:
-    plans, median and largest G² among them; ties by largest G², then token."""
-    used_more = keyness.loc[keyness["doc_id"].isin(doc_ids) & (keyness["log_ratio"] > 0),
-                            ["doc_id", "term", "theme", "g2"]]
+def keyness_terms(keyness: pd.DataFrame, per_plan: int = 10, n: int = TOP_KEY_TERMS) -> pd.DataFrame:
+    """The `n` terms that are most often among a plan's `per_plan` key terms (the selection of
+    views.themes.top_keyness) over the keyness rows of one set: plans, median and largest G² among
+    them; ties by largest G², then term."""
+    used_more = keyness.loc[keyness["key"].astype(bool) & (keyness["log_ratio"] > 0), ["doc_id", "term", "theme", "g2"]]
     ranked = used_more.sort_values(["doc_id", "g2", "term"], ascending=[True, False, True])
     top = ranked.groupby("doc_id").head(per_plan)
     grouped = top.groupby("term")

@@ -53,9 +53,11 @@ def term_matrix(term_counts: pd.DataFrame) -> pd.DataFrame:
 
 
 def top_keyness(keyness: pd.DataFrame, n: int = 10) -> pd.DataFrame:
-    """Per plan, the `n` tokens of keyness.csv with the largest G² among those it uses more than the
-    other plans (log ratio > 0), for reading."""
-    used_more = keyness[keyness["log_ratio"] > 0].sort_values(["doc_id", "g2", "term"], ascending=[True, False, True])
+    """Per plan, at most `n` key terms (`key`: significant and dispersed over items) it uses in more
+    items than the other complete plans of the set, largest G² first (keyness rows of one set)."""
+    used_more = keyness[keyness["key"].astype(bool) & (keyness["log_ratio"] > 0)]
+    used_more = used_more.sort_values(["doc_id", "g2", "term"], ascending=[True, False, True])
     return used_more.groupby("doc_id").head(n)[
-        ["district", "year", "term", "theme", "count", "expected", "g2", "q", "log_ratio"]
+        ["district", "year", "term", "theme", "n_items", "items", "n_items_other", "items_other", "count", "expected",
+         "g2", "q", "log_ratio"]
     ].reset_index(drop=True)

@@ -17,6 +17,7 @@ from analysis.views.district import distinctive_terms_table
 from analysis.views.explore import set_trajectories
 from analysis.views.fragments import safe_html, table
 from analysis.views.overview import is_large, skipped_html
+from analysis.views.pages import structure
 from analysis.views.plots import (
     plot_district_trajectories,
     plot_heatmap,
@@ -120,6 +121,16 @@ def tools(data: ReportData, doc_ids: list[str]) -> list:
         intervals = intervals[intervals["plan"] == policy_tools.POOLED]
     return [policy_tools.findings_html(data, doc_ids), table(shares), policy_tools.plot_type_shares(intervals),
             table(policy_tools.xy_table(data, doc_ids, "theme"))]
+
+
+def crosstabs(data: ReportData, doc_ids: list[str], name: str) -> list:
+    """The set's cross-tabs with χ², Cramér's V and adjusted residuals (views.pages.structure)."""
+    return structure.crosstabs(data, doc_ids, name)
+
+
+def tool_theme(data: ReportData, doc_ids: list[str], name: str) -> list:
+    """The tool type × theme cross-tab with row % and residuals, and the cues shared with theme terms."""
+    return structure.tool_theme(data, doc_ids, name)
 
 
 def validation(data: ReportData) -> list:

@@ -28,6 +28,7 @@ from analysis.views.plots import (
     plot_theme_intervals,
     plot_theme_trends,
 )
+from analysis.views.setstats import set_keyness
 from analysis.views.themes import lexicon_table, term_matrix, theme_overview, top_keyness
 
 
@@ -104,17 +105,19 @@ def tests(data: ReportData, doc_ids: list[str]) -> list:
 
 
 def keyness(data: ReportData, doc_ids: list[str], top_n: int) -> list:
-    """Each plan's top key tokens, or the tokens most often on top and a sample of plans."""
+    """Each plan's top key terms (item-level keyness within the plans shown), or the terms most
+    often on top and a sample of plans."""
+    found = set_keyness(data, sorted(doc_ids))
     if not is_large(data, doc_ids):
-        return [top_keyness(_rows(data.keyness, doc_ids), top_n)]
+        return [top_keyness(found, top_n)]
     sample = summaries.sample_ids(doc_ids)
     return [
         summaries.summarised_html(
             data, doc_ids, f"本节给出最常进入各计划前 {top_n} 位的 {summaries.TOP_KEY_TERMS} 个词，"
             f"以及 {len(sample)} 份抽样计划的前 {top_n} 个词", "data/processed/keyness.csv"),
-        table(summaries.keyness_terms(data.keyness, doc_ids, top_n)),
+        table(summaries.keyness_terms(found, top_n)),
         summaries.sample_html(data.documents, sample, len(doc_ids)),
-        top_keyness(_rows(data.keyness, sample), top_n),
+        top_keyness(_rows(found, sample), top_n),
     ]
 
 
