@@ -37,6 +37,6 @@ def test_each_stage_declares_the_tables_it_writes() -> None:
 
 
 def test_an_unknown_table_is_a_one_line_error() -> None:
-    with pytest.raises(ProjectError, match=r"no table 'nope'; known tables: adjudication_queue, cluster_examples, "):
+    with pytest.raises(ProjectError, match=r"no table 'nope'; known tables: adjudication_queue, ca_inertia, "):
         catalog.table("nope")
     assert catalog.table("items").file == "items.csv"

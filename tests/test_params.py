@@ -124,7 +124,7 @@ def test_the_project_params_load_with_their_values(params: Params) -> None:
     assert params.exploratory.keyness_min_items == 2 and list(params.exploratory.topic_ks) == [2, 3, 4, 5]
     assert params.report.detail_max_plans == 30 and params.report.cell_timeout == 300
     assert params.report.sets["y2024"].years == (2024,) and params.report.sets["y2024"].label == "2024年工作要点比较"
-    assert params.report.rank_exclude == ("truncated", "partial") and len(params.report.analysis_notebooks) == 6
+    assert params.report.rank_exclude == ("truncated", "partial") and len(params.report.analysis_notebooks) == 7
     assert params.stopwords.words == tuple(read_word_list(PARAMS / "stopwords.txt")) and "工作" in params.stopwords
     assert params.userdict.entries[0] == ("5G", 2000, "n")
     assert set(params.userdict.words) == {*params.themes.theme_of, *params.themes.extra_terms}
