@@ -93,14 +93,14 @@ def terms(data: ReportData, doc_ids: list[str]) -> list:
 
 def clusters(data: ReportData, doc_ids: list[str]) -> list:
     """The clustering's verdict; when it passes, the plans × clusters heatmap (small set) and the clusters."""
-    if not clusters_pass(data):
-        return [cluster_verdict_html(data)]
+    if not clusters_pass(data, doc_ids):
+        return [cluster_verdict_html(data, doc_ids)]
     if is_large(data, doc_ids):
         mix = skipped_html(data, "各计划的聚类构成")
     else:
         mix = plot_heatmap(cluster_matrix(data, doc_ids), "条目聚类占比 share of items per cluster", fmt=".0%",
                            cmap="Greens")
-    return [cluster_verdict_html(data), mix, table(stable_clusters(data))]
+    return [cluster_verdict_html(data, doc_ids), mix, table(stable_clusters(data, doc_ids))]
 
 
 def similarity(data: ReportData, doc_ids: list[str]) -> list:
