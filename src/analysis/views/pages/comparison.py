@@ -16,7 +16,7 @@ from analysis.views.comparison import (
 from analysis.views.data import ReportData, plan_names, set_counts, set_title
 from analysis.views.district import distinctive_terms_table
 from analysis.views.explore import set_trajectories
-from analysis.views.fragments import safe_html, table
+from analysis.views.fragments import as_tables, safe_html, table
 from analysis.views.overview import is_large, skipped_html
 from analysis.views.plots import (
     plot_district_trajectories,
@@ -36,6 +36,7 @@ from analysis.views.similarity import (
 )
 
 
+@as_tables
 def header(data: ReportData, doc_ids: list[str], name: str) -> list:
     """The set's title and size, and for a large set why the page shows aggregates."""
     title = safe_html("<h1>{title}</h1><p>比较计划 Plans compared: {n}（plan set <code>{name}</code>）</p>",
@@ -43,11 +44,13 @@ def header(data: ReportData, doc_ids: list[str], name: str) -> list:
     return [title, overview.large_set_html(data, doc_ids)] if is_large(data, doc_ids) else [title]
 
 
+@as_tables
 def plans(data: ReportData, doc_ids: list[str]) -> list:
     """The plans of the set, or their counts by region and year."""
     return [table(overview.plan_counts(data, doc_ids) if is_large(data, doc_ids) else plans_overview(data, doc_ids))]
 
 
+@as_tables
 def themes(data: ReportData, doc_ids: list[str], value: str) -> list:
     """A theme_counts value (per_10k_chars, item_share) per plan: heatmap and intervals, or its
     distribution by region and the top and bottom plans."""
@@ -60,17 +63,20 @@ def themes(data: ReportData, doc_ids: list[str], value: str) -> list:
             plot_theme_intervals(counts, data.documents, value)]
 
 
+@as_tables
 def mentions(data: ReportData, doc_ids: list[str]) -> list:
     """Plans × themes mention counts linked to the evidence, or a line saying they are on the district pages."""
     return [skipped_html(data, "逐份的提及次数") if is_large(data, doc_ids) else mentions_table(data, doc_ids)]
 
 
+@as_tables
 def tests(data: ReportData, doc_ids: list[str]) -> list:
     """The item-level tests per plan, or counts of their results per theme."""
     large = is_large(data, doc_ids)
     return [table(overview.item_test_summary(data, doc_ids) if large else set_tests_table(data, doc_ids))]
 
 
+@as_tables
 def trajectories(data: ReportData, doc_ids: list[str]) -> list:
     """Each district's plans year by year with intervals, or a line saying no district has two years."""
     found = set_trajectories(data, doc_ids)
@@ -81,6 +87,7 @@ def trajectories(data: ReportData, doc_ids: list[str]) -> list:
     return [figure, table(found)]
 
 
+@as_tables
 def terms(data: ReportData, doc_ids: list[str]) -> list:
     """Each plan's distinctive terms against the rest of the set, or a line for a large set."""
     if is_large(data, doc_ids):
@@ -91,6 +98,7 @@ def terms(data: ReportData, doc_ids: list[str]) -> list:
     return shown
 
 
+@as_tables
 def clusters(data: ReportData, doc_ids: list[str]) -> list:
     """The clustering's verdict; when it passes, the plans × clusters heatmap (small set) and the clusters."""
     if not clusters_pass(data, doc_ids):
@@ -103,6 +111,7 @@ def clusters(data: ReportData, doc_ids: list[str]) -> list:
     return [cluster_verdict_html(data, doc_ids), mix, table(stable_clusters(data, doc_ids))]
 
 
+@as_tables
 def similarity(data: ReportData, doc_ids: list[str]) -> list:
     """The similarity heatmap and each plan's nearest plan, or counts of robust and uncertain nearest plans."""
     if is_large(data, doc_ids):
@@ -112,37 +121,44 @@ def similarity(data: ReportData, doc_ids: list[str]) -> list:
             table(nearest_plans(data, doc_ids))]
 
 
+@as_tables
 def tools(data: ReportData, doc_ids: list[str]) -> list:
-    """Policy-tool findings, type shares per plan (pooled only for a large set) and the tool × theme matrix."""
-    large = is_large(data, doc_ids)
-    shares = policy_tools.pooled_shares(data, doc_ids) if large else policy_tools.interval_table(data, doc_ids)
+    """Policy-tool findings, type shares per plan (pooled only for a large set) and the tool × theme
+    matrix; pooled figures over the plans that may be pooled (policy_tools.pool_ids)."""
+    large, pool = is_large(data, doc_ids), policy_tools.pool_ids(data, doc_ids)
+    shares = policy_tools.pooled_shares(data, pool) if large else policy_tools.interval_table(data, doc_ids)
     intervals = policy_tools.type_intervals(data, doc_ids)
     if large:
         intervals = intervals[intervals["plan"] == policy_tools.POOLED]
     return [policy_tools.findings_html(data, doc_ids), table(shares), policy_tools.plot_type_shares(intervals),
-            table(policy_tools.xy_table(data, doc_ids, "theme"))]
+            table(policy_tools.xy_table(data, pool, "theme"))]
 
 
+@as_tables
 def validation(data: ReportData) -> list:
     """The lexicon against the hand coding."""
     return [table(validation_table(data))]
 
 
+@as_tables
 def disagreements(data: ReportData) -> list:
     """The items where the lexicon and the hand coding differ."""
     return [table(disagreements_table(data))]
 
 
+@as_tables
 def tool_validation(data: ReportData) -> list:
     """The policy-tool coding against the hand coding."""
     return [policy_tools.validation_html(data)]
 
 
+@as_tables
 def caveats(data: ReportData, doc_ids: list[str]) -> list:
     """What a reader must keep in mind about the set."""
     return [HTML(caveats_html(data, doc_ids))]
 
 
+@as_tables
 def evidence(data: ReportData, doc_ids: list[str]) -> list:
     """Every KWIC line behind the counts, or a line saying it is on the district pages."""
     if is_large(data, doc_ids):

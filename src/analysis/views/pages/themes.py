@@ -7,9 +7,9 @@ from IPython.display import HTML, Markdown
 
 from analysis.text.dictionary import theme_lexicon
 from analysis.views import summaries
-from analysis.views.data import ReportData, plan_names, themes_of
+from analysis.views.data import ReportData, applicable_rows, plan_names, themes_of
 from analysis.views.explore import coword_edges, set_trajectories, theme_trends
-from analysis.views.fragments import safe_html, table
+from analysis.views.fragments import as_tables, safe_html, table
 from analysis.views.overview import (
     TOP_N,
     VALUES,
@@ -35,11 +35,18 @@ def _rows(frame: pd.DataFrame, doc_ids: list[str]) -> pd.DataFrame:
     return frame[frame["doc_id"].isin(doc_ids)]
 
 
+def _counted(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
+    """The KWIC rows of `doc_ids` whose theme applies to the plan's year (the others are n/a)."""
+    return applicable_rows(data, _rows(data.kwic, doc_ids))
+
+
+@as_tables
 def lexicon(data: ReportData) -> list:
     """The theme lexicon of params/themes.yaml."""
     return [lexicon_table(theme_lexicon(data.params.themes))]
 
 
+@as_tables
 def counts(data: ReportData, doc_ids: list[str]) -> list:
     """Plan × theme counts with intervals, or per theme totals."""
     theme_counts = _rows(data.theme_counts, doc_ids)
@@ -50,6 +57,7 @@ def counts(data: ReportData, doc_ids: list[str]) -> list:
             table(summaries.theme_summary(theme_counts))]
 
 
+@as_tables
 def heatmaps(data: ReportData, doc_ids: list[str]) -> list:
     """Per 10k characters, then item share: heatmaps, or box plots and distribution tables."""
     theme_counts = _rows(data.theme_counts, doc_ids)
@@ -66,6 +74,7 @@ def heatmaps(data: ReportData, doc_ids: list[str]) -> list:
     return shown
 
 
+@as_tables
 def intervals(data: ReportData, doc_ids: list[str]) -> list:
     """Per 10k characters, then item share: interval plots, or the top and bottom plans."""
     if not is_large(data, doc_ids):
@@ -77,6 +86,7 @@ def intervals(data: ReportData, doc_ids: list[str]) -> list:
         *(HTML(top_bottom_html(data, doc_ids, value)) for value in VALUES)]
 
 
+@as_tables
 def terms(data: ReportData, doc_ids: list[str]) -> list:
     """Term × plan mentions, or per term totals."""
     term_counts = _rows(data.term_counts, doc_ids)
@@ -87,12 +97,14 @@ def terms(data: ReportData, doc_ids: list[str]) -> list:
             table(summaries.term_summary(term_counts))]
 
 
+@as_tables
 def segmentation(data: ReportData) -> list:
     """The flagged rows of the segmentation check (or a line saying none), then the whole table."""
     rows = data.segmentation
     return [rows[rows["flagged"]] if rows["flagged"].any() else Markdown("没有被切开的词语。"), rows]
 
 
+@as_tables
 def tests(data: ReportData, doc_ids: list[str]) -> list:
     """The item-presence tests of the plans, or counts of their results per theme."""
     rows = _rows(data.theme_tests, doc_ids)
@@ -103,6 +115,7 @@ def tests(data: ReportData, doc_ids: list[str]) -> list:
             table(item_test_counts(rows, plan_names(data.documents), themes_of(data)))]
 
 
+@as_tables
 def keyness(data: ReportData, doc_ids: list[str], top_n: int) -> list:
     """Each plan's top key tokens, or the tokens most often on top and a sample of plans."""
     if not is_large(data, doc_ids):
@@ -118,14 +131,16 @@ def keyness(data: ReportData, doc_ids: list[str], top_n: int) -> list:
     ]
 
 
+@as_tables
 def dispersion(data: ReportData, doc_ids: list[str]) -> list:
     """Where in each plan the themes are mentioned, or a line saying there are too many plans."""
     if is_large(data, doc_ids):
         return [safe_html("<p class='meta'>{n} 份计划过多，不画分布图；位置见 data/processed/kwic.csv 的 item_seq。"
                           "Too many plans for a dispersion plot.</p>", n=len(doc_ids))]
-    return [plot_dispersion(_rows(data.kwic, doc_ids), _rows(data.items, doc_ids), themes_of(data))]
+    return [plot_dispersion(_counted(data, doc_ids), _rows(data.items, doc_ids), themes_of(data))]
 
 
+@as_tables
 def trends(data: ReportData, doc_ids: list[str]) -> list:
     """Median per 10k characters per year (figure when there are several years) and the table."""
     found = theme_trends(_rows(data.theme_counts, doc_ids), _rows(data.documents, doc_ids),
@@ -138,6 +153,7 @@ def trends(data: ReportData, doc_ids: list[str]) -> list:
     return [shown, table(found)]
 
 
+@as_tables
 def trajectories(data: ReportData, doc_ids: list[str]) -> list:
     """Each district's plans year by year with intervals, or a line saying no district has two years."""
     found = set_trajectories(data, doc_ids)
@@ -148,16 +164,18 @@ def trajectories(data: ReportData, doc_ids: list[str]) -> list:
     return [figure, table(found)]
 
 
+@as_tables
 def network(data: ReportData, doc_ids: list[str]) -> list:
     """The co-word network of lexicon terms and its strongest edges."""
-    nodes, edges = coword_edges(_rows(data.kwic, doc_ids))
+    nodes, edges = coword_edges(_counted(data, doc_ids))
     columns = {"source": "词 A term", "target": "词 B term", "items": "共同条目 items"}
     return [plot_coword_network(nodes, edges), table(edges.head(15).rename(columns=columns))]
 
 
+@as_tables
 def kwic(data: ReportData, doc_ids: list[str], per_plan: int) -> list:
     """Per theme, its count and the first KWIC lines of each plan (of a sample of plans for a large set)."""
-    lines = _rows(data.kwic, doc_ids)
+    lines = _counted(data, doc_ids)
     listed, shown = doc_ids, []
     if is_large(data, doc_ids):
         listed = summaries.sample_ids(doc_ids)
@@ -171,6 +189,7 @@ def kwic(data: ReportData, doc_ids: list[str], per_plan: int) -> list:
     return shown
 
 
+@as_tables
 def validation(data: ReportData) -> list:
     """The lexicon against the hand coding, or a line saying there is no hand coding."""
     found = data.lexicon_validation
@@ -179,6 +198,7 @@ def validation(data: ReportData) -> list:
     return [found]
 
 
+@as_tables
 def disagreements(data: ReportData, doc_ids: list[str]) -> list:
     """Per theme, the items where the lexicon and the hand coding differ."""
     rows = _rows(data.lexicon_disagreements, doc_ids)
