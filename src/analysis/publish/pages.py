@@ -39,6 +39,8 @@ def _local_url(tag: str, attribute: str, value: str) -> str | None:
     if attribute == "src":
         return value if value.startswith("data:image/") else None
     if attribute == "href":
+        if value.startswith("#"):  # a link within the page (a ¶ permalink: "#Method:-lexicon-validation")
+            return value
         return None if value.startswith("//") or ":" in value.split("/", 1)[0] else value
     return value
 

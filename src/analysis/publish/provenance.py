@@ -39,7 +39,7 @@ def run_manifest(paths: Paths, stage_keys: dict[str, str], documents: pd.DataFra
         "python": platform.python_version(),
         "packages": {name: package_version(name) for name in VERSIONED},
         "environment": environment_status(paths.lock),
-        "inputs": _hashes(paths.root, [*raw, paths.manifest, paths.annotations]),  # _hashes skips absent files
+        "inputs": _hashes(paths.root, [*raw, paths.manifest, paths.annotations, paths.policy_tool_annotations]),
         "params": {p.name: sha256_file(p) for p in sorted(paths.params.iterdir()) if p.is_file()},
         "citation": citation_text(paths),
         "stage_keys": stage_keys,

@@ -21,6 +21,7 @@ from analysis.views.overview import is_large, skipped_html
 from analysis.views.plots import (
     plot_district_trajectories,
     plot_heatmap,
+    plot_similarity,
     plot_theme_distribution,
     plot_theme_heatmap,
     plot_theme_intervals,
@@ -81,10 +82,12 @@ def trajectories(data: ReportData, doc_ids: list[str]) -> list:
     """Each district's plans year by year with intervals, or a line saying no district has two years."""
     found = set_trajectories(data, doc_ids)
     if found.empty:
-        return [safe_html("<p class='meta'>本比较中没有地区有两个以上年份的计划。 "
-                          "No district of this comparison has plans of two or more years.</p>")]
+        return [safe_html("<p class='meta'>无更早的计划：本比较中没有地区有两个以上年份的计划。 No earlier plan: "
+                          "no district of this comparison has plans of two or more years.</p>")]
     figure = plot_district_trajectories(found, "每万字提及 per 10k chars", data.params.report.rank_exclude)
-    return [figure, table(found)]
+    intro = safe_html("<p>本比较中有两个以上年份计划的地区，逐年给出每个主题的每万字提及及其 95% 区间（条目自助法）；"
+                      "区间重叠时不宜说有变化。截断或节选的计划以空心点标出。</p>")
+    return [intro, figure, table(found)]
 
 
 @as_tables
@@ -117,8 +120,7 @@ def similarity(data: ReportData, doc_ids: list[str]) -> list:
     if is_large(data, doc_ids):
         return [skipped_html(data, "相似度热力图和每份计划最相似的计划"),
                 table(overview.nearest_summary(data, doc_ids))]
-    return [plot_heatmap(similarity_matrix(data, doc_ids), "余弦相似度 cosine similarity", fmt=".2f", cmap="Purples"),
-            table(nearest_plans(data, doc_ids))]
+    return [plot_similarity(similarity_matrix(data, doc_ids)), table(nearest_plans(data, doc_ids))]
 
 
 @as_tables

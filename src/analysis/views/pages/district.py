@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from IPython.display import HTML, Markdown
+from IPython.display import HTML
 
 from analysis.views import district, policy_tools
 from analysis.views.comparison import evidence_html
@@ -58,11 +58,17 @@ def similar(data: ReportData, doc_id: str) -> list:
 
 @as_tables
 def changes(data: ReportData, doc_id: str) -> list:
-    """Against the district's previous plan, or a line saying there is none."""
+    """Against the district's previous plan (what is compared, then the tables), or one line saying
+    there is no earlier plan."""
     found = district.year_over_year(data, doc_id)
     if found is None:
-        return [Markdown("本区县只有这一份计划，暂无历年比较。 Only one plan of this district so far.")]
-    return [table(frame) for frame in found.values()]
+        return [NO_EARLIER]
+    return [safe_html("<p>与同一区县上一份计划相比：主题升降、新出现和不再出现的主题词、条目数变化。 Against the "
+                      "district's previous plan: themes up and down, terms new and dropped, sizes.</p>"),
+            *found.values()]
+
+
+NO_EARLIER = safe_html("<p class='meta'>无更早的计划 No earlier plan of this district: nothing to compare with.</p>")
 
 
 @as_tables

@@ -8,7 +8,7 @@ from IPython.display import HTML, Markdown
 from analysis.text.dictionary import theme_lexicon
 from analysis.views import summaries
 from analysis.views.data import ReportData, applicable_rows, plan_names, themes_of
-from analysis.views.explore import coword_edges, set_trajectories, theme_trends
+from analysis.views.explore import coword_edges, district_changes, set_trajectories
 from analysis.views.fragments import as_tables, safe_html, table
 from analysis.views.overview import (
     TOP_N,
@@ -26,7 +26,6 @@ from analysis.views.plots import (
     plot_theme_distribution,
     plot_theme_heatmap,
     plot_theme_intervals,
-    plot_theme_trends,
 )
 from analysis.views.themes import lexicon_table, term_matrix, theme_overview, top_keyness
 
@@ -142,26 +141,21 @@ def dispersion(data: ReportData, doc_ids: list[str]) -> list:
 
 @as_tables
 def trends(data: ReportData, doc_ids: list[str]) -> list:
-    """Median per 10k characters per year (figure when there are several years) and the table."""
-    found = theme_trends(_rows(data.theme_counts, doc_ids), _rows(data.documents, doc_ids),
-                         data.params.report.rank_exclude)
-    if found["year"].nunique() > 1:
-        shown = plot_theme_trends(found)
-    else:
-        shown = safe_html("<p class='meta'>只有一个年份 ({year})，没有趋势。 One year only: no trend.</p>",
-                          year=", ".join(map(str, sorted(found["year"].unique()))))
-    return [shown, table(found)]
-
-
-@as_tables
-def trajectories(data: ReportData, doc_ids: list[str]) -> list:
-    """Each district's plans year by year with intervals, or a line saying no district has two years."""
-    found = set_trajectories(data, doc_ids)
+    """Change within each district only: each plan against the district's previous plan (values with
+    intervals, overlapping or not) and the districts' trajectories figure; or one line saying no
+    district has plans of two years. A median over other districts' plans is never a trend."""
+    trajectories = set_trajectories(data, doc_ids)
+    found = district_changes(trajectories)
     if found.empty:
-        return [safe_html("<p class='meta'>没有地区有两个以上年份的计划。 "
-                          "No district has plans of two or more years.</p>")]
-    figure = plot_district_trajectories(found, "每万字提及 per 10k chars", data.params.report.rank_exclude)
-    return [figure, table(found)]
+        return [safe_html("<p class='meta'>所选计划中没有地区有两个以上年份的计划，没有可比较的趋势（不同地区的计划"
+                          "不连成趋势）。 No district has plans of two or more years: no trend (plans of different "
+                          "districts are never joined into one).</p>")]
+    figure = plot_district_trajectories(trajectories, "每万字提及 per 10k chars", data.params.report.rank_exclude)
+    return [figure, found.assign(overlap=found["overlap"].map({True: "区间重叠，不能说有变化 overlapping",
+                                                       False: "区间不重叠 not overlapping"}))
+            .rename(columns={"from_year": "前一年 from_year", "to_year": "后一年 to_year",
+                             "before": "前 每万字 [95% CI] before", "after": "后 每万字 [95% CI] after",
+                             "change": "变化 change", "overlap": "区间 intervals"})]
 
 
 @as_tables
