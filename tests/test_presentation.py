@@ -36,7 +36,8 @@ def test_a_table_shows_its_labelled_index_as_columns_and_keeps_links():
     soup = BeautifulSoup(table(matrix, index=True, links=links).data, "html.parser")
     assert [th.get_text() for th in soup.find_all("th")] == ["计划 plan", "思政", "双减"]
     rows = [[td.decode_contents() for td in tr.find_all("td")] for tr in soup.find("tbody").find_all("tr")]
-    assert rows == [["闵行 2017", '<a href="#a">3</a>', "n/a"], ["杨浦 2024", '<a href="#b">4</a>', '<a href="#d">7</a>']]
+    assert rows == [["闵行 2017", '<a href="#a">3</a>', "n/a"],
+                    ["杨浦 2024", '<a href="#b">4</a>', '<a href="#d">7</a>']]
 
 
 def test_repel_separates_every_label_deterministically():
