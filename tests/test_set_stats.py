@@ -53,7 +53,7 @@ def test_the_comparison_page_of_a_set_reads_the_sets_rows(trio, corpus):
     shown = nearest_plans(data, list(TRIO))
     rows = tables[SET_FILES["nearest_neighbours"]]
     rows = rows[(rows["set"] == "trio") & (rows["rank"] == 1)]
-    assert list(shown["最相似的重抽样占比 nearest in resamples"]) == [f"{v:.0%}" for v in rows["share_nearest"]]
+    assert list(shown["最相似的重抽样占比 nearest in resamples"]) == [f"{v:.1%}" for v in rows["share_nearest"]]
     n_items = int(corpus.documents.set_index("doc_id").loc[list(TRIO), "n_items"].sum())
     assert f"在 {n_items} 个条目上聚类" in cluster_verdict_html(data, list(TRIO)).data
     assert n_items == 72

@@ -119,6 +119,6 @@ def citation_html(data: ReportData, run: str = ""):
         f"<p>引用本报告 Cite this report as: <strong>{esc(citation_text(paths))}</strong>, {run_text}. "
         "引用信息见 <code>CITATION.cff</code>.</p>"
         f"<p>语料 Corpus: {len(data.documents)} 份计划 plans (raw file SHA-256):</p>"
-        f"<table><tr><th>doc_id</th><th>SHA-256</th></tr>{plans}</table>"
+        f"<table><tr><th>计划 doc_id</th><th>SHA-256</th></tr>{plans}</table>"
         f"<p>词表与编码手册 Lexicon and codebook:</p><ul>{versions}</ul>"
     )

@@ -7,6 +7,7 @@ import pandas as pd
 from analysis.views import clusters
 from analysis.views.data import ReportData, plan_names, set_ids
 from analysis.views.fragments import safe_html
+from analysis.views.tableformat import percent
 
 
 def neighbour_min_share(data: ReportData) -> float:
@@ -85,7 +86,7 @@ def cluster_mix_vs_others(data: ReportData, doc_id: str, doc_ids: list[str]) -> 
         "其他计划平均 others (mean)": (others.mean() if len(others) else share.loc[doc_id] * 0).to_numpy(),
     })
     frame = frame.sort_values(["本计划占比 this plan", "聚类 cluster"], ascending=[False, True])
-    return frame.assign(**{c: frame[c].map("{:.0%}".format) for c in frame.columns[3:]})
+    return frame.assign(**{c: frame[c].map(percent) for c in frame.columns[3:]})
 
 
 def similarity_matrix(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
@@ -102,7 +103,7 @@ def similar_plans(data: ReportData, doc_id: str) -> pd.DataFrame:
     return pd.DataFrame({
         "计划 plan": table["neighbour"].map(plan_names(data.documents)),
         "相似度 cosine": table["similarity"].round(3),
-        "最相似的重抽样占比 nearest in resamples": table["share_nearest"].map("{:.0%}".format),
+        "最相似的重抽样占比 nearest in resamples": table["share_nearest"].map(percent),
     })
 
 
@@ -125,6 +126,6 @@ def nearest_plans(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
     return pd.DataFrame({
         "计划 plan": top["doc_id"].map(names), "最相似 nearest": top["neighbour"].map(names),
         "相似度 cosine": top["similarity"].round(3),
-        "最相似的重抽样占比 nearest in resamples": top["share_nearest"].map("{:.0%}".format),
+        "最相似的重抽样占比 nearest in resamples": top["share_nearest"].map(percent),
         "判断 verdict": (top["share_nearest"] >= min_share).map({True: "稳健 robust", False: "不确定 uncertain"}),
     })
