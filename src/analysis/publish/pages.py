@@ -173,7 +173,8 @@ def render_index(jobs, build: dict, manifest: dict, documents: pd.DataFrame) -> 
                 members = sorted(regions[region][year], key=lambda j: (plans_cell(j), j.page))
                 rows += [("" if at else f"<td rowspan='{len(members)}'>{esc(year)}</td>") + cells(job)
                          for at, job in enumerate(members)]
-            html.append(f"<h3>{esc(region)}</h3><table><tr><th>year 年份</th><th>报告 report</th><th>plans 计划</th></tr>"
+            html.append(f"<h3>{esc(region)}</h3><table><tr><th>year 年份</th><th>报告 report</th>"
+                        "<th>plans 计划</th></tr>"
                         + "".join(f"<tr>{row}</tr>" for row in rows) + "</table>")
         return "".join(html)
 
@@ -196,6 +197,6 @@ def render_index(jobs, build: dict, manifest: dict, documents: pd.DataFrame) -> 
         f"<td>{esc(p.completeness)}</td><td><a href='districts/{esc(p.doc_id)}.html'>{esc(p.title)}</a></td></tr>"
         for p in sorted(plans.values(), key=lambda p: (p.district, p.year))
     )
-    parts.append("<h2>计划 Plans</h2><table><tr><th>地区 district</th><th>地区 · 级别 region · level</th><th>年份 year</th>"
-                 f"<th>完整性 completeness</th><th>标题 title</th></tr>{rows}</table>")
+    parts.append("<h2>计划 Plans</h2><table><tr><th>地区 district</th><th>地区 · 级别 region · level</th>"
+                 f"<th>年份 year</th><th>完整性 completeness</th><th>标题 title</th></tr>{rows}</table>")
     return render_page("报告索引 Report index", "\n".join(parts), manifest, depth=0, is_index=True)
