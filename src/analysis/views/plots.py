@@ -365,7 +365,7 @@ def _labels(ax, fig: Figure, position: dict) -> None:
     ax.autoscale_view()
     (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
     width, height = fig.get_size_inches()
-    char = np.array([(x1 - x0) / (width * 72 / LABEL_POINTS), (y1 - y0) / (height * 72 / LABEL_POINTS)]) * 1.1
+    char = np.array([(x1 - x0) / (width * 72 / LABEL_POINTS), (y1 - y0) / (height * 72 / LABEL_POINTS)]) * 1.3
     sizes = np.array([[char[0] * len(n), char[1]] for n in names])
     placed = repel(points, sizes)
     for name, start, end in zip(names, points, placed, strict=True):
