@@ -203,7 +203,8 @@ def test_a_passing_clustering_shows_the_mix_with_stable_clusters_marked(built):
     data.tables["cluster_solution"] = data.cluster_solution.assign(passes=True, n_stable=1)
     data.tables["cluster_summary"] = data.cluster_summary.assign(stable=data.cluster_summary["cluster"] == 1)
     assert similarity.clusters_pass(data)
-    assert "<p class='meta'>聚类稳定" in similarity.cluster_verdict_html(data).data
+    verdict = similarity.cluster_verdict_html(data).data
+    assert verdict.startswith(f"<p class='meta'>在 {len(data.items)} 个条目上聚类") and "聚类稳定：k = " in verdict
     mix = similarity.cluster_mix_vs_others(data, "yangpu_2024", report_data.set_ids(data, "default"))
     assert dict(zip(mix["聚类 cluster"], mix["稳定 stable"], strict=True))[1] == "是 yes"
     assert set(mix["稳定 stable"]) == {"是 yes", "否 no"}
