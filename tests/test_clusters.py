@@ -214,7 +214,7 @@ def test_real_seed_clusters_do_not_pass(tables):
     assert solution["ari"] < solution["ari_min"] == 0.65 and solution["jaccard_min"] == 0.75
     assert not tables.k_selection["passes"].any()  # no k in range is stable, not only the chosen one
     assert tables.cluster_summary["stable"].sum() == solution["n_stable"]
-    verdict = cluster_verdict(tables.solution)
+    verdict = cluster_verdict(tables.solution, tables.k_selection)
     assert verdict.startswith("没有稳定的聚类：")
     assert f"ARI {solution['ari']:.2f} < 0.65" in verdict and "No stable clustering" in verdict
 
@@ -225,7 +225,7 @@ def test_two_separated_topics_pass_with_k_2(synthetic):
     assert (solution["k"], solution["ari"], solution["n_stable"], solution["stable_share"]) == (2, 1.0, 2, 1.0)
     assert synthetic.cluster_summary["stable"].all()
     assert synthetic.k_selection.set_index("k").loc[2, "passes"]
-    verdict = cluster_verdict(synthetic.solution)
+    verdict = cluster_verdict(synthetic.solution, synthetic.k_selection)
     assert verdict.startswith("聚类稳定：k = 2，") and "ARI 1.00 ≥ 0.65" in verdict and "Stable clustering" in verdict
 
 
@@ -251,7 +251,9 @@ def test_parallel_fits_equal_one_by_one_fits(paths):
 def test_tables_for_the_reports_read_back(tables, tmp_path):
     write_clusters(tables, tmp_path)
     solution = read_csv(tmp_path / CLUSTER_FILES["solution"])
-    assert solution_passes(solution) is False and cluster_verdict(solution) == cluster_verdict(tables.solution)
+    k_selection = read_csv(tmp_path / CLUSTER_FILES["k_selection"])
+    assert solution_passes(solution) is False
+    assert cluster_verdict(solution, k_selection) == cluster_verdict(tables.solution, tables.k_selection)
     nearest = read_csv(tmp_path / CLUSTER_FILES["nearest_neighbours"])
     for doc_id in nearest["doc_id"].unique():
         assert neighbour_verdict(nearest, doc_id, 0.8) == neighbour_verdict(tables.nearest_neighbours, doc_id, 0.8)
@@ -319,3 +321,22 @@ def test_an_empty_numeric_column_reads_back_as_float(tmp_path):
     frame = read_csv(tmp_path / "k.csv")
     assert frame["ari_se"].dtype == "float64" and frame["ari_se"].isna().all()
     assert str(frame["n"].dtype) == "Int64"
+
+
+def test_verdict_names_the_most_stable_k_and_the_tie_break():
+    """The seed run's numbers: k = 9 has the highest mean ARI; 11 and 12 are within one SE; 12 wins
+    on silhouette. The verdict must not call 12 the most stable."""
+    ks = pd.DataFrame({"k": [8, 9, 10, 11, 12], "silhouette": [0.0388, 0.0335, 0.0419, 0.0397, 0.0464],
+                       "ari": [0.1979, 0.2352, 0.1723, 0.2288, 0.2239],
+                       "ari_se": [0.0141, 0.0137, 0.0102, 0.0142, 0.0176],
+                       "chosen": [False, False, False, False, True]})
+    solution = pd.DataFrame([{"k": 12, "silhouette": 0.0464, "ari": 0.2239, "ari_min": 0.65, "jaccard_min": 0.75,
+                              "n_stable": 0, "stable_share": 0.0, "passes": False}])
+    assert choose_k(ks) == 12
+    verdict = cluster_verdict(solution, ks)
+    assert "稳定性（子样本平均 ARI）最高的是 k = 9（平均 ARI 0.235 ± 0.014）" in verdict
+    assert "k = 9、11、12 视为并列" in verdict and "取轮廓系数最大者" in verdict and "即 k = 12" in verdict
+    assert "The most stable k is k = 9" in verdict and "ties go to the largest silhouette" in verdict
+    assert "最稳定的 k = 12" not in verdict
+    alone = cluster_verdict(solution, ks.assign(ari=[0.1, 0.1, 0.1, 0.1, 0.3]))
+    assert "稳定性最高的是 k = 12（平均 ARI 0.300 ± 0.018），即所选的 k。" in alone

@@ -199,16 +199,24 @@ def test_coword_edges_count_items_that_share_terms() -> None:
     assert list(nodes["term"]) == ["甲"] and edges.empty
 
 
-def test_theme_trends_take_complete_applicable_plans_per_year() -> None:
-    from analysis.views.explore import theme_trends
+def test_trends_stay_within_a_district_with_intervals() -> None:
+    """Issue 21 §3: a 2017 plan is compared with its own district's later plan only, never with other
+    districts' medians; the intervals say whether the change is more than item sampling."""
+    from analysis.views.explore import district_changes, district_trajectories
 
-    counts = pd.DataFrame({"doc_id": ["a", "b", "c", "a"], "year": [2023, 2024, 2024, 2023],
-                           "theme": ["T", "T", "T", "U"], "applicable": [True, True, True, False],
-                           "per_10k_chars": [1.0, 2.0, 9.0, 5.0]})
-    documents = pd.DataFrame({"doc_id": ["a", "b", "c"], "completeness": ["complete", "complete", "truncated"]})
-    trends = theme_trends(counts, documents, ["truncated"])
-    assert trends.to_dict("records") == [{"year": 2023, "theme": "T", "plans": 1, "median": 1.0, "mean": 1.0},
-                                         {"year": 2024, "theme": "T", "plans": 1, "median": 2.0, "mean": 2.0}]
+    counts = pd.DataFrame({
+        "doc_id": ["m17", "m24", "y24", "z24", "m17"], "district": ["闵行", "闵行", "杨浦", "舟山", "闵行"],
+        "year": [2017, 2024, 2024, 2024, 2017], "theme": ["T", "T", "T", "T", "U"],
+        "applicable": [True, True, True, True, False], "per_10k_chars": [10.0, 2.0, 50.0, 60.0, 5.0],
+        "per_10k_low": [6.0, 1.0, 40.0, 45.0, None], "per_10k_high": [14.0, 3.0, 60.0, 75.0, None]})
+    documents = pd.DataFrame({"doc_id": ["m17", "m24", "y24", "z24"], "district": ["闵行", "闵行", "杨浦", "舟山"],
+                              "year": [2017, 2024, 2024, 2024], "completeness": "complete"})
+    changes = district_changes(district_trajectories(counts, documents))
+    assert changes.to_dict("records") == [{
+        "district": "闵行", "theme": "T", "from_year": 2017, "to_year": 2024, "before": "10.0 [6.0, 14.0]",
+        "after": "2.0 [1.0, 3.0]", "change": -8.0, "overlap": False}]  # U is n/a in 2017: no row
+    wide = counts.assign(per_10k_high=[14.0, 7.0, 60.0, 75.0, None])
+    assert district_changes(district_trajectories(wide, documents))["overlap"].tolist() == [True]
 
 
 def test_exploration_figures_draw(published: Paths) -> None:

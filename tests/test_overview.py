@@ -204,7 +204,7 @@ def test_distribution_table_for_reading(small: ReportData) -> None:
     assert table["思政 中位数 [四分位] median [IQR]"].tolist() == ["1.5 [1.2–1.8]", "10.0 [4.0–20.0]"]
     assert table["双减 中位数 [四分位] median [IQR]"].tolist() == ["n/a", "10.0 [4.0–20.0]"]
     region = overview.distribution_table(small, ids, "region", "item_share")
-    assert region["双减 中位数 [四分位] median [IQR]"].tolist() == ["20% [18%–60%]（n=3）", "75% [62%–88%]"]
+    assert region["双减 中位数 [四分位] median [IQR]"].tolist() == ["20.0% [17.5%–60.0%]（n=3）", "75.0% [62.5%–87.5%]"]
 
 
 # --- top and bottom ------------------------------------------------------------------------------
@@ -234,7 +234,7 @@ def test_top_bottom_interval_and_small_ranking(small: ReportData) -> None:
     table = overview.top_bottom_table(small, ids, "双减", n=2)
     assert table.to_dict("list") == {
         "": ["最高 top", "最高 top", "最低 bottom", "最低 bottom"],
-        "排名 rank": ["1/5", "2/5", "4/5", "5/5"],
+        "排名 rank": ["1/5", "2–3/5（区间重叠，并列 tied）", *["3–5/5（区间重叠，并列 tied）"] * 2],
         "计划 plan": ["a5 2024", "b2 2024", "a4 2024", "a3 2024"],
         "地区 region": ["上海市", "浙江省", "上海市", "上海市"],
         "每万字 per 10k chars [95% CI]": ["100.0 [50.0, 200.0]", "20.0 [10.0, 40.0]", "4.0 [2.0, 8.0]",

@@ -240,9 +240,9 @@ def test_cluster_share_summary_per_cluster() -> None:
     clusters = pd.DataFrame({"doc_id": ["a"] * 4 + ["b"] * 2, "cluster": [1, 1, 1, 2, 1, 2]})
     found = summaries.cluster_share_summary(clusters, SUMMARY)
     assert found.values.tolist() == [
-        [1, "课程·教学", "是 yes", 4, 2, "62% [56%–69%]", "75%"],
-        [2, EVIL, "否 no", 2, 2, "38% [31%–44%]", "50%"],
-        [3, "招生", "否 no", 0, 0, "0% [0%–0%]", "0%"],
+        [1, "课程·教学", "是 yes", 4, 2, "62.5% [56.2%–68.8%]", "75.0%"],
+        [2, EVIL, "否 no", 2, 2, "37.5% [31.2%–43.8%]", "50.0%"],
+        [3, "招生", "否 no", 0, 0, "0.0% [0.0%–0.0%]", "0.0%"],
     ]
     assert "&lt;script&gt;" in table(found).data
 

@@ -6,6 +6,7 @@ behind each cell of the district page's tool table."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -32,6 +33,7 @@ from analysis.views.policy_tools import (
     interval_table,
     plan_evidence_html,
     plan_findings_html,
+    plan_vs_others,
     plan_vs_others_table,
     plot_type_shares,
     plot_type_trends,
@@ -42,6 +44,7 @@ from analysis.views.policy_tools import (
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).resolve().parents[1]
 PARAMS = StatisticsParams(replicates=400, level=0.95, seed=7, max_q=0.05, min_items=10)
 
 BOOK = """\
@@ -274,17 +277,19 @@ def plan_items(doc_id: str, texts: list[str]) -> list[dict]:
     return [item(seq, text, doc_id=doc_id) for seq, text in enumerate(texts, start=1)]
 
 
-def fake_data(tmp_path: Path, items: pd.DataFrame, book, years: dict[str, int] | None = None) -> SimpleNamespace:
-    """What notebooks read (views.data.load_report_data), built in memory from `items`; params: PARAMS
-    and the `book` fixture's codebook file."""
+def fake_data(tmp_path: Path, items: pd.DataFrame, book, years: dict[str, int] | None = None,
+              completeness: dict[str, str] | None = None) -> SimpleNamespace:
+    """What notebooks read (views.data.load_report_data), built in memory from `items`; params: the
+    project's, with PARAMS and the `book` fixture's codebook file."""
     codes = code_items(items, book)
     ids = sorted(items["doc_id"].unique())
     years = years or {}
     documents = pd.DataFrame({"doc_id": ids, "district": [d.split("_")[0] for d in ids],
-                              "year": [years.get(d, 2024) for d in ids], "completeness": "complete"})
+                              "year": [years.get(d, 2024) for d in ids],
+                              "completeness": [(completeness or {}).get(d, "complete") for d in ids]})
     tools = PolicyToolsParams.from_yaml(tmp_path / "policy_tools.yaml")
-    params = SimpleNamespace(statistics=PARAMS, policy_tools=tools)
-    return SimpleNamespace(params=params, documents=documents,
+    params = replace(load_params(ROOT / "params"), statistics=PARAMS, policy_tools=tools)
+    return SimpleNamespace(documents=documents, params=params,
                            policy_tools=codes, policy_tool_summary=summarise(codes, book, PARAMS))
 
 
@@ -340,7 +345,7 @@ def test_too_few_items_give_no_interval_and_no_verdict(book, tmp_path):
     types = data.policy_tool_summary.query("level == 'type'").set_index("type")
     assert types.loc["供给型", "share"] == 1.0
     assert data.policy_tool_summary[["share_low", "share_high"]].isna().all().all()
-    assert interval_table(data, ["a_2024"]).loc[0, "供给型"] == "100%（n/a：仅 1 个条目，少于 10 个不计算区间）"
+    assert interval_table(data, ["a_2024"]).loc[0, "供给型"] == "100.0%（n/a：仅 1 个条目，少于 10 个不计算区间）"
     for page in (str(findings_html(data, ["a_2024"]).data), str(plan_findings_html(data, "a_2024", ["a_2024"]).data)):
         assert "区间 n/a：仅 1 个条目" in page and "条目太少，不据此判断是否主导" in page
         assert "可称为" not in page and "不宜称为" not in page and "100–100%" not in page
@@ -462,11 +467,12 @@ def test_the_tool_table_links_each_count_above_zero_to_its_evidence(book, tmp_pa
     linked = {}
     for tr in table.find("tbody").find_all("tr"):
         cells = dict(zip(header, tr.find_all("td"), strict=True))
-        name = cells["sub_tool"].get_text().replace("（合计 all）", cells["type"].get_text())
-        link = cells["codes"].find("a")
+        name = cells["子工具 sub_tool"].get_text().replace("（合计 all）", cells["类型 type"].get_text())
+        link = cells["编码数 codes"].find("a")
         linked[name] = link["href"] if link else None
         if link:  # the target exists and holds as many entries as the cell says
-            assert len(evidence.find("details", id=link["href"][1:]).find_all("li")) == int(cells["codes"].get_text())
+            entries = evidence.find("details", id=link["href"][1:]).find_all("li")
+            assert len(entries) == int(cells["编码数 codes"].get_text())
     assert linked == {"供给型": "#tools-a_2024-供给型", "师资人才": "#tools-a_2024-师资人才", "资金投入": None,
                       "环境型": "#tools-a_2024-环境型", "法规制度": "#tools-a_2024-法规制度",
                       "需求型": "#tools-a_2024-需求型", "示范试点": "#tools-a_2024-示范试点"}
@@ -488,3 +494,24 @@ def test_on_the_seed_plans_the_marked_cues_are_the_coded_cues(corpus, paths):
         assert set(plain) <= marks and all(set(pair) & marks for pair in rules), row
         assert marks <= set(plain) | {word for pair in rules for word in pair}, row
         assert row.html.count(" … ") == row.n_sentences - 1
+
+
+def test_a_truncated_plan_changes_none_of_the_pooled_numbers(book, tmp_path):
+    """Issue 21 §3: a truncated plan is shown but never pooled — not in the others' median, the
+    pooled row, the pooled findings or their "类型 n 份" counts."""
+    complete = plan_items("a_2024", ["加强师资，完善制度。"] * 10) + plan_items("b_2024", ["完善制度。"] * 10)
+    cut = plan_items("t_2023", ["推进示范校试点。"] * 10)  # all demand: it would move every pooled number
+    alone = fake_data(tmp_path, pd.DataFrame(complete), book)
+    both = fake_data(tmp_path, pd.DataFrame(complete + cut), book, years={"t_2023": 2023},
+                     completeness={"t_2023": "truncated"})
+    ids = ["a_2024", "b_2024", "t_2023"]
+    assert plan_vs_others(both, "a_2024", ids).equals(plan_vs_others(alone, "a_2024", ids[:2]))
+    others = plan_vs_others(both, "a_2024", ids).set_index(["type", "sub_tool"])["others_median"]
+    assert others[("环境型", "（合计 all）")] == 1.0 and others[("需求型", "（合计 all）")] == 0.0
+    pooled = interval_table(both, ids).set_index("plan").loc[POOLED]
+    assert pooled.equals(interval_table(alone, ids[:2]).set_index("plan").loc[POOLED])
+    assert (pooled["n_items"], pooled["codes"]) == (20, 30)
+    page, before = str(findings_html(both, ids).data), str(findings_html(alone, ids[:2]).data)
+    assert "在所选 2 份完整计划的 30 个" in page and "类型计：供给型＝环境型 1 份、环境型 1 份。" in page
+    note = "截断或节选的 t 2023（截断） 不计入合并与中位数 (incomplete plans are not pooled)。"
+    assert note in page and page.replace(note, "") == before

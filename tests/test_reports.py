@@ -174,7 +174,8 @@ def test_unstable_clusters_are_a_warning_not_a_finding(built):
     district = (project.reports / "districts" / "yangpu_2024.html").read_text(encoding="utf-8")
     comparison = (project.reports / "comparison.html").read_text(encoding="utf-8")
     for page in (district, comparison):
-        assert "<p class='warning'>没有稳定的聚类：最稳定的 k = " in page.replace('"', "'")
+        assert "<p class='warning'>在 " in page.replace('"', "'") and "没有稳定的聚类：所选 k = " in page
+        assert "稳定性（子样本平均 ARI）最高的是 k = " in page and "最稳定的 k" not in page
     assert "本计划占比 this plan" not in district and "条目聚类占比" not in comparison
 
 
@@ -202,7 +203,8 @@ def test_a_passing_clustering_shows_the_mix_with_stable_clusters_marked(built):
     data.tables["cluster_solution"] = data.cluster_solution.assign(passes=True, n_stable=1)
     data.tables["cluster_summary"] = data.cluster_summary.assign(stable=data.cluster_summary["cluster"] == 1)
     assert similarity.clusters_pass(data)
-    assert "<p class='meta'>聚类稳定" in similarity.cluster_verdict_html(data).data
+    verdict = similarity.cluster_verdict_html(data).data
+    assert verdict.startswith(f"<p class='meta'>在 {len(data.items)} 个条目上聚类") and "聚类稳定：k = " in verdict
     mix = similarity.cluster_mix_vs_others(data, "yangpu_2024", report_data.set_ids(data, "default"))
     assert dict(zip(mix["聚类 cluster"], mix["稳定 stable"], strict=True))[1] == "是 yes"
     assert set(mix["稳定 stable"]) == {"是 yes", "否 no"}
@@ -262,3 +264,105 @@ def test_one_plans_keyness_equals_its_rows_of_the_set_keyness(built):
         theirs = everyone[everyone["doc_id"] == doc_id].sort_values("term")[columns].reset_index(drop=True)
         assert len(mine) > 50
         pd.testing.assert_frame_equal(mine, theirs, check_dtype=False)
+
+
+# --- issue 21: per-set statistics, n/a, presentation ------------------------------------------------
+
+HEADER_NOTATION = re.compile(r"^(?:[A-Za-zκα]{1,2}|G²|F1|OR|SHA-256|log₂ ratio|\d[\d.%]*|)$")
+CJK_CHAR = re.compile("[\u3400-\u9fff]")
+
+
+def _sections(soup) -> dict[str, str]:
+    """Heading text → the text between it and the next h1–h3 heading."""
+    found = {}
+    for heading in soup.find_all(["h2", "h3"]):
+        text = []
+        for element in heading.next_elements:
+            if getattr(element, "name", None) in ("h1", "h2", "h3"):
+                break
+            if isinstance(element, str) and element.parent is not heading and element.strip() not in ("", "¶"):
+                text.append(element.strip())
+        found[heading.get_text(" ", strip=True)] = " ".join(text)
+    return found
+
+
+def test_rendered_pages_format_every_table_and_leave_no_section_empty(built):
+    """Issue 21 §4, on the seed pages: bilingual headers, no float noise, no `6.0` counts, percents
+    with one decimal, ¶ links with an href, no empty section, "no earlier plan" once."""
+    from bs4 import BeautifulSoup
+
+    project, _ = built
+    for page in _pages(project):
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        for th in soup.select("table th"):
+            text = th.get_text(strip=True)
+            assert CJK_CHAR.search(text) or HEADER_NOTATION.match(text), (page.name, text)
+        for td in soup.select("table td"):
+            text = td.get_text(strip=True)
+            assert not re.search(r"\d\.\d{7,}", text), (page.name, text)  # float noise
+            assert not re.fullmatch(r"-?\d+\.0", text), (page.name, text)  # a count as 6.0
+            if re.fullmatch(r"[\d.%\s\[\],–—-]+", text):  # a number cell (quotes keep their own percents)
+                assert not re.search(r"(?<![\d.])\d+%|\.\d\d+%", text), (page.name, text)  # one decimal
+        for link in soup.find_all("a", class_="anchor-link"):
+            assert link.get("href", "").startswith("#"), (page.name, link)
+        if page.parent.name == "districts" or page.name.startswith("comparison"):
+            sections = _sections(soup)
+            assert all(sections.values()), (page.name, [h for h, t in sections.items() if not t])
+            assert page.read_text(encoding="utf-8").count("无更早的计划") == 1, page.name
+
+
+def test_a_theme_before_its_since_year_is_na_in_every_table_and_figure(built):
+    """闵行 2017 × 双减 (双减 applies from 2021): 9 mentions in kwic.csv, n/a (or nothing) everywhere shown."""
+    from bs4 import BeautifulSoup
+
+    from analysis.views import comparison, district, policy_tools, themes
+    from analysis.views import data as report_data
+    from analysis.views.pages import themes as theme_page
+
+    project, _ = built
+    data = report_data.load_report_data(project.root)
+    ids = report_data.set_ids(data, "default")
+    assert len(data.kwic.query("doc_id == 'minhang_2017' and theme == '双减'")) == 9
+    raw = BeautifulSoup(comparison.mentions_table(data, ids).data, "html.parser")
+    row = next(tr for tr in raw.find("tbody").find_all("tr") if tr.find("td").get_text() == "闵行 2017")
+    cells = dict(zip([th.get_text() for th in raw.find_all("th")], row.find_all("td"), strict=True))
+    assert cells["双减"].decode_contents() == "n/a" and cells["思政"].find("a")
+    profile = district.theme_profile(data, "minhang_2017", ids).set_index("主题 theme")
+    assert profile.loc["双减"].dropna().tolist() == ["n/a（该年份不适用 not applicable to the plan's year）"]
+    evidence = comparison.evidence_html(data, ["minhang_2017"])
+    assert "双减：n/a" in evidence and "evidence-minhang_2017-双减" not in evidence
+    matrix = data.policy_tool_matrix
+    assert matrix.query("doc_id == 'minhang_2017' and dimension == 'theme' and y == '双减'")["codes"].sum() > 0
+    others = [d for d in ids if d != "minhang_2017"]
+    assert policy_tools.xy_table(data, ids).set_index("主题 theme").loc["双减"].equals(
+        policy_tools.xy_table(data, others).set_index("主题 theme").loc["双减"])
+    counted = theme_page._counted(data, ids)  # dispersion plot, KWIC section, co-word network
+    assert counted.query("doc_id == 'minhang_2017' and theme == '双减'").empty and len(counted) > 100
+    overview = themes.theme_overview(data.theme_counts)
+    assert {overview.loc[("闵行", 2017), (m, "双减")] for m in ("提及 mentions", "每万字 per 10k chars [95% CI]",
+                                                              "条目占比 item share [95% CI]")} == {"n/a"}
+    terms = themes.term_matrix(data.term_counts)
+    assert set(terms.loc["双减", "闵行 2017"]) == {"n/a"}
+    page = (project.reports / "districts" / "minhang_2017.html").read_text(encoding="utf-8")
+    assert "双减：9 次提及" not in page and "双减：n/a" in page
+
+
+def test_comparison_y2024_computes_its_statistics_within_the_set(built):
+    """Issue 21 §3: the 2024 page's nearest-in-resamples and cluster verdict use its three plans only."""
+    from analysis.views import data as report_data
+    from analysis.views import similarity
+
+    project, _ = built
+    data = report_data.load_report_data(project.root)
+    ids = report_data.set_ids(data, "y2024")
+    nearest = similarity.cluster_tables(data, ids)["nearest_neighbours"]
+    assert set(nearest["neighbour"]) == set(ids) == {"chengzhong_2024", "yangpu_2024", "zhoushan_2024"}
+    assert nearest.groupby("doc_id")["share_nearest"].sum().round(6).eq(1).all()
+    everyone = data.nearest_neighbours
+    assert "minhang_2017" in set(everyone.loc[everyone["doc_id"] == "yangpu_2024", "neighbour"])
+    n_items = int(data.documents.set_index("doc_id").loc[ids, "n_items"].sum())
+    page = (project.reports / "comparison_y2024.html").read_text(encoding="utf-8")
+    assert f"在 {n_items} 个条目上聚类" in page and f"在 {len(data.items)} 个条目上聚类" not in page
+    shown = similarity.nearest_plans(data, ids)["最相似的重抽样占比 nearest in resamples"].tolist()
+    top = nearest[nearest["rank"] == 1]["share_nearest"]
+    assert shown == [f"{v:.1%}" for v in top]

@@ -42,7 +42,8 @@ def test_manifest_hashes_are_the_sha256_of_the_files(published: Paths) -> None:
     manifest = manifest_of(published)
     plans = sorted(p.name for p in published.raw.glob("*.txt"))
     assert sorted(manifest["inputs"]) == sorted([*(f"data/raw/{p}" for p in plans), "data/raw/manifest.csv",
-                                                 "data/annotations/item_themes.csv"])
+                                                 "data/annotations/item_themes.csv",
+                                                 "data/annotations/policy_tools.csv"])
     for name, sha in manifest["inputs"].items():
         assert sha == sha256(published.root / name), name
     assert manifest["params"] == {p.name: sha256(p) for p in published.params.iterdir() if p.is_file()}

@@ -17,12 +17,12 @@ from analysis.text.stats import (
     TEST_COLUMNS,
     PlanUnits,
     StatisticsParams,
-    drawn_share,
     item_intervals,
     item_presence_tests,
     plan_intervals,
     plan_units,
     pooled_rate,
+    proportion_interval,
     resample_counts,
 )
 
@@ -76,18 +76,29 @@ def test_all_items_once_is_the_point_estimate():
     # fixed text: 40 characters, 1 mention of theme 0; items: (2, 0) in 30 chars, (0, 1) in 30 chars
     plan = _plan([[2, 0], [0, 1]], [30, 30], [1, 0], 40)
     assert pooled_rate(np.ones((1, 2)), plan).tolist() == [[3 * 10_000 / 100, 1 * 10_000 / 100]]
-    assert drawn_share(np.ones((1, 2)), plan).tolist() == [[0.5, 0.5]]
     # item 0 twice: (1 + 4) mentions in 40 + 60 characters; theme 1 in no drawn item
     assert pooled_rate(np.array([[2, 0]]), plan).tolist() == [[500.0, 0.0]]
-    assert drawn_share(np.array([[2, 0]]), plan).tolist() == [[1.0, 0.0]]
 
 
-def test_one_item_or_none_gives_degenerate_intervals():
+def test_one_item_or_none_gives_degenerate_rate_intervals_and_exact_share_intervals():
     one = plan_intervals(_plan([[3, 0]], [100], [1, 0], 50), PARAMS)
-    assert one.tolist() == [[4 * 10_000 / 150, 0.0], [4 * 10_000 / 150, 0.0], [1.0, 0.0], [1.0, 0.0]]
+    assert one[:2].tolist() == [[4 * 10_000 / 150, 0.0], [4 * 10_000 / 150, 0.0]]
+    assert one[2:].round(4).tolist() == [[0.025, 0.0], [1.0, 0.975]]  # 1/1 and 0/1, exact
     none = plan_intervals(_plan([], [], [2, 0], 80), PARAMS)
-    assert none.tolist() == [[250.0, 0.0], [250.0, 0.0], [0.0, 0.0], [0.0, 0.0]]
-    assert not np.isnan(none).any()
+    assert none[:2].tolist() == [[250.0, 0.0], [250.0, 0.0]]
+    assert np.isnan(none[2:]).all()  # no items: no share, no interval
+
+
+@pytest.mark.parametrize(("k", "n", "low", "high"), [
+    (0, 17, 0.0, 0.195064), (1, 29, 0.000873, 0.177644), (17, 17, 0.804936, 1.0), (5, 20, 0.086571, 0.491046),
+])
+def test_item_shares_get_the_exact_clopper_pearson_interval(k, n, low, high):
+    """Known values (Clopper & Pearson 1934; e.g. R binom.test): 0/17 is not [0 %, 0 %], 1/29 not [0 %, 10 %]."""
+    assert np.round(proportion_interval(k, n, 0.95), 6).tolist() == [low, high]
+    item_present = np.zeros((n, 1))
+    item_present[:k] = 1
+    bounds = plan_intervals(_plan(item_present, [10] * n, [0], 10), PARAMS)
+    assert bounds[2:, 0].round(6).tolist() == [low, high]
 
 
 def test_seed_point_estimates_equal_per_10k_chars(seed, corpus):
@@ -96,7 +107,8 @@ def test_seed_point_estimates_equal_per_10k_chars(seed, corpus):
     for plan in plan_units(seed.kwic, corpus.items, corpus.documents, themes):
         ones = np.ones((1, len(plan.item_chars)))
         assert pooled_rate(ones, plan)[0].round(2).tolist() == counts.loc[plan.doc_id, "per_10k_chars"].tolist()
-        assert drawn_share(ones, plan)[0].round(4).tolist() == counts.loc[plan.doc_id, "item_share"].tolist()
+        present = plan.item_present.sum(axis=0) / max(len(plan.item_chars), 1)
+        assert present.round(4).tolist() == counts.loc[plan.doc_id, "item_share"].tolist()
     shown = counts[counts["applicable"]]  # a theme outside its since/until years has no interval
     assert (shown["per_10k_low"] <= shown["per_10k_chars"]).all()
     assert (shown["per_10k_chars"] <= shown["per_10k_high"]).all()

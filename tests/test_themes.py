@@ -185,7 +185,7 @@ def test_baoshan_思想政治_is_found_after_word_break_repair(seed):
 
 
 def test_a_2017_plan_has_no_双减_but_keeps_its_evidence(seed):
-    """双减 applies since 2021: 闵行 2017's 双减 is n/a — counted and cited, but no interval or test."""
+    """双减 applies since 2021: 闵行 2017's 双减 is n/a — counted in the tables, n/a on the pages."""
     counts = seed.theme_counts.set_index(["doc_id", "theme"])
     assert counts["applicable"].sum() == 19 and not counts.loc[("minhang_2017", "双减"), "applicable"]
     row = counts.loc[("minhang_2017", "双减")]
@@ -194,8 +194,8 @@ def test_a_2017_plan_has_no_双减_but_keeps_its_evidence(seed):
     assert len(seed.kwic.query("doc_id == 'minhang_2017' and theme == '双减'")) == 9
     assert not seed.term_counts.query("doc_id == 'minhang_2017' and theme == '双减'")["applicable"].any()
     overview = theme_overview(seed.theme_counts)
-    assert overview.loc[("闵行", 2017), ("per_10k_chars [interval]", "双减")] == "n/a"
-    assert overview.loc[("闵行", 2017), ("mentions", "双减")] == 9
+    assert overview.loc[("闵行", 2017), ("每万字 per 10k chars [95% CI]", "双减")] == "n/a"
+    assert overview.loc[("闵行", 2017), ("提及 mentions", "双减")] == "n/a"  # counted in kwic.csv, shown n/a
 
 
 # --- KWIC ----------------------------------------------------------------------------------------

@@ -110,6 +110,21 @@ TABLES = [
     Table("topic_shares", "topics",
         "scope:str model:str doc_id:str topic:int share:float share_low:float share_high:float"),
     Table("topic_terms", "topics", "scope:str model:str topic:int rank:int term:str weight:float"),
+    # set_clusters: the clusters stage's tables computed within each plan set with a comparison page
+    Table("set_clusters", "set_clusters",
+        "set:str doc_id:str district:str year:int item_seq:int cluster:int cluster_label:str x:float "
+        "y:float"),
+    Table("set_cluster_summary", "set_clusters",
+        "set:str cluster:int label:str n_items:int n_plans:int theme:str theme_share:float "
+        "stability:float seed_stability:float stable:bool"),
+    Table("set_cluster_k_selection", "set_clusters",
+        "set:str k:int silhouette:float inertia:float ari:float ari_se:float jaccard:float "
+        "n_stable:int passes:bool chosen:bool"),
+    Table("set_cluster_solution", "set_clusters",
+        "set:str k:int silhouette:float ari:float ari_min:float jaccard_min:float n_stable:int "
+        "stable_share:float passes:bool"),
+    Table("set_nearest_neighbours", "set_clusters",
+        "set:str doc_id:str neighbour:str rank:int similarity:float share_nearest:float"),
     # validation
     Table("adjudication_queue", "validation",
         "doc_id:str item_seq:int category:str coder_a:str code_a:int coder_b:str code_b:int decision:str"),

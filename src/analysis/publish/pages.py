@@ -39,6 +39,8 @@ def _local_url(tag: str, attribute: str, value: str) -> str | None:
     if attribute == "src":
         return value if value.startswith("data:image/") else None
     if attribute == "href":
+        if value.startswith("#"):  # a link within the page (a ¶ permalink: "#Method:-lexicon-validation")
+            return value
         return None if value.startswith("//") or ":" in value.split("/", 1)[0] else value
     return value
 
@@ -171,7 +173,8 @@ def render_index(jobs, build: dict, manifest: dict, documents: pd.DataFrame) -> 
                 members = sorted(regions[region][year], key=lambda j: (plans_cell(j), j.page))
                 rows += [("" if at else f"<td rowspan='{len(members)}'>{esc(year)}</td>") + cells(job)
                          for at, job in enumerate(members)]
-            html.append(f"<h3>{esc(region)}</h3><table><tr><th>year 年份</th><th>report</th><th>plans 计划</th></tr>"
+            html.append(f"<h3>{esc(region)}</h3><table><tr><th>year 年份</th><th>报告 report</th>"
+                        "<th>plans 计划</th></tr>"
                         + "".join(f"<tr>{row}</tr>" for row in rows) + "</table>")
         return "".join(html)
 
@@ -188,12 +191,12 @@ def render_index(jobs, build: dict, manifest: dict, documents: pd.DataFrame) -> 
             parts.append(f"<h2>{heading}</h2>{by_region_and_year(group)}")
             continue
         rows = "".join(f"<tr>{cells(j)}</tr>" for j in group)
-        parts.append(f"<h2>{heading}</h2><table><tr><th>report</th><th>plans 计划</th></tr>{rows}</table>")
+        parts.append(f"<h2>{heading}</h2><table><tr><th>报告 report</th><th>plans 计划</th></tr>{rows}</table>")
     rows = "".join(
         f"<tr><td>{esc(p.district)}</td><td>{esc(p.region)} · {esc(p.admin_level)}</td><td>{p.year}</td>"
         f"<td>{esc(p.completeness)}</td><td><a href='districts/{esc(p.doc_id)}.html'>{esc(p.title)}</a></td></tr>"
         for p in sorted(plans.values(), key=lambda p: (p.district, p.year))
     )
-    parts.append("<h2>计划 Plans</h2><table><tr><th>district</th><th>region · level</th><th>year</th>"
-                 f"<th>completeness</th><th>title</th></tr>{rows}</table>")
+    parts.append("<h2>计划 Plans</h2><table><tr><th>地区 district</th><th>地区 · 级别 region · level</th>"
+                 f"<th>年份 year</th><th>完整性 completeness</th><th>标题 title</th></tr>{rows}</table>")
     return render_page("报告索引 Report index", "\n".join(parts), manifest, depth=0, is_index=True)

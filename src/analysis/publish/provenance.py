@@ -39,7 +39,7 @@ def run_manifest(paths: Paths, stage_keys: dict[str, str], documents: pd.DataFra
         "python": platform.python_version(),
         "packages": {name: package_version(name) for name in VERSIONED},
         "environment": environment_status(paths.lock),
-        "inputs": _hashes(paths.root, [*raw, paths.manifest, paths.annotations]),  # _hashes skips absent files
+        "inputs": _hashes(paths.root, [*raw, paths.manifest, paths.annotations, paths.policy_tool_annotations]),
         "params": {p.name: sha256_file(p) for p in sorted(paths.params.iterdir()) if p.is_file()},
         "citation": citation_text(paths),
         "stage_keys": stage_keys,
@@ -119,6 +119,6 @@ def citation_html(data: ReportData, run: str = ""):
         f"<p>引用本报告 Cite this report as: <strong>{esc(citation_text(paths))}</strong>, {run_text}. "
         "引用信息见 <code>CITATION.cff</code>.</p>"
         f"<p>语料 Corpus: {len(data.documents)} 份计划 plans (raw file SHA-256):</p>"
-        f"<table><tr><th>doc_id</th><th>SHA-256</th></tr>{plans}</table>"
+        f"<table><tr><th>计划 doc_id</th><th>SHA-256</th></tr>{plans}</table>"
         f"<p>词表与编码手册 Lexicon and codebook:</p><ul>{versions}</ul>"
     )

@@ -40,6 +40,8 @@ STAGES = [
     Stage("dataset", ["clean", "structure", "ingest"], "analysis.stages.dataset:run_stage"),
     Stage("themes", ["themes", "statistics", *TOKENS], "analysis.stages.themes:run_stage", ["dataset"]),
     Stage("clusters", ["clusters", "themes", *TOKENS], "analysis.stages.clusters:run_stage", ["dataset"]),
+    Stage("set_clusters", ["clusters", "themes", "report", *TOKENS], "analysis.stages.set_clusters:run_stage",
+          ["dataset"]),
     Stage("validation", ["themes", "coding", "statistics"],
           "analysis.stages.validation:run_validation", ["dataset", "themes"],
           ["annotations", "codings", "coders"]),  # reads the themes stage's kwic.csv, as does policy_tools

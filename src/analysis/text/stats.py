@@ -1,9 +1,12 @@
 """Uncertainty and tests of theme figures, with the numbered item as the unit.
 
 Mentions of a theme cluster in the items that are about it, so characters are not independent
-trials: intervals resample a plan's items (the text outside items, title, preamble and headings,
-is one fixed unit kept in every replicate), and tests compare how many items mention a theme.
-Settings come from params/statistics.yaml.
+trials: rate intervals (per 10,000 characters) resample a plan's items (the text outside items,
+title, preamble and headings, is one fixed unit kept in every replicate); a proportion of items
+(item share: k of n items mention the theme) gets the exact Clopper–Pearson interval, which stays
+honest at 0/n and 1/n where a percentile bootstrap collapses; tests compare how many items mention
+a theme. Both intervals generalise to items like these of the same plan (other drafts of the same
+plan), not to other plans or years. Settings come from params/statistics.yaml.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import false_discovery_control, fisher_exact
+from scipy.stats import binomtest, false_discovery_control, fisher_exact
 
 from analysis.params.statistics import StatisticsParams
 
@@ -104,25 +107,28 @@ def pooled_rate(counts: np.ndarray, plan: PlanUnits) -> np.ndarray:
     return mentions * 10_000 / (plan.fixed_chars + counts @ plan.item_chars)[:, None]
 
 
-def drawn_share(counts: np.ndarray, plan: PlanUnits) -> np.ndarray:
-    """(replicates, themes) share of the drawn items that mention each theme (0 without items)."""
-    return counts @ plan.item_present / max(counts.shape[1], 1)
-
-
 def percentile_interval(values: np.ndarray, level: float) -> np.ndarray:
     """(2, …) lower and upper bounds of the central `level` share of `values` along axis 0."""
     return np.quantile(values, [(1 - level) / 2, (1 + level) / 2], axis=0)
 
 
+def proportion_interval(successes: int, trials: int, level: float) -> tuple[float, float]:
+    """The exact (Clopper–Pearson) interval of `successes` of `trials` (scipy's binomtest): 0/17 is
+    [0, 0.195], 1/29 [0.00087, 0.178]; (NaN, NaN) without trials."""
+    if trials == 0:
+        return float("nan"), float("nan")
+    found = binomtest(int(successes), int(trials)).proportion_ci(confidence_level=level, method="exact")
+    return float(found.low), float(found.high)
+
+
 def plan_intervals(plan: PlanUnits, params: StatisticsParams) -> np.ndarray:
-    """(4, themes): per-10k low, high and item-share low, high of one plan (percentile bootstrap over
-    its items, random numbers from `plan_rng`). One item or none: every replicate is the plan
-    itself, and both bounds are the estimate."""
+    """(4, themes): per-10k low, high (percentile bootstrap over the plan's items, random numbers
+    from `plan_rng`; one item or none: both bounds are the estimate) and item-share low, high (the
+    exact interval of items with the theme of all items, `proportion_interval`)."""
     counts = resample_counts(len(plan.item_chars), params.replicates, plan_rng(params.seed, plan.doc_id))
-    return np.concatenate([
-        percentile_interval(pooled_rate(counts, plan), params.level),
-        percentile_interval(drawn_share(counts, plan), params.level),
-    ])
+    present, n_items = plan.item_present.sum(axis=0), len(plan.item_chars)
+    shares = np.array([proportion_interval(k, n_items, params.level) for k in present]).reshape(-1, 2).T
+    return np.concatenate([percentile_interval(pooled_rate(counts, plan), params.level), shares])
 
 
 def item_intervals(
@@ -136,6 +142,16 @@ def item_intervals(
     frame.insert(0, "doc_id", np.repeat(documents["doc_id"].to_numpy(), len(themes)))
     frame.insert(1, "theme", np.tile(themes, len(documents)))
     return frame.round(dict(zip(columns, (2, 2, 4, 4), strict=True)))
+
+
+def rank_bounds(low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The best and worst rank (1 = highest) each estimate can take given the intervals [low, high]
+    of all of them: ranked above only by the plans whose interval lies wholly above its own, below
+    only by those wholly below. Equal bounds: the rank is certain; else the plans are tied in between."""
+    low, high = np.asarray(low, float), np.asarray(high, float)
+    above = (low[None, :] > high[:, None]).sum(axis=1)
+    below = (high[None, :] < low[:, None]).sum(axis=1)
+    return above + 1, len(low) - below
 
 
 # --- item-presence tests -------------------------------------------------------------------------

@@ -45,22 +45,45 @@ def solution_passes(solution: pd.DataFrame) -> bool:
     return bool(solution["passes"].iloc[0])
 
 
-def cluster_verdict(solution: pd.DataFrame) -> str:
-    """One Chinese and one English sentence on the chosen clustering, with its numbers."""
+def k_choice(k_selection: pd.DataFrame) -> tuple[str, str]:
+    """How k was chosen, in Chinese and English, from cluster_k_selection.csv: the k with the
+    highest mean subsample ARI, the k tied with it (within one standard error) and the tie-break
+    (larger silhouette, then smaller k; analysis.stages.cluster_select.choose_k)."""
+    valid = k_selection.dropna(subset=["ari"])
+    best = valid.loc[valid["ari"].idxmax()]
+    tied = valid[valid["ari"] >= best["ari"] - (0 if pd.isna(best["ari_se"]) else best["ari_se"])]
+    chosen = valid[valid["chosen"].astype(bool)].iloc[0]
+    top = f"k = {int(best['k'])}（平均 ARI {best['ari']:.3f} ± {best['ari_se']:.3f}）"
+    top_en = f"k = {int(best['k'])} (mean ARI {best['ari']:.3f} ± SE {best['ari_se']:.3f})"
+    if len(tied) == 1:
+        return f"稳定性最高的是 {top}，即所选的 k。", f"The most stable k is {top_en}, the k chosen."
+    ks = "、".join(str(int(k)) for k in tied["k"])
+    return (f"稳定性（子样本平均 ARI）最高的是 {top}；与它相差不超过一个标准误的 k = {ks} 视为并列，"
+            f"并列时取轮廓系数最大者（再并列取较小的 k），即 k = {int(chosen['k'])}"
+            f"（平均 ARI {chosen['ari']:.3f}，轮廓系数 {chosen['silhouette']:.3f}）。",
+            f"The most stable k is {top_en}; k = {', '.join(str(int(k)) for k in tied['k'])} lie within one "
+            f"standard error of it and count as tied; ties go to the largest silhouette (then the smaller k): "
+            f"k = {int(chosen['k'])} (mean ARI {chosen['ari']:.3f}, silhouette {chosen['silhouette']:.3f}).")
+
+
+def cluster_verdict(solution: pd.DataFrame, k_selection: pd.DataFrame) -> str:
+    """One Chinese and one English sentence on the chosen clustering, with its numbers and how its
+    k was chosen (`k_choice`)."""
     s = solution.iloc[0]
     k, stable = int(s["k"]), int(s["n_stable"])
+    how = k_choice(k_selection)
     ari = f"ARI {s['ari']:.2f} {'≥' if solution_passes(solution) else '<'} {s['ari_min']:.2f}"
     counted = (f"{stable}/{k} 个簇稳定（平均 Jaccard ≥ {s['jaccard_min']:.2f}，覆盖 {s['stable_share']:.0%} 的条目）",
                f"{stable} of {k} clusters are stable (mean Jaccard ≥ {s['jaccard_min']:.2f}, "
                f"{s['stable_share']:.0%} of items)")
     if not solution_passes(solution):
-        return (f"没有稳定的聚类：最稳定的 k = {k}，子样本重拟合与全样本聚类的平均 {ari}，{counted[0]}。"
+        return (f"没有稳定的聚类：所选 k = {k} 的子样本重拟合与全样本聚类的平均 {ari}，{counted[0]}。{how[0]}"
                 "这些簇只是条目的一种分法，不是可靠的类型，不宜据此比较计划。"
-                f" No stable clustering: the most stable k = {k} reaches a mean subsample {ari}; {counted[1]}. "
+                f" No stable clustering: the chosen k = {k} reaches a mean subsample {ari}; {counted[1]}. {how[1]} "
                 "The clusters are one way of grouping the items, not reliable types; do not compare plans by them.")
     caveat = ("", "") if stable == k else ("其余簇在扰动下会变，不宜解读。", " Read only the stable clusters.")
-    return (f"聚类稳定：k = {k}，子样本重拟合与全样本聚类的平均 {ari}，{counted[0]}。{caveat[0]}"
-            f" Stable clustering: k = {k}, mean subsample {ari}; {counted[1]}.{caveat[1]}")
+    return (f"聚类稳定：k = {k}，子样本重拟合与全样本聚类的平均 {ari}，{counted[0]}。{how[0]}{caveat[0]}"
+            f" Stable clustering: k = {k}, mean subsample {ari}; {counted[1]}. {how[1]}{caveat[1]}")
 
 
 def similar_plans_with_uncertainty(nearest: pd.DataFrame, doc_id: str) -> pd.DataFrame:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.stages.dataset import plan_labels
+from analysis.text.stats import NOT_APPLICABLE
 from analysis.views import evidence
-from analysis.views.data import ReportData, plan_names, themes_of
+from analysis.views.data import ReportData, applicable_rows, plan_names, themes_of
 from analysis.views.evidence import esc
 from analysis.views.fragments import table
 
@@ -32,13 +33,17 @@ def theme_matrix(data: ReportData, doc_ids: list[str], value: str = "per_10k_cha
 
 
 def mentions_table(data: ReportData, doc_ids: list[str]):
-    """Plans × themes, raw mention counts, each linked to its block in the evidence appendix."""
+    """Plans × themes, raw mention counts, each linked to its block in the evidence appendix; n/a
+    (no link) for a theme that does not apply to the plan's year."""
     matrix = theme_matrix(data, doc_ids, "mentions")
+    applies = theme_matrix(data, doc_ids, "applicable").astype(bool)
     ids = {label: doc_id for doc_id, label in plan_names(data.documents).items()}
     links = {
-        theme: pd.Series([evidence.anchor(ids[label], theme) for label in matrix.index], index=matrix.index)
+        theme: pd.Series([evidence.anchor(ids[label], theme) if applies.loc[label, theme] else ""
+                          for label in matrix.index], index=matrix.index)
         for theme in matrix.columns
     }
+    matrix = matrix.astype(object).where(applies, NOT_APPLICABLE)
     return table(matrix, index=True, links=links)
 
 
@@ -70,7 +75,10 @@ def caveats_html(data: ReportData, doc_ids: list[str]) -> str:
 
 def evidence_html(data: ReportData, doc_ids: list[str]) -> str:
     """Every theme count expands (<details id=…>) to all its mentions, cited as printed."""
-    return evidence.evidence_html(data.kwic, data.items, data.documents, doc_ids, themes_of(data))
+    counts = data.theme_counts
+    outside = counts.loc[~counts["applicable"].astype(bool), ["doc_id", "theme"]]
+    return evidence.evidence_html(applicable_rows(data, data.kwic), data.items, data.documents, doc_ids,
+                                  themes_of(data), set(map(tuple, outside.to_numpy())))
 
 
 def disagreements_table(data: ReportData) -> pd.DataFrame:

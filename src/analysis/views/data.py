@@ -52,6 +52,16 @@ def themes_of(data: ReportData) -> list[str]:
     return list(dict.fromkeys(data.theme_counts["theme"]))
 
 
+def applicable_rows(data: ReportData, frame: pd.DataFrame, theme: str = "theme") -> pd.DataFrame:
+    """The rows of `frame` (doc_id and a theme column) whose plan × theme applies (theme_counts
+    `applicable`: the plan's year within the theme's since/until): a theme outside its years is
+    n/a, so its mentions are in no count, table or figure."""
+    keys = data.theme_counts.loc[data.theme_counts["applicable"].astype(bool), ["doc_id", "theme"]]
+    keep = pd.MultiIndex.from_frame(frame[["doc_id", theme]].astype(str)).isin(
+        pd.MultiIndex.from_frame(keys.astype(str)))
+    return frame[keep]
+
+
 def set_counts(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
     """theme_counts.csv rows of the plans of a set."""
     return data.theme_counts[data.theme_counts["doc_id"].isin(doc_ids)]

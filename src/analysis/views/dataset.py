@@ -64,8 +64,8 @@ def plan_structure(documents: pd.DataFrame, items: pd.DataFrame, clean_dir: Path
 
 
 def removal_counts(removed: pd.DataFrame) -> pd.DataFrame:
-    """Lines removed by cleaning (removed.csv), plan × rule."""
-    return pd.crosstab(removed["doc_id"], removed["rule"]).rename_axis(index="doc_id", columns="rule")
+    """Lines removed by cleaning (removed.csv) per plan and rule: doc_id, rule, lines."""
+    return removed.groupby(["doc_id", "rule"]).size().rename("lines").reset_index()
 
 
 def section_table(items: pd.DataFrame) -> pd.DataFrame:

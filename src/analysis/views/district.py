@@ -7,11 +7,13 @@ import pandas as pd
 
 from analysis.corpus.clean import CONVERTED
 from analysis.stages.plansets import ranked_ids
+from analysis.text.stats import rank_bounds
 from analysis.views import evidence
 from analysis.views.data import ReportData, plan_names
 from analysis.views.evidence import esc
 from analysis.views.fragments import safe_html, table
 from analysis.views.setstats import distinctive_terms, theme_significance
+from analysis.views.tableformat import interval, rank
 
 
 def header_html(documents: pd.DataFrame, doc_id: str) -> str:
@@ -61,9 +63,11 @@ def structure_table(items: pd.DataFrame, doc_id: str) -> pd.DataFrame:
 
 
 def theme_profile(data: ReportData, doc_id: str, doc_ids: list[str]) -> pd.DataFrame:
-    """One plan's theme figures with 95 % item-bootstrap intervals, beside the median of the other
-    complete plans of the set, its rank among them, and the item-level test against them. A theme
-    that does not apply to the plan's year (lexicon `since`/`until`) shows n/a."""
+    """One plan's theme figures with 95 % intervals (per 10k: item bootstrap; item share: exact
+    Clopper–Pearson), beside the median of the other complete plans of the set, its rank among them
+    with its uncertainty (tied where intervals overlap, as on the comparison page), and the item-level
+    test against them. A theme that does not apply to the plan's year (lexicon `since`/`until`) shows
+    n/a in every column, its mentions included."""
     counts = data.theme_counts[data.theme_counts["doc_id"].isin([*doc_ids, doc_id])]
     ranked = ranked_ids(data.documents, [*doc_ids, doc_id], data.params.report)
     significance = theme_significance(data, doc_id, [*doc_ids, doc_id])
@@ -72,31 +76,41 @@ def theme_profile(data: ReportData, doc_id: str, doc_ids: list[str]) -> pd.DataF
         group = group[group["applicable"]] if "applicable" in group else group
         own = group[group["doc_id"] == doc_id]
         if own.empty:
-            rows.append({"主题 theme": theme, "提及 mentions": "n/a（该年份不适用 not applicable to the plan's year）"})
+            rows.append({"主题 theme": theme, "提及 mentions": NOT_APPLICABLE_TEXT})
             continue
         own = own.iloc[0]
         pool = group[group["doc_id"].isin(ranked)].sort_values(["per_10k_chars", "doc_id"], ascending=[False, True])
         others = pool[pool["doc_id"] != doc_id]["per_10k_chars"]
         rows.append({
             "主题 theme": theme, "提及 mentions": own["mentions"],
-            "每万字 per 10k chars [95% CI]": f"{own['per_10k_chars']:.1f} [{own['per_10k_low']:.1f}, "
-                                           f"{own['per_10k_high']:.1f}]",
+            "每万字 per 10k chars [95% CI]": interval(own["per_10k_chars"], own["per_10k_low"], own["per_10k_high"]),
             "含主题条目 items": f"{own['items_with_theme']}/{own['n_items']}",
-            "条目占比 item share [95% CI]": f"{own['item_share']:.0%} [{own['item_share_low']:.0%}, "
-                                          f"{own['item_share_high']:.0%}]",
+            "条目占比 item share [95% CI]": interval(own["item_share"], own["item_share_low"], own["item_share_high"],
+                                                  as_percent=True),
             "其他完整计划中位数 median of the other complete plans (per 10k)":
                 f"{others.median():.1f}（{len(others)} 份 plans）" if len(others) else "—",
-            "排名 rank (per 10k, complete plans)":
-                f"{list(pool['doc_id']).index(doc_id) + 1}/{len(pool)}" if doc_id in ranked else "—（不参与排名）",
+            "排名 rank (per 10k, complete plans)": _rank(pool, doc_id) if doc_id in ranked else "—（不参与排名）",
             "条目检验 item test vs other complete plans": significance.get(theme, "—"),
         })
     return pd.DataFrame(rows)
 
 
+NOT_APPLICABLE_TEXT = "n/a（该年份不适用 not applicable to the plan's year）"
+
+
+def _rank(pool: pd.DataFrame, doc_id: str) -> str:
+    """The plan's per-10k rank in `pool` (ranked plans, highest first) with its uncertainty."""
+    best, worst = rank_bounds(pool["per_10k_low"], pool["per_10k_high"])
+    at = list(pool["doc_id"]).index(doc_id)
+    return rank(int(best[at]), int(worst[at]), len(pool))
+
+
 def theme_profile_table(data: ReportData, doc_id: str, doc_ids: list[str]):
     """`theme_profile` with each mention count linked to its evidence block."""
     profile = theme_profile(data, doc_id, doc_ids)
-    links = pd.Series([evidence.anchor(doc_id, theme) for theme in profile["主题 theme"]], index=profile.index)
+    links = pd.Series([evidence.anchor(doc_id, theme) if mentions != NOT_APPLICABLE_TEXT else ""
+                       for theme, mentions in zip(profile["主题 theme"], profile["提及 mentions"], strict=True)],
+                      index=profile.index)
     return table(profile, links={"提及 mentions": links})
 
 

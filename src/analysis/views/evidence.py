@@ -56,9 +56,10 @@ def locations(kwic: pd.DataFrame, items: pd.DataFrame) -> pd.Series:
 
 
 def evidence_html(kwic: pd.DataFrame, items: pd.DataFrame, documents: pd.DataFrame, doc_ids: list[str],
-                  themes: list[str]) -> str:
+                  themes: list[str], outside: set[tuple[str, str]] = frozenset()) -> str:
     """Per plan and theme, a <details> block (id = `anchor`) listing every counted mention with its
-    printed location and context; a theme without mentions says so."""
+    printed location and context; a theme without mentions says so; a (doc_id, theme) of `outside`
+    (the theme does not apply to the plan's year) is one line saying n/a."""
     labels = dict(zip(documents["doc_id"], plan_labels(documents), strict=True))
     shown = kwic[kwic["doc_id"].isin(doc_ids)]
     shown = shown.assign(location=locations(shown, items))
@@ -67,6 +68,10 @@ def evidence_html(kwic: pd.DataFrame, items: pd.DataFrame, documents: pd.DataFra
         blocks.append(f"<h3>{esc(labels[doc_id])}</h3>")
         plan = shown[shown["doc_id"] == doc_id]
         for theme in themes:
+            if (doc_id, theme) in outside:
+                blocks.append(f"<p class='meta'>{esc(theme)}：n/a（该年份不适用，不计数 not applicable to the "
+                              "plan's year）</p>")
+                continue
             lines = plan[plan["theme"] == theme]
             lis = "".join(
                 f"<li><span class='where'>{esc(r.location)} · {esc(r.term)}</span>…{esc(r.left)}"

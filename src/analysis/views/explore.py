@@ -11,6 +11,7 @@ from analysis.text.stats import INTERVAL_COLUMNS
 from analysis.text.textstats import COLLOCATE_COLUMNS, collocates, kwic_lines, occurrences, token_lists
 from analysis.views.data import ReportData
 from analysis.views.evidence import locations
+from analysis.views.tableformat import interval
 
 COLUMNS = ["doc_id", "district", "year", "term", "where", "location", "item_seq", "section_no", "start",
            "left", "match", "right"]
@@ -82,18 +83,6 @@ def coword_edges(kwic: pd.DataFrame, min_items: int = 2) -> tuple[pd.DataFrame, 
              .rename(columns={"term_a": "source", "term_b": "target"})
              .sort_values(["items", "source", "target"], ascending=[False, True, True], ignore_index=True))
     return nodes, edges
-
-
-def theme_trends(theme_counts: pd.DataFrame, documents: pd.DataFrame, exclude: list[str]) -> pd.DataFrame:
-    """Per year and theme: plans, median and mean mentions per 10k characters over the complete plans
-    (completeness not in `exclude`) where the theme applies."""
-    complete = documents.loc[~documents["completeness"].isin(exclude), "doc_id"]
-    rows = theme_counts[theme_counts["doc_id"].isin(complete) & theme_counts["applicable"].astype(bool)]
-    order = list(dict.fromkeys(theme_counts["theme"]))
-    table = (rows.groupby(["year", "theme"])["per_10k_chars"].agg(plans="size", median="median", mean="mean")
-             .reset_index())
-    table = table.assign(_order=table["theme"].map(order.index)).sort_values(["year", "_order"])
-    return table.drop(columns="_order").round({"median": 2, "mean": 2}).reset_index(drop=True)
 
 
 def word_frequencies(tokens: pd.DataFrame, doc_ids: list[str], top_n: int = 20) -> pd.DataFrame:
@@ -172,3 +161,21 @@ def set_trajectories(data: ReportData, doc_ids: list[str], value: str = "per_10k
     documents = data.documents
     districts = documents.loc[documents["doc_id"].isin(doc_ids), "district"]
     return district_trajectories(data.theme_counts, documents[documents["district"].isin(districts)], value)
+
+
+def district_changes(trajectories: pd.DataFrame) -> pd.DataFrame:
+    """From district_trajectories: per district and theme, each plan against the same district's
+    previous plan — both values with their intervals and whether the intervals overlap (then the
+    change cannot be told from item sampling). Never across districts. Columns: district, theme,
+    from_year, to_year, before, after (value [low, high]), change, overlap (bool)."""
+    rows = []
+    for (district, theme), group in trajectories.groupby(["district", "theme"], sort=False):
+        group = group.sort_values("year")
+        for (_, old), (_, new) in zip(group.iloc[:-1].iterrows(), group.iloc[1:].iterrows(), strict=True):
+            rows.append({"district": district, "theme": theme, "from_year": old["year"], "to_year": new["year"],
+                         "before": interval(old["value"], old["low"], old["high"]),
+                         "after": interval(new["value"], new["low"], new["high"]),
+                         "change": round(new["value"] - old["value"], 2),
+                         "overlap": bool(new["low"] <= old["high"] and old["low"] <= new["high"])})
+    columns = ["district", "theme", "from_year", "to_year", "before", "after", "change", "overlap"]
+    return pd.DataFrame(rows, columns=columns)

@@ -12,19 +12,20 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.stages.plansets import ranked_ids
-from analysis.text.stats import INTERVAL_COLUMNS, NOT_APPLICABLE
+from analysis.text.stats import INTERVAL_COLUMNS, NOT_APPLICABLE, rank_bounds
 from analysis.views.data import ReportData, plan_names, set_counts, themes_of
 from analysis.views.evidence import esc
 from analysis.views.fragments import safe_html, table
 from analysis.views.plots import GROUP_LABELS
 from analysis.views.setstats import set_tests
 from analysis.views.similarity import neighbour_min_share
+from analysis.views.tableformat import rank
 
 GROUPINGS = GROUP_LABELS
 ALL = "全部 all"  # the group of every plan of the set
 VALUES = {  # theme_counts column → (heading, number format)
     "per_10k_chars": ("每万字 per 10k chars", "{:.1f}"),
-    "item_share": ("条目占比 item share", "{:.0%}"),
+    "item_share": ("条目占比 item share", "{:.1%}"),
 }
 TOP_N = 10  # plans shown at each end of a theme's ranking
 MAX_LISTED = 10  # plans named in the item-test summary; more are only counted
@@ -118,14 +119,17 @@ def top_bottom(data: ReportData, doc_ids: list[str], theme: str, value: str = "p
                n: int = TOP_N) -> pd.DataFrame:
     """The `n` highest and `n` lowest plans of one theme by `value`, among the complete plans the
     theme applies to (n/a and incomplete plans are never ranked); ties by doc_id. Columns: end
-    (top/bottom), rank, of (plans ranked), doc_id, plan, region, value, low, high (95 % interval).
+    (top/bottom), rank, best and worst rank the intervals allow (text.stats.rank_bounds), of (plans
+    ranked), doc_id, plan, region, value, low, high (95 % interval).
     A ranking of at most 2n plans is shown whole, each plan once."""
     frame = plan_rows(data, doc_ids)
     pool = frame[(frame["theme"] == theme) & frame["complete"] & frame["applicable"]]
     pool = pool.sort_values([value, "doc_id"], ascending=[False, True]).reset_index(drop=True)
     low, high = INTERVAL_COLUMNS[value]
+    best, worst = rank_bounds(pool[low], pool[high])
     ranked = pd.DataFrame({
-        "rank": pool.index + 1, "of": len(pool), "doc_id": pool["doc_id"], "plan": pool["plan"],
+        "rank": pool.index + 1, "best": best, "worst": worst, "of": len(pool), "doc_id": pool["doc_id"],
+        "plan": pool["plan"],
         "region": pool["region"], "value": pool[value], "low": pool[low], "high": pool[high],
     })
     top = ranked.head(n).assign(end="top")
@@ -140,7 +144,7 @@ def top_bottom_table(data: ReportData, doc_ids: list[str], theme: str, value: st
     fmt = VALUES[value][1]
     return pd.DataFrame({
         "": rows["end"].map({"top": "最高 top", "bottom": "最低 bottom"}),
-        "排名 rank": rows["rank"].astype(str) + "/" + rows["of"].astype(str),
+        "排名 rank": [rank(b, w, n) for b, w, n in zip(rows["best"], rows["worst"], rows["of"], strict=True)],
         "计划 plan": rows["plan"], "地区 region": rows["region"],
         f"{VALUES[value][0]} [95% CI]": [f"{fmt.format(v)} [{fmt.format(lo)}, {fmt.format(hi)}]"
                                         for v, lo, hi in zip(rows["value"], rows["low"], rows["high"], strict=True)],

@@ -55,28 +55,36 @@ def plot_item_lengths(items: pd.DataFrame) -> Figure:
 
 def plot_heatmap(
     matrix: pd.DataFrame, title: str, fmt: str = ".1f", cmap: str = "YlOrRd", incomplete: Collection[str] = (),
+    diagonal: bool = True,
 ) -> Figure:
     """Annotated heatmap of a labelled matrix (rows and columns as given).
 
     Rows named in `incomplete` (plans that are not complete) are hatched and left out of the colour
     scale: their colours are clipped to the other rows' range, their annotations keep the values.
-    Empty cells (NaN: a theme that does not apply to the plan's year) are grey and read "n/a"."""
+    Empty cells (NaN: a theme that does not apply to the plan's year) are grey and read "n/a".
+    `diagonal=False` (a plan × plan similarity): the diagonal (each plan with itself, 1.00) is left
+    blank and out of the colour scale, so the scale shows the differences between plans."""
     import seaborn as sns
 
     use_cjk_font()
     values = matrix.astype(float)
+    mask = np.eye(*values.shape, dtype=bool) if not diagonal else np.zeros(values.shape, dtype=bool)
     hatched = [at for at, label in enumerate(values.index) if label in incomplete]
-    scale = values.drop(index=values.index[hatched]) if len(hatched) < len(values) else values
+    scale = values.mask(mask).drop(index=values.index[hatched]) if len(hatched) < len(values) else values.mask(mask)
+    if scale.isna().all(axis=None):
+        scale = values
     vmin, vmax = np.nanmin(scale.to_numpy()), np.nanmax(scale.to_numpy())
-    below, above = bool((values < vmin).any(axis=None)), bool((values > vmax).any(axis=None))
     extend = {(False, False): "neither", (True, False): "min", (False, True): "max", (True, True): "both"}
     fig = Figure(figsize=(1.1 * matrix.shape[1] + 2.5, 0.55 * matrix.shape[0] + 1.5), layout="constrained")
     ax = fig.subplots()
+    below, above = bool((values.mask(mask) < vmin).any(axis=None)), bool((values.mask(mask) > vmax).any(axis=None))
     sns.heatmap(values, annot=True, fmt=fmt, cmap=cmap, linewidths=0.5, ax=ax, cbar=True, vmin=vmin, vmax=vmax,
-                cbar_kws={"extend": extend[below, above]})
+                cbar_kws={"extend": extend[below, above]}, mask=mask)
+    for at in np.flatnonzero(mask.diagonal()):
+        ax.text(at + 0.5, at + 0.5, "—", ha="center", va="center", color="#999999")
     for at in hatched:
         ax.add_patch(Rectangle((0, at), values.shape[1], 1, fill=False, hatch="///", edgecolor="#777777", linewidth=0))
-    for row, column in zip(*np.nonzero(values.isna().to_numpy()), strict=True):
+    for row, column in zip(*np.nonzero(values.isna().to_numpy() & ~mask), strict=True):
         ax.add_patch(Rectangle((column, row), 1, 1, facecolor=NOT_APPLICABLE_GREY, edgecolor="white", linewidth=0.5))
         ax.text(column + 0.5, row + 0.5, NOT_APPLICABLE, ha="center", va="center", color="#555555")
     if hatched:
@@ -92,7 +100,7 @@ def plot_heatmap(
 THEME_VALUES = {  # theme_counts column → (axis label, annotation format)
     "mentions": ("提及次数 mentions", ".0f"),
     "per_10k_chars": ("每万字提及次数 mentions per 10,000 characters", ".1f"),
-    "item_share": ("提及主题的条目占比 share of items", ".0%"),
+    "item_share": ("提及主题的条目占比 share of items", ".1%"),
 }
 
 
@@ -248,8 +256,10 @@ def plot_cluster_scatter(clusters: pd.DataFrame, summary: pd.DataFrame) -> Figur
 
 
 def plot_similarity(square: pd.DataFrame) -> Figure:
-    """Heatmap of plan × plan cosine similarity."""
-    return plot_heatmap(square, "整份计划 TF-IDF 余弦相似度 plan similarity", fmt=".2f", cmap="Blues")
+    """Heatmap of plan × plan cosine similarity, its colour scale set by the pairs of different plans
+    (the diagonal, each plan with itself, is blank)."""
+    return plot_heatmap(square, "整份计划 TF-IDF 余弦相似度 plan similarity（对角线为计划自身，不参与色标 diagonal: "
+                        "a plan with itself, outside the scale）", fmt=".2f", cmap="Blues", diagonal=False)
 
 
 def plot_stability(stability: pd.DataFrame, summary: pd.DataFrame, jaccard_min: float) -> Figure:
@@ -339,10 +349,32 @@ def plot_coword_network(nodes: pd.DataFrame, edges: pd.DataFrame, max_edges: int
                            alpha=0.7)
     nx.draw_networkx_nodes(graph, position, ax=ax, node_color=[colour[graph.nodes[n]["theme"]] for n in graph],
                            node_size=[60 + 25 * graph.nodes[n]["items"] for n in graph], alpha=0.85)
-    nx.draw_networkx_labels(graph, position, ax=ax, font_family=cjk_font(), font_size=9)
+    _labels(ax, fig, position)
     ax.legend(handles=[Line2D([], [], marker="o", linestyle="", color=colour[t], label=legend.format(t))
                        for t in themes], frameon=False, loc="lower right")
     return fig
+
+
+def _labels(ax, fig: Figure, position: dict) -> None:
+    """The node labels, pushed apart so that none overlaps another (views.labels.repel); a label
+    moved off its node gets a thin line back to it."""
+    from analysis.views.labels import repel
+
+    names = list(position)
+    points = np.array([position[n] for n in names], dtype=float)
+    ax.autoscale_view()
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    width, height = fig.get_size_inches()
+    char = np.array([(x1 - x0) / (width * 72 / LABEL_POINTS), (y1 - y0) / (height * 72 / LABEL_POINTS)]) * 1.3
+    sizes = np.array([[char[0] * len(n), char[1]] for n in names])
+    placed = repel(points, sizes)
+    for name, start, end in zip(names, points, placed, strict=True):
+        if np.abs(end - start).max() > char[1] / 2:
+            ax.plot(*zip(start, end, strict=True), color="#bbbbbb", linewidth=0.5)
+        ax.text(*end, name, ha="center", va="center", fontsize=LABEL_POINTS, fontfamily=cjk_font())
+
+
+LABEL_POINTS = 9  # network label font size
 
 
 def _component_layout(graph) -> dict:
@@ -364,20 +396,6 @@ def _component_layout(graph) -> dict:
         position |= {n: centre + scale * np.asarray(xy) / max(1.0, np.abs(np.asarray(list(local.values()))).max())
                      for n, xy in local.items()}
     return position
-
-
-def plot_theme_trends(trends: pd.DataFrame) -> Figure:
-    """Median mentions per 10k characters per theme and year (analysis.views.explore.theme_trends)."""
-    use_cjk_font()
-    fig = Figure(figsize=(7, 3.8), layout="constrained")
-    ax = fig.subplots()
-    for theme, rows in trends.groupby("theme", sort=False):
-        ax.plot(rows["year"], rows["median"], marker="o", label=theme)
-    ax.set_xticks(sorted(trends["year"].unique()))
-    ax.set_xlabel("年份 year")
-    ax.set_ylabel("每万字提及（完整计划中位数）median per 10k chars")
-    ax.legend(frameon=False)
-    return fig
 
 
 def plot_top_terms(frequencies: pd.DataFrame, title: str = "") -> Figure:

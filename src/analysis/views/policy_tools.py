@@ -10,16 +10,18 @@ import pandas as pd
 
 from analysis.params.statistics import StatisticsParams
 from analysis.paths import ProjectError
+from analysis.stages.plansets import ranked_ids
 from analysis.stages.tool_coding import joined_cues
 from analysis.stages.tool_shares import pooled_replicates, replicate_shares, share_bounds
 from analysis.text.dictionary import Dictionary, tool_codebook
 from analysis.text.stats import percentile_interval
-from analysis.views.data import plan_names
+from analysis.views.data import applicable_rows, plan_names
 from analysis.views.evidence import anchor, esc, marked
 from analysis.views.fragments import safe_html, table
+from analysis.views.tableformat import interval, percent
 
 LABEL_CHARS = 14  # a heatmap row label longer than this is cut, with …
-POOLED = "合并 pooled"  # the row of all shown plans together
+POOLED = "合并 pooled（完整计划 complete plans）"  # the row of the shown plans that may be pooled, together
 ALL_TOOLS = "（合计 all）"  # plan_vs_others' sub_tool of a type's row
 VERDICT_BASIS = ("主导/稀缺的判断只依据对条目重抽样的自助法区间，不包含提示词编码本身的误差"
                  "（提示词漏编或误编的条目不在区间之内）")
@@ -117,8 +119,8 @@ def too_few(n_items: int, params: StatisticsParams) -> str:
 
 def _interval_text(row: pd.Series, n_items: int, params: StatisticsParams) -> str:
     if pd.isna(row["share_low"]):
-        return f"{row['share']:.0%}，区间 n/a：{too_few(n_items, params)}"
-    return f"{row['share']:.0%}，{params.level:.0%} 区间 {row['share_low']:.0%}–{row['share_high']:.0%}"
+        return f"{percent(row['share'])}，区间 n/a：{too_few(n_items, params)}"
+    return f"{params.level:.0%} 区间 " + interval(row["share"], row["share_low"], row["share_high"], as_percent=True)
 
 
 def share_verdicts(shares: pd.Series, replicates: np.ndarray, n_items: int, params: StatisticsParams
@@ -137,10 +139,26 @@ def share_verdicts(shares: pd.Series, replicates: np.ndarray, n_items: int, para
             else f"但与{next_low}的差距在自助法区间内不确定，不宜称为稀缺")
 
 
+def pool_ids(data, doc_ids: list[str]) -> list[str]:
+    """The plans of `doc_ids` that may be pooled or serve as the others' median: not truncated or
+    partial (report.yaml `rank_exclude`); the same plans that are ranked."""
+    return ranked_ids(data.documents, doc_ids, data.params.report)
+
+
+def left_out_html(data, doc_ids: list[str]) -> str:
+    """" 截断或节选的 宝山 2023 不计入合并与中位数。" for the plans of `doc_ids` outside pool_ids (escaped)."""
+    names = plan_names(data.documents)
+    out = [names[d] for d in doc_ids if d not in pool_ids(data, doc_ids)]
+    return ("截断或节选的 " + "、".join(esc(n) for n in out) + " 不计入合并与中位数 (incomplete plans are not pooled)。"
+            if out else "")
+
+
 def findings_html(data, doc_ids: list[str]):
-    """One paragraph stated from the data: the types with the largest and smallest pooled share
-    with their intervals — called 主导 (dominant) or 稀缺 (scarce) only as share_verdicts allows (never
-    with fewer than `min_items` items in all) — and in how many plans each type has the largest share."""
+    """One paragraph stated from the data on the plans of `doc_ids` that may be pooled (pool_ids):
+    the types with the largest and smallest pooled share with their intervals — called 主导
+    (dominant) or 稀缺 (scarce) only as share_verdicts allows (never with fewer than `min_items`
+    items in all) — and in how many plans each type has the largest share."""
+    note, doc_ids = left_out_html(data, doc_ids), pool_ids(data, doc_ids)
     shares, params = pooled_bootstrap(data, doc_ids), data.params.statistics
     pooled = pooled_shares(data, doc_ids, shares)
     if pooled.empty or pooled["codes"].sum() == 0:
@@ -150,9 +168,10 @@ def findings_html(data, doc_ids: list[str]):
     top_verdict, low_verdict = share_verdicts(pooled.set_index("type")["share"], shares, n_items, params)
     counts = dominant_types(data, doc_ids).value_counts()
     return safe_html(
-        "<p>在所选 {n} 份计划的 {codes} 个“条目 × 子工具”编码中，<b>{top}</b>占比最高（{top_share}），{top_verdict}；"
+        "<p>在所选 {n} 份完整计划的 {codes} 个“条目 × 子工具”编码中，<b>{top}</b>占比最高（{top_share}），"
+        "{top_verdict}；"
         "<b>{low}</b>最低（{low_share}），{low_verdict}。以各计划自身占比最高的类型计：{spread}。"
-        "（区间：在每份计划内对条目重抽样的自助法；{basis}。）</p>",
+        "（区间：在每份计划内对条目重抽样的自助法；{basis}。）" + note + "</p>",
         n=len(doc_ids), codes=int(pooled["codes"].sum()), top=pooled.loc[top, "type"],
         top_share=_interval_text(pooled.loc[top], n_items, params), low=pooled.loc[low, "type"],
         low_share=_interval_text(pooled.loc[low], n_items, params), top_verdict=top_verdict,
@@ -161,17 +180,17 @@ def findings_html(data, doc_ids: list[str]):
 
 
 def _share_cell(row, params: StatisticsParams) -> str:
-    """"46%（40–52%）"; "100%（n/a：仅 1 个条目，…）" without an interval; "—" without a share."""
+    """"46.2% [40.0%, 52.1%]"; "100.0%（n/a：仅 1 个条目，…）" without an interval; "—" without a share."""
     if pd.isna(row.share):
         return "—"
     if pd.isna(row.share_low):
-        return f"{row.share:.0%}（n/a：{too_few(row.n_items, params)}）"
-    return f"{row.share:.0%}（{row.share_low:.0%}–{row.share_high:.0%}）"
+        return f"{percent(row.share)}（n/a：{too_few(row.n_items, params)}）"
+    return interval(row.share, row.share_low, row.share_high, as_percent=True)
 
 
 def interval_table(data, doc_ids: list[str]) -> pd.DataFrame:
     """Plans (and, with two or more, the pooled row 合并) × types: share of the item × sub-tool codes
-    with its item-bootstrap interval (params/statistics.yaml `level`), as text "46%（40–52%）" (n/a and
+    with its item-bootstrap interval (params/statistics.yaml `level`), as text "46.2% [40.0%, 52.1%]" (n/a and
     why with fewer than `min_items` items), and the items and codes."""
     long, params = type_intervals(data, doc_ids), data.params.statistics
     long = long.assign(cell=[_share_cell(row, params) for row in long.itertuples(index=False)])
@@ -189,8 +208,9 @@ def type_intervals(data, doc_ids: list[str]) -> pd.DataFrame:
     rows = summary[(summary["level"] == "type") & summary["doc_id"].isin(doc_ids)]
     out = rows.assign(plan=rows["doc_id"].map(plan_names(data.documents)))[
         ["plan", "type", "n_items", "codes", "share", "share_low", "share_high"]]
-    if len(set(rows["doc_id"])) > 1:
-        pooled = pooled_shares(data, doc_ids)[["type", "n_items", "codes", "share", "share_low", "share_high"]]
+    if len(set(rows["doc_id"])) > 1 and pool_ids(data, doc_ids):
+        pooled = pooled_shares(data, pool_ids(data, doc_ids))[
+            ["type", "n_items", "codes", "share", "share_low", "share_high"]]
         out = pd.concat([out, pooled.assign(plan=POOLED)[out.columns]], ignore_index=True)
     return out.reset_index(drop=True)
 
@@ -224,11 +244,15 @@ def mixed_examples(data, doc_ids: list[str], limit: int = 20) -> pd.DataFrame:
 
 def xy_table(data, doc_ids: list[str], dimension: str = "theme") -> pd.DataFrame:
     """The X–Y matrix summed over the plans in `doc_ids`: rows = themes (dimension "theme") or, per
-    plan, its sections ("section"), columns = types, cells = item × sub-tool codes."""
+    plan, its sections ("section"), columns = types, cells = item × sub-tool codes. A theme row sums
+    only the plans the theme applies to (a plan before the theme's `since` year adds nothing: n/a)."""
     if dimension not in ("theme", "section"):
         raise ProjectError(f"dimension: {dimension!r} is not allowed; use theme or section")
     frame = data.policy_tool_matrix
     rows = frame[(frame["dimension"] == dimension) & frame["doc_id"].isin(doc_ids)]
+    if dimension == "theme":
+        themed = rows["y"].isin(set(data.theme_counts["theme"]))
+        rows = pd.concat([rows[~themed], applicable_rows(data, rows[themed], "y")]).sort_index()
     kinds = type_order(data.policy_tool_summary)
     keys = ["y_order", "y"] if dimension == "theme" else ["doc_id", "y_order", "y"]
     wide = rows.pivot_table(index=keys, columns="type", values="codes", aggfunc="sum", fill_value=0)
@@ -242,9 +266,10 @@ def xy_table(data, doc_ids: list[str], dimension: str = "theme") -> pd.DataFrame
 
 def plan_vs_others(data, doc_id: str, doc_ids: list[str]) -> pd.DataFrame:
     """One plan's share of each type and sub-tool (with its item-bootstrap interval) against the
-    median share of the other plans of `doc_ids` (complete or not, as given)."""
+    median share of the other plans of `doc_ids` that may be pooled (pool_ids: a truncated plan is
+    never in the median)."""
     summary = data.policy_tool_summary
-    others = [d for d in doc_ids if d != doc_id]
+    others = [d for d in pool_ids(data, doc_ids) if d != doc_id]
     rows = summary[summary["doc_id"] == doc_id][["level", "type", "sub_tool", "codes", "share", "share_low",
                                                   "share_high"]]
     median = (summary[summary["doc_id"].isin(others)].groupby(["level", "type", "sub_tool"], sort=False)["share"]
@@ -273,7 +298,7 @@ def plan_findings_html(data, doc_id: str, doc_ids: list[str]):
         "<p>本计划共 {n_items} 个条目、{codes} 个“条目 × 子工具”编码，占比最高的是<b>{top}</b>（{share}；"
         "比较对象中其他计划的中位数 {median}），{verdict}。（{basis}。）</p>",
         n_items=n_items, codes=int(rows["codes"].sum()), top=top, share=_interval_text(types.loc[top], n_items, params),
-        median="—" if pd.isna(median) else f"{median:.0%}", verdict=verdict, basis=VERDICT_BASIS,
+        median=percent(median), verdict=verdict, basis=VERDICT_BASIS,
     )
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.views import clusters
-from analysis.views.data import ReportData, plan_names
+from analysis.views.data import ReportData, plan_names, set_ids
 from analysis.views.fragments import safe_html
+from analysis.views.tableformat import percent
 
 
 def neighbour_min_share(data: ReportData) -> float:
@@ -14,28 +15,60 @@ def neighbour_min_share(data: ReportData) -> float:
     return data.params.clusters.neighbour_min_share
 
 
-def clusters_pass(data: ReportData) -> bool:
-    """Whether the run's clustering is stable enough to be read as findings (cluster_solution.csv)."""
-    return clusters.solution_passes(data.cluster_solution)
+SET_TABLES = ("clusters", "cluster_summary", "cluster_k_selection", "cluster_solution", "nearest_neighbours")
 
 
-def cluster_verdict_html(data: ReportData):
-    """The clustering's stability verdict with its numbers; a warning when it does not pass."""
-    text = clusters.cluster_verdict(data.cluster_solution)
-    return safe_html("<p class='{kind}'>{text}</p>", kind="meta" if clusters_pass(data) else "warning", text=text)
+def page_set(data: ReportData, doc_ids: list[str] | None) -> str | None:
+    """The plan set with a comparison page (`default` or a set of report.yaml) whose plans are
+    exactly `doc_ids`; None for all plans of the run or another selection."""
+    if doc_ids is None:
+        return None
+    found = set(data.set_cluster_solution["set"])
+    return next((name for name in sorted(found) if set_ids(data, name) == sorted(doc_ids)), None)
 
 
-def stable_clusters(data: ReportData) -> pd.DataFrame:
-    """The clusters of the run with size, label, theme and stability (mean Jaccard), stable ones first."""
-    summary = data.cluster_summary.sort_values(["stable", "cluster"], ascending=[False, True])
+def cluster_tables(data: ReportData, doc_ids: list[str] | None = None) -> dict[str, pd.DataFrame]:
+    """SET_TABLES computed on the plans of `doc_ids` only when they are a page set (the set_clusters
+    stage: its own TF-IDF, k choice and item resampling), else the run's tables over all plans."""
+    name = page_set(data, doc_ids)
+    if name is None:
+        return {table: getattr(data, table) for table in SET_TABLES}
+    rows = {table: getattr(data, f"set_{table}") for table in SET_TABLES}
+    return {table: frame[frame["set"] == name].drop(columns="set").reset_index(drop=True)
+            for table, frame in rows.items()}
+
+
+def clusters_pass(data: ReportData, doc_ids: list[str] | None = None) -> bool:
+    """Whether the clustering (of the set `doc_ids`, see cluster_tables) is stable enough to be read
+    as findings (cluster_solution.csv)."""
+    return clusters.solution_passes(cluster_tables(data, doc_ids)["cluster_solution"])
+
+
+def cluster_verdict_html(data: ReportData, doc_ids: list[str] | None = None):
+    """The clustering's stability verdict with its numbers and how k was chosen, on the items it was
+    computed on (the set `doc_ids`, see cluster_tables); a warning when it does not pass."""
+    found = cluster_tables(data, doc_ids)
+    n_items = int(found["clusters"].shape[0])
+    text = clusters.cluster_verdict(found["cluster_solution"], found["cluster_k_selection"])
+    return safe_html("<p class='{kind}'>在 {n} 个条目上聚类 Clustered on {n} items: {text}</p>",
+                     kind="meta" if clusters_pass(data, doc_ids) else "warning", text=text, n=n_items)
+
+
+def stable_clusters(data: ReportData, doc_ids: list[str] | None = None) -> pd.DataFrame:
+    """The clusters (of the set `doc_ids`, see cluster_tables) with size, label, theme and stability
+    (mean Jaccard), stable ones first."""
+    summary = cluster_tables(data, doc_ids)["cluster_summary"]
+    summary = summary.sort_values(["stable", "cluster"], ascending=[False, True])
     return summary.assign(stable=summary["stable"].map({True: "稳定 stable", False: "不稳定 unstable"}))
 
 
 def cluster_matrix(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
-    """Plans × clusters: share of each plan's items in each cluster, columns labelled."""
-    assigned = data.clusters[data.clusters["doc_id"].isin(doc_ids)]
+    """Plans × clusters (of the set, see cluster_tables): share of each plan's items in each cluster,
+    columns labelled."""
+    found = cluster_tables(data, doc_ids)
+    assigned = found["clusters"][found["clusters"]["doc_id"].isin(doc_ids)]
     share = pd.crosstab(assigned["doc_id"], assigned["cluster"], normalize="index")
-    labels = data.cluster_summary.set_index("cluster")["label"]
+    labels = found["cluster_summary"].set_index("cluster")["label"]
     return share.rename(index=plan_names(data.documents), columns=lambda c: f"{c} {labels.get(c, '')}")
 
 
@@ -53,7 +86,7 @@ def cluster_mix_vs_others(data: ReportData, doc_id: str, doc_ids: list[str]) -> 
         "其他计划平均 others (mean)": (others.mean() if len(others) else share.loc[doc_id] * 0).to_numpy(),
     })
     frame = frame.sort_values(["本计划占比 this plan", "聚类 cluster"], ascending=[False, True])
-    return frame.assign(**{c: frame[c].map("{:.0%}".format) for c in frame.columns[3:]})
+    return frame.assign(**{c: frame[c].map(percent) for c in frame.columns[3:]})
 
 
 def similarity_matrix(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
@@ -70,7 +103,7 @@ def similar_plans(data: ReportData, doc_id: str) -> pd.DataFrame:
     return pd.DataFrame({
         "计划 plan": table["neighbour"].map(plan_names(data.documents)),
         "相似度 cosine": table["similarity"].round(3),
-        "最相似的重抽样占比 nearest in resamples": table["share_nearest"].map("{:.0%}".format),
+        "最相似的重抽样占比 nearest in resamples": table["share_nearest"].map(percent),
     })
 
 
@@ -85,13 +118,14 @@ def neighbour_verdict_html(data: ReportData, doc_id: str):
 
 def nearest_plans(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
     """Per plan of the set, its most similar plan, the cosine and how often it stays the nearest
-    when items are resampled; "不确定 uncertain" below params/clusters.yaml neighbour_min_share."""
+    when items are resampled, among the plans of the set only (cluster_tables); "不确定 uncertain"
+    below params/clusters.yaml neighbour_min_share."""
     min_share, names = neighbour_min_share(data), plan_names(data.documents)
-    nearest = data.nearest_neighbours
+    nearest = cluster_tables(data, doc_ids)["nearest_neighbours"]
     top = nearest[(nearest["rank"] == 1) & nearest["doc_id"].isin(doc_ids)]
     return pd.DataFrame({
         "计划 plan": top["doc_id"].map(names), "最相似 nearest": top["neighbour"].map(names),
         "相似度 cosine": top["similarity"].round(3),
-        "最相似的重抽样占比 nearest in resamples": top["share_nearest"].map("{:.0%}".format),
+        "最相似的重抽样占比 nearest in resamples": top["share_nearest"].map(percent),
         "判断 verdict": (top["share_nearest"] >= min_share).map({True: "稳健 robust", False: "不确定 uncertain"}),
     })

@@ -246,9 +246,9 @@ def cluster_share_summary(clusters: pd.DataFrame, summary: pd.DataFrame) -> pd.D
         "稳定 stable": summary["stable"].map({True: "是 yes", False: "否 no"}).to_numpy(),
         "条目 items": items.to_numpy(), "有条目的计划 plans": (share > 0).sum().to_numpy(),
         "计划内占比 中位数 [四分位] share of a plan's items, median [IQR]": [
-            f"{quartiles.loc[0.5, c]:.0%} [{quartiles.loc[0.25, c]:.0%}–{quartiles.loc[0.75, c]:.0%}]"
+            f"{quartiles.loc[0.5, c]:.1%} [{quartiles.loc[0.25, c]:.1%}–{quartiles.loc[0.75, c]:.1%}]"
             for c in share.columns],
-        "最大 max": [f"{value:.0%}" for value in share.max()],
+        "最大 max": [f"{value:.1%}" for value in share.max()],
     })
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 from analysis.views import summaries
 from analysis.views.data import ReportData
 from analysis.views.dataset import item_length_summary, plan_structure, removal_counts, section_table
-from analysis.views.fragments import table
+from analysis.views.fragments import as_tables, table
 from analysis.views.overview import is_large, plan_counts
 from analysis.views.plots import plot_item_lengths
 
@@ -19,6 +19,7 @@ def _rows(frame: pd.DataFrame, doc_ids: list[str]) -> pd.DataFrame:
     return frame[frame["doc_id"].isin(doc_ids)]
 
 
+@as_tables
 def corpus(data: ReportData, doc_ids: list[str]) -> list:
     """The plans: their documents.csv rows, or counts by region and year and size distributions."""
     documents = _rows(data.documents, doc_ids)
@@ -29,6 +30,7 @@ def corpus(data: ReportData, doc_ids: list[str]) -> list:
             table(plan_counts(data, doc_ids)), table(summaries.corpus_summary(documents))]
 
 
+@as_tables
 def removed(data: ReportData, doc_ids: list[str]) -> list:
     """What cleaning removed: counts and every removed line, or per rule counts and a sample."""
     lines = _rows(data.removed, doc_ids)
@@ -44,6 +46,7 @@ def removed(data: ReportData, doc_ids: list[str]) -> list:
     ]
 
 
+@as_tables
 def structure(data: ReportData, doc_ids: list[str], n_examples: int) -> list:
     """Each plan's structure, or counts of numbering kinds and the plans to check."""
     documents = _rows(data.documents, doc_ids)
@@ -62,6 +65,7 @@ def structure(data: ReportData, doc_ids: list[str], n_examples: int) -> list:
     ]
 
 
+@as_tables
 def sections(data: ReportData, doc_ids: list[str], n_examples: int) -> list:
     """Sections with their item counts (or their distribution), then the first items."""
     items = _rows(data.items, doc_ids)
@@ -69,6 +73,7 @@ def sections(data: ReportData, doc_ids: list[str], n_examples: int) -> list:
     return [counts, items[["doc_id", "section_no", "item_no", "item_seq", "text"]].head(n_examples)]
 
 
+@as_tables
 def lengths(data: ReportData, doc_ids: list[str]) -> list:
     """Item lengths per plan (table and box plot), or their distribution and histograms."""
     items = _rows(data.items, doc_ids)

@@ -8,7 +8,7 @@ from IPython.display import Markdown
 from analysis.views import summaries
 from analysis.views.clusters import cluster_mix, examples_table, top_terms_table
 from analysis.views.data import ReportData, plan_names
-from analysis.views.fragments import safe_html, table
+from analysis.views.fragments import as_tables, safe_html, table
 from analysis.views.overview import is_large, nearest_summary
 from analysis.views.plots import (
     plot_cluster_mix,
@@ -31,16 +31,19 @@ def _clusters(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
     return data.clusters[data.clusters["doc_id"].isin(doc_ids)]
 
 
+@as_tables
 def settings(data: ReportData) -> list:
     """The settings of params/clusters.yaml, one row each."""
     return [pd.DataFrame([vars(data.params.clusters)]).T.rename(columns={0: "value"})]
 
 
+@as_tables
 def verdict(data: ReportData) -> list:
     """The stability verdict and the chosen solution (cluster_solution.csv)."""
     return [cluster_verdict_html(data), data.cluster_solution]
 
 
+@as_tables
 def k_selection(data: ReportData) -> list:
     """Mean subsample ARI and silhouette per k: the table and its plot."""
     found = data.cluster_k_selection
@@ -48,6 +51,7 @@ def k_selection(data: ReportData) -> list:
     return [found, plot_k_selection(found.astype({"ari_se": float}), data.cluster_solution.iloc[0]["ari_min"])]
 
 
+@as_tables
 def stability(data: ReportData) -> list:
     """Per cluster of the chosen k: its stability table and plot."""
     summary = data.cluster_summary
@@ -55,6 +59,7 @@ def stability(data: ReportData) -> list:
             plot_stability(data.cluster_stability, summary, data.cluster_solution.iloc[0]["jaccard_min"])]
 
 
+@as_tables
 def summary(data: ReportData) -> list:
     """The clusters with label, size and theme, under a note when the solution does not pass."""
     note = [] if clusters_pass(data) else [Markdown(
@@ -63,16 +68,19 @@ def summary(data: ReportData) -> list:
     return [*note, data.cluster_summary]
 
 
+@as_tables
 def examples(data: ReportData) -> list:
     """The items nearest each cluster's centre."""
     return [examples_table(data.cluster_examples, data.cluster_summary, data.items)]
 
 
+@as_tables
 def terms(data: ReportData) -> list:
     """The highest-weighted centroid terms per cluster."""
     return [top_terms_table(data.cluster_terms)]
 
 
+@as_tables
 def mix(data: ReportData, doc_ids: list[str]) -> list:
     """Share of each plan's items per cluster (plot), or its distribution over the plans."""
     clusters = _clusters(data, doc_ids)
@@ -83,6 +91,7 @@ def mix(data: ReportData, doc_ids: list[str]) -> list:
         "data/processed/clusters.csv"), table(summaries.cluster_share_summary(clusters, data.cluster_summary))]
 
 
+@as_tables
 def projection(data: ReportData, doc_ids: list[str]) -> list:
     """The items in the 2-D projection by cluster and plan, or a bounded sample by cluster only."""
     clusters = _clusters(data, doc_ids)
@@ -93,6 +102,7 @@ def projection(data: ReportData, doc_ids: list[str]) -> list:
             summaries.plot_cluster_points(points, data.cluster_summary)]
 
 
+@as_tables
 def similarity(data: ReportData, doc_ids: list[str]) -> list:
     """The plan × plan similarity heatmap, or a line saying it is not drawn."""
     if not is_large(data, doc_ids):
@@ -101,6 +111,7 @@ def similarity(data: ReportData, doc_ids: list[str]) -> list:
                                       "data/processed/doc_similarity.csv")]
 
 
+@as_tables
 def nearest(data: ReportData, doc_ids: list[str]) -> list:
     """Each plan's nearest plan, then per plan its verdict and candidates; counts only for a large set."""
     if is_large(data, doc_ids):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from analysis.stages.coword import POOLED
 from analysis.views import explore, summaries
 from analysis.views.data import ReportData, plan_names
-from analysis.views.fragments import safe_html, table
+from analysis.views.fragments import as_tables, safe_html, table
 from analysis.views.overview import is_large
 from analysis.views.plots import plot_coword_network, plot_top_terms, plot_word_cloud
 
@@ -15,6 +15,7 @@ def _listed(data: ReportData, doc_ids: list[str]) -> list[str]:
     return summaries.sample_ids(doc_ids) if is_large(data, doc_ids) else doc_ids
 
 
+@as_tables
 def header(data: ReportData, doc_ids: list[str], query: list[str]) -> list:
     """The snapshot, the plans explored and the query terms."""
     return [safe_html(
@@ -23,6 +24,7 @@ def header(data: ReportData, doc_ids: list[str], query: list[str]) -> list:
         terms="、".join(explore.query_terms(query)))]
 
 
+@as_tables
 def concordance(data: ReportData, doc_ids: list[str], query: list[str], window: int) -> list:
     """Hits per plan and term, then every KWIC line (of a sample of plans for a large set)."""
     terms, listed = explore.query_terms(query), _listed(data, doc_ids)
@@ -33,6 +35,7 @@ def concordance(data: ReportData, doc_ids: list[str], query: list[str], window: 
             lines[["district", "year", "term", "location", "left", "match", "right"]]]
 
 
+@as_tables
 def collocates(data: ReportData, doc_ids: list[str], query: list[str], top_n: int) -> list:
     """Per query term, its strongest collocates, or a line saying none reaches the minimum count."""
     terms = explore.query_terms(query)
@@ -45,6 +48,7 @@ def collocates(data: ReportData, doc_ids: list[str], query: list[str], top_n: in
     return shown
 
 
+@as_tables
 def frequencies(data: ReportData, doc_ids: list[str], top_n: int) -> list:
     """The most frequent words pooled (plot), then per plan (of a sample for a large set)."""
     found = explore.word_frequencies(data.item_tokens, doc_ids, top_n)
@@ -56,6 +60,7 @@ def frequencies(data: ReportData, doc_ids: list[str], top_n: int) -> list:
             per_plan.pivot(index="rank", columns="plan", values="term")]
 
 
+@as_tables
 def cloud(data: ReportData, doc_ids: list[str], shown: bool) -> list:
     """A word cloud of the pooled word frequencies, when `shown`."""
     if not shown:
@@ -65,6 +70,7 @@ def cloud(data: ReportData, doc_ids: list[str], shown: bool) -> list:
     return [plot_word_cloud(dict(zip(found["term"], found["count"], strict=True)), data.params.explore.seed)]
 
 
+@as_tables
 def network(data: ReportData, doc_ids: list[str], top_n: int) -> list:
     """The co-word network of the plans by community, its communities and strongest edges."""
     nodes, edges = explore.plans_network(data, doc_ids)

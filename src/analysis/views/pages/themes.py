@@ -7,9 +7,9 @@ from IPython.display import HTML, Markdown
 
 from analysis.text.dictionary import theme_lexicon
 from analysis.views import coding, summaries
-from analysis.views.data import ReportData, plan_names, themes_of
-from analysis.views.explore import coword_edges, set_trajectories, theme_trends
-from analysis.views.fragments import safe_html, table
+from analysis.views.data import ReportData, applicable_rows, plan_names, themes_of
+from analysis.views.explore import coword_edges, district_changes, set_trajectories
+from analysis.views.fragments import as_tables, safe_html, table
 from analysis.views.overview import (
     TOP_N,
     VALUES,
@@ -26,7 +26,6 @@ from analysis.views.plots import (
     plot_theme_distribution,
     plot_theme_heatmap,
     plot_theme_intervals,
-    plot_theme_trends,
 )
 from analysis.views.setstats import set_keyness
 from analysis.views.themes import lexicon_table, term_matrix, theme_overview, top_keyness
@@ -36,11 +35,18 @@ def _rows(frame: pd.DataFrame, doc_ids: list[str]) -> pd.DataFrame:
     return frame[frame["doc_id"].isin(doc_ids)]
 
 
+def _counted(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
+    """The KWIC rows of `doc_ids` whose theme applies to the plan's year (the others are n/a)."""
+    return applicable_rows(data, _rows(data.kwic, doc_ids))
+
+
+@as_tables
 def lexicon(data: ReportData) -> list:
     """The theme lexicon of params/themes.yaml."""
     return [lexicon_table(theme_lexicon(data.params.themes))]
 
 
+@as_tables
 def counts(data: ReportData, doc_ids: list[str]) -> list:
     """Plan × theme counts with intervals, or per theme totals."""
     theme_counts = _rows(data.theme_counts, doc_ids)
@@ -51,6 +57,7 @@ def counts(data: ReportData, doc_ids: list[str]) -> list:
             table(summaries.theme_summary(theme_counts))]
 
 
+@as_tables
 def heatmaps(data: ReportData, doc_ids: list[str]) -> list:
     """Per 10k characters, then item share: heatmaps, or box plots and distribution tables."""
     theme_counts = _rows(data.theme_counts, doc_ids)
@@ -67,6 +74,7 @@ def heatmaps(data: ReportData, doc_ids: list[str]) -> list:
     return shown
 
 
+@as_tables
 def intervals(data: ReportData, doc_ids: list[str]) -> list:
     """Per 10k characters, then item share: interval plots, or the top and bottom plans."""
     if not is_large(data, doc_ids):
@@ -78,6 +86,7 @@ def intervals(data: ReportData, doc_ids: list[str]) -> list:
         *(HTML(top_bottom_html(data, doc_ids, value)) for value in VALUES)]
 
 
+@as_tables
 def terms(data: ReportData, doc_ids: list[str]) -> list:
     """Term × plan mentions, or per term totals."""
     term_counts = _rows(data.term_counts, doc_ids)
@@ -88,12 +97,14 @@ def terms(data: ReportData, doc_ids: list[str]) -> list:
             table(summaries.term_summary(term_counts))]
 
 
+@as_tables
 def segmentation(data: ReportData) -> list:
     """The flagged rows of the segmentation check (or a line saying none), then the whole table."""
     rows = data.segmentation
     return [rows[rows["flagged"]] if rows["flagged"].any() else Markdown("没有被切开的词语。"), rows]
 
 
+@as_tables
 def tests(data: ReportData, doc_ids: list[str]) -> list:
     """The item-presence tests of the plans, or counts of their results per theme."""
     rows = _rows(data.theme_tests, doc_ids)
@@ -104,6 +115,7 @@ def tests(data: ReportData, doc_ids: list[str]) -> list:
             table(item_test_counts(rows, plan_names(data.documents), themes_of(data)))]
 
 
+@as_tables
 def keyness(data: ReportData, doc_ids: list[str], top_n: int) -> list:
     """Each plan's top key terms (item-level keyness within the plans shown), or the terms most
     often on top and a sample of plans."""
@@ -121,46 +133,46 @@ def keyness(data: ReportData, doc_ids: list[str], top_n: int) -> list:
     ]
 
 
+@as_tables
 def dispersion(data: ReportData, doc_ids: list[str]) -> list:
     """Where in each plan the themes are mentioned, or a line saying there are too many plans."""
     if is_large(data, doc_ids):
         return [safe_html("<p class='meta'>{n} 份计划过多，不画分布图；位置见 data/processed/kwic.csv 的 item_seq。"
                           "Too many plans for a dispersion plot.</p>", n=len(doc_ids))]
-    return [plot_dispersion(_rows(data.kwic, doc_ids), _rows(data.items, doc_ids), themes_of(data))]
+    return [plot_dispersion(_counted(data, doc_ids), _rows(data.items, doc_ids), themes_of(data))]
 
 
+@as_tables
 def trends(data: ReportData, doc_ids: list[str]) -> list:
-    """Median per 10k characters per year (figure when there are several years) and the table."""
-    found = theme_trends(_rows(data.theme_counts, doc_ids), _rows(data.documents, doc_ids),
-                         data.params.report.rank_exclude)
-    if found["year"].nunique() > 1:
-        shown = plot_theme_trends(found)
-    else:
-        shown = safe_html("<p class='meta'>只有一个年份 ({year})，没有趋势。 One year only: no trend.</p>",
-                          year=", ".join(map(str, sorted(found["year"].unique()))))
-    return [shown, table(found)]
-
-
-def trajectories(data: ReportData, doc_ids: list[str]) -> list:
-    """Each district's plans year by year with intervals, or a line saying no district has two years."""
-    found = set_trajectories(data, doc_ids)
+    """Change within each district only: each plan against the district's previous plan (values with
+    intervals, overlapping or not) and the districts' trajectories figure; or one line saying no
+    district has plans of two years. A median over other districts' plans is never a trend."""
+    trajectories = set_trajectories(data, doc_ids)
+    found = district_changes(trajectories)
     if found.empty:
-        return [safe_html("<p class='meta'>没有地区有两个以上年份的计划。 "
-                          "No district has plans of two or more years.</p>")]
-    figure = plot_district_trajectories(found, "每万字提及 per 10k chars", data.params.report.rank_exclude)
-    return [figure, table(found)]
+        return [safe_html("<p class='meta'>所选计划中没有地区有两个以上年份的计划，没有可比较的趋势（不同地区的计划"
+                          "不连成趋势）。 No district has plans of two or more years: no trend (plans of different "
+                          "districts are never joined into one).</p>")]
+    figure = plot_district_trajectories(trajectories, "每万字提及 per 10k chars", data.params.report.rank_exclude)
+    return [figure, found.assign(overlap=found["overlap"].map({True: "区间重叠，不能说有变化 overlapping",
+                                                       False: "区间不重叠 not overlapping"}))
+            .rename(columns={"from_year": "前一年 from_year", "to_year": "后一年 to_year",
+                             "before": "前 每万字 [95% CI] before", "after": "后 每万字 [95% CI] after",
+                             "change": "变化 change", "overlap": "区间 intervals"})]
 
 
+@as_tables
 def network(data: ReportData, doc_ids: list[str]) -> list:
     """The co-word network of lexicon terms and its strongest edges."""
-    nodes, edges = coword_edges(_rows(data.kwic, doc_ids))
+    nodes, edges = coword_edges(_counted(data, doc_ids))
     columns = {"source": "词 A term", "target": "词 B term", "items": "共同条目 items"}
     return [plot_coword_network(nodes, edges), table(edges.head(15).rename(columns=columns))]
 
 
+@as_tables
 def kwic(data: ReportData, doc_ids: list[str], per_plan: int) -> list:
     """Per theme, its count and the first KWIC lines of each plan (of a sample of plans for a large set)."""
-    lines = _rows(data.kwic, doc_ids)
+    lines = _counted(data, doc_ids)
     listed, shown = doc_ids, []
     if is_large(data, doc_ids):
         listed = summaries.sample_ids(doc_ids)
@@ -174,12 +186,14 @@ def kwic(data: ReportData, doc_ids: list[str], per_plan: int) -> list:
     return shown
 
 
+@as_tables
 def validation(data: ReportData) -> list:
     """The lexicon against the reference coding: who coded, in-sample and held-out agreement (or a
     line saying there is no reference coding)."""
     return coding.validation_views(data.paths, data.lexicon_validation, "themes")
 
 
+@as_tables
 def disagreements(data: ReportData, doc_ids: list[str]) -> list:
     """Per theme, the items where the lexicon and the reference coding differ."""
     rows = _rows(data.lexicon_disagreements, doc_ids)
