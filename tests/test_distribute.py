@@ -42,7 +42,7 @@ def local_snapshot(paths: Paths, tmp_path_factory: pytest.TempPathFactory) -> di
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[LocalCluster]:
-    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as local:
+    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0") as local:
         yield local
 
 
@@ -108,6 +108,17 @@ def test_an_unreachable_scheduler_is_one_line_and_nothing_is_written(
             "and ANALYSIS_SCHEDULER"]
     assert [p.name for p in project.processed.iterdir()] == [".lock"]  # no table, no staging folder
     assert not (project.reports / "index.html").exists()
+
+
+def test_a_scheduler_without_workers_is_one_line(project: Paths) -> None:
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as empty, \
+            dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        result = cli("--root", str(project.root), "run", "--scheduler", empty.scheduler_address)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"error: {empty.scheduler_address}: the dask scheduler has no worker (Only 0/1 workers arrived after 1s); "
+        f"start `dask worker {empty.scheduler_address}` on each machine"]
+    assert [p.name for p in project.processed.iterdir()] == [".lock"]
 
 
 def test_a_worker_that_sees_another_project_stops_the_run(paths: Paths, tmp_path: Path) -> None:
