@@ -112,6 +112,7 @@ def connected(address: str) -> Iterator[Client]:
 
 
 def structure_corpus_on(address: str, raw_dir: Path, params: Params) -> CorpusTables:
-    """`structure_corpus` with the per-plan work on the dask scheduler at `address`."""
+    """`structure_corpus` with the per-plan work on the dask scheduler at `address` (the tasks get
+    the absolute path of data/raw: a worker's current folder is its own)."""
     with connected(address) as client:
-        return structure_corpus(raw_dir, params, map_plans=cluster_mapper(client, address))
+        return structure_corpus(raw_dir.absolute(), params, map_plans=cluster_mapper(client, address))
