@@ -47,7 +47,7 @@ bench: $(STAMP) ## benchmark ratios → benchmarks/results.md and results.json
 lock: ## requirements.lock + environment.yml from pyproject.toml (LOCK_FLAGS=--upgrade: newest versions)
 	@test -x $(LOCK_TOOLS)/bin/uv || { test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
 		$(BIN)/python -m pip install --quiet --target $(LOCK_TOOLS) uv; }
-	$(LOCK_TOOLS)/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
+	$(LOCK_TOOLS)/bin/uv pip compile pyproject.toml --extra dev --extra dask --generate-hashes --python-version 3.11 \
 		--python-platform x86_64-unknown-linux-gnu --custom-compile-command "make lock" --quiet $(LOCK_FLAGS) -o $(LOCK)
 	PYTHONPATH=src $(BIN)/python -c 'from pathlib import Path; from analysis.publish.lock import write_environment_yml; \
 		write_environment_yml(Path("$(LOCK)"), Path("environment.yml"))'

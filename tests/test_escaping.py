@@ -88,7 +88,8 @@ def test_full_disk_while_publishing_reports_is_one_line_and_keeps_published_page
     monkeypatch.setattr("analysis.views.snapshot.read_table",
                         lambda paths, name, snapshot: pd.DataFrame(columns=["doc_id", "file", "sha256"]))
     monkeypatch.setattr(pipeline, "publish", full)
-    monkeypatch.setattr(pipeline, "ensure_processed", lambda paths, force=False, params=None: {"dataset": "k"})
+    monkeypatch.setattr(pipeline, "ensure_processed",
+                        lambda paths, force=False, params=None, scheduler=None: {"dataset": "k"})
     assert main(["--root", str(project.root), "run", "--force"]) == 2
     assert capsys.readouterr().err == (
         f"error: {project.reports / 'index.html'}: No space left on device; "

@@ -87,7 +87,8 @@ def test_unchanged_run_answers_from_the_stamps_without_heavy_imports(processed: 
         "import sys\nfrom analysis.cli import main\n"
         f"code = main(['--root', {str(project.root)!r}, 'run'])\n"
         "heavy = ('pandas', 'numpy', 'sklearn', 'jieba', 'jupyter_client', 'nbformat', 'yaml',\n"
-        "         'charset_normalizer', 'analysis.params.sections', 'analysis.corpus.ingest')\n"
+        "         'charset_normalizer', 'analysis.params.sections', 'analysis.corpus.ingest',\n"
+        "         'dask', 'distributed')\n"
         "heavy = [m for m in heavy if m in sys.modules]\n"
         "print(code, heavy)"
     )

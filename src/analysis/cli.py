@@ -13,6 +13,7 @@ from analysis.corpus.vocab import ADMIN_LEVELS, COMPLETENESS
 from analysis.params.files import KWIC_WINDOW_MAX
 from analysis.paths import CONTROL, Paths, ProjectError, printable
 
+SCHEDULER_ENV = "ANALYSIS_SCHEDULER"  # machine configuration, like --scheduler; never a params file
 OS_HINT = "check the path and its permissions, then run again"
 OS_HINTS = {
     errno.EACCES: "make the folder writable (or run as its owner), then run again",
@@ -44,7 +45,8 @@ def cmd_check(paths: Paths, args: argparse.Namespace) -> int:
 def cmd_run(paths: Paths, args: argparse.Namespace) -> int:
     from analysis.pipeline import run_pipeline
 
-    run_pipeline(paths, force=args.force, jobs=args.jobs)
+    scheduler = args.scheduler or os.environ.get(SCHEDULER_ENV) or None
+    run_pipeline(paths, force=args.force, jobs=args.jobs, scheduler=scheduler)
     return 0
 
 
@@ -252,6 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the pipeline: clean, structure, notebooks, reports")
     run.add_argument("--force", action="store_true", help="recompute every stage and report")
     run.add_argument("--jobs", type=positive_int, default=None, help="reports executed in parallel (default: cores)")
+    run.add_argument("--scheduler", metavar="ADDRESS",
+                     help="a dask scheduler (e.g. tcp://10.0.0.5:8786) for the per-plan work of the stages; every "
+                          f"worker sees the project at the same path (default: ${SCHEDULER_ENV}, else this machine)")
     run.set_defaults(func=cmd_run)
     add = sub.add_parser("add", help="add plans (e.g. next year's) to data/raw and the manifest, all or nothing")
     add.add_argument("file", nargs="+", metavar="FILE",

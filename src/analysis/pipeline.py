@@ -50,9 +50,10 @@ def check_params(paths: Paths) -> tuple[Params, list[str]]:
 
 
 def ensure_processed(paths: Paths, force: bool = False, log: Callable[[str], None] = print,
-                     params: Params | None = None) -> dict[str, str]:
+                     params: Params | None = None, scheduler: str | None = None) -> dict[str, str]:
     """Bring data/processed up to date; return the stage keys. Safe to call from several processes.
     `params`: the run's params when the caller has loaded them (else they are loaded here).
+    `scheduler`: a dask scheduler address for the per-plan work (stages/distribute.py), else local.
 
     The stages that are out of date write into a staging folder that is published as one unit.
     """
@@ -81,7 +82,12 @@ def ensure_processed(paths: Paths, force: bool = False, log: Callable[[str], Non
                 log(f"skip  stage {stage.name} (inputs unchanged)")
         if not stale:
             return keys
-        tables = structure_corpus(paths.raw, params)
+        if scheduler is None:
+            tables = structure_corpus(paths.raw, params)
+        else:
+            from analysis.stages.distribute import structure_corpus_on
+
+            tables = structure_corpus_on(scheduler, paths.raw, params)
         for done in tables.plans:
             for warning in done.structure.warnings:
                 log(f"warning: {paths.raw / done.plan.file}: {warning}")
@@ -107,8 +113,10 @@ def ensure_processed(paths: Paths, force: bool = False, log: Callable[[str], Non
     return keys
 
 
-def run_pipeline(paths: Paths, force: bool = False, jobs: int | None = None) -> list[str]:
+def run_pipeline(paths: Paths, force: bool = False, jobs: int | None = None,
+                 scheduler: str | None = None) -> list[str]:
     """Update data/processed, execute the out-of-date reports on warm kernels, publish atomically.
+    `scheduler`: a dask scheduler address for the stages' per-plan work (None: all in this process).
 
     Returns the pages that were (re)built. Published reports are only replaced once every report
     of this run succeeded. An unchanged run answers from the stamps, without importing pandas,
@@ -131,7 +139,7 @@ def run_pipeline(paths: Paths, force: bool = False, jobs: int | None = None) -> 
 
             params = load_params(paths.params)  # every params file, read once for the whole run
             check_notebooks(paths, params.report)  # a broken notebook stops the run before any stage
-            keys = ensure_processed(paths, force=force, params=params)
+            keys = ensure_processed(paths, force=force, params=params, scheduler=scheduler)
             return _run_reports(paths, keys, params.report, force, jobs)
         except KeyboardInterrupt:
             raise Interrupted(interrupted_state(paths, before)) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -58,25 +59,37 @@ def n_chars(text: str) -> int:
     return sum(not c.isspace() for c in text)
 
 
-def structure_plan(plan: Plan, raw_dir: Path, clean_rules: CleanParams, reader: PlanReader) -> StructuredPlan:
-    """Clean and structure one plan of data/raw (read through `reader`: extracted once); lines
-    dropped when extracting a PDF, DOCX or HTML file are recorded among the removed lines, before
-    cleaning's own."""
-    text, dropped = reader.read(raw_dir / plan.file)
+def structure_plan(plan: Plan, raw_dir: Path, clean_rules: CleanParams, reader: PlanReader,
+                   data: bytes | None = None) -> StructuredPlan:
+    """Clean and structure one plan of data/raw (read through `reader`: extracted once; its bytes
+    `data` when the caller read them already); lines dropped when extracting a PDF, DOCX or HTML file
+    are recorded among the removed lines, before cleaning's own."""
+    text, dropped = reader.read(raw_dir / plan.file, data)
     cleaned = clean_plan(text, clean_rules)
     cleaned = replace(cleaned, removed=dropped + cleaned.removed)
     return StructuredPlan(plan, cleaned, parse_plan(cleaned.text, reader.rules))
 
 
-def structure_corpus(raw_dir: Path, params: Params, doc_ids: list[str] | None = None) -> CorpusTables:
-    """Validate data/raw, then clean and structure the chosen plans (all when `doc_ids` is empty)."""
+def structure_plans(plans: list[Plan], raw_dir: Path, clean_rules: CleanParams,
+                    reader: PlanReader) -> list[StructuredPlan]:
+    """`structure_plan` of each plan in this process, in the order given."""
+    return [structure_plan(plan, raw_dir, clean_rules, reader) for plan in plans]
+
+
+PlanMapper = Callable[[list[Plan], Path, CleanParams, PlanReader], list[StructuredPlan]]
+
+
+def structure_corpus(raw_dir: Path, params: Params, doc_ids: list[str] | None = None,
+                     map_plans: PlanMapper = structure_plans) -> CorpusTables:
+    """Validate data/raw, then clean and structure the chosen plans (all when `doc_ids` is empty);
+    `map_plans` does the per-plan work (here, or on a dask cluster: stages/distribute.py) in plan order."""
     reader = project_reader(raw_dir, params.structure, params.ingest)
     plans = validate(raw_dir, reader)
     if doc_ids:
         if unknown := sorted(set(doc_ids) - {p.doc_id for p in plans}):
             raise ProjectError(f"{raw_dir / 'manifest.csv'}: unknown doc_id(s) {', '.join(unknown)}")
         plans = [p for p in plans if p.doc_id in doc_ids]
-    done = [structure_plan(p, raw_dir, params.clean, reader) for p in sorted(plans, key=lambda p: p.doc_id)]
+    done = map_plans(sorted(plans, key=lambda p: p.doc_id), raw_dir, params.clean, reader)
     return CorpusTables(done, _documents(done), _items(done), _removed(done))
 
 
