@@ -96,7 +96,7 @@ def test_plan_text_with_markup_stays_inert(next_year):
 def test_hostile_fields_are_shown_as_text_on_every_page(next_year):
     pages = {p.relative_to(next_year.reports).as_posix(): p.read_text(encoding="utf-8")
              for p in next_year.reports.rglob("*.html")}
-    assert len(pages) == 15  # 6 analysis notebooks, 6 plans, 2 comparisons, the index
+    assert len(pages) == 16  # 7 analysis notebooks, 6 plans, 2 comparisons, the index
     for name, page in pages.items():
         assert live_markup(page) == [], name
         assert "evil.example" not in "".join(str(v) for v in _attribute_values(page)), name

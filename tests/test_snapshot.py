@@ -38,7 +38,8 @@ def copy_of(project: Paths, tmp_path: Path) -> Paths:
 def test_stamps_record_every_stage_key_and_the_files_it_wrote(processed: Paths) -> None:
     stamps = read_stamps(processed.processed)
     assert set(stamps["keys"]) == set(stamps["outputs"]) == {
-        "dataset", "themes", "clusters", "set_clusters", "validation", "policy_tools", "coword"}
+        "dataset", "themes", "clusters", "set_clusters", "validation", "policy_tools", "coword", "keyness",
+        "exploratory", "topics"}
     assert "set_nearest_neighbours.csv" in stamps["outputs"]["set_clusters"]
     assert {"items.csv", "documents.csv", "clean/yangpu_2024.txt"} <= set(stamps["outputs"]["dataset"])
     assert "cluster_solution.csv" in stamps["outputs"]["clusters"]

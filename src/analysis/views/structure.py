@@ -87,9 +87,9 @@ def points_frame(points: pd.DataFrame, names: dict[str, str], top: int) -> pd.Da
     plans = points[points["kind"] == "plan"]
     columns = points[points["kind"] == "column"]
     columns = columns.assign(_c=columns["contrib_x"] + columns["contrib_y"]).nlargest(top, "_c")
-    shown = pd.concat([plans, columns])
+    shown = pd.concat([plans, columns], ignore_index=True)
     return pd.DataFrame({
-        "": shown["label"].map(lambda label: names.get(label, label)),
+        "点 point": shown["label"].map(lambda label: names.get(label, label)),
         "类别 kind": shown["kind"].map({"plan": "计划 plan", "column": "列 column"}),
         "质量 mass": shown["mass"].round(3), "x": shown["x"].round(3), "y": shown["y"].round(3),
         "贡献 ctr 1": shown["contrib_x"].map("{:.1%}".format), "贡献 ctr 2": shown["contrib_y"].map("{:.1%}".format),
