@@ -93,7 +93,7 @@ def points_frame(points: pd.DataFrame, names: dict[str, str], top: int) -> pd.Da
         "类别 kind": shown["kind"].map({"plan": "计划 plan", "column": "列 column"}),
         "质量 mass": shown["mass"].round(3), "x": shown["x"].round(3), "y": shown["y"].round(3),
         "贡献 ctr 1": shown["contrib_x"].map("{:.1%}".format), "贡献 ctr 2": shown["contrib_y"].map("{:.1%}".format),
-        "cos² 1": shown["cos2_x"].round(2), "cos² 2": shown["cos2_y"].round(2),
+        "cos² 第1维": shown["cos2_x"].round(2), "cos² 第2维": shown["cos2_y"].round(2),
         "重抽样离散 spread": shown["spread"].map(lambda s: "" if pd.isna(s) else f"{s:.3f}"),
     })
 
@@ -117,7 +117,7 @@ def tree_note_html(summary: pd.Series, nodes: pd.DataFrame, names: dict[str, str
 
 def selection_frame(selection: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"模型 model": selection["model"].str.upper(), "k": selection["k"],
-                         "条目 items": selection["items"], "NPMI": selection["npmi"].round(3),
+                         "条目 items": selection["items"], "一致性 NPMI": selection["npmi"].round(3),
                          "稳定性 stability": selection["stability"].round(2),
                          "稳定 stable": selection["stable"].map({True: "是 yes", False: "否 no"}),
                          "选中 chosen": selection["chosen"].map({True: "✓", False: ""})})
