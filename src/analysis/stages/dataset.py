@@ -12,7 +12,7 @@ from analysis.corpus.clean import CleanResult, clean_plan
 from analysis.corpus.manifest import MANIFEST_COLUMNS, Plan, validate
 from analysis.corpus.reader import PlanReader, project_reader
 from analysis.corpus.structure import PlanStructure, parse_plan
-from analysis.files import write_tables, write_text_atomic
+from analysis.files import read_csv, write_tables, write_text_atomic
 from analysis.params import Params
 from analysis.params.clean import CleanParams
 from analysis.paths import Paths, ProjectError
@@ -146,3 +146,9 @@ def run_stage(tables: CorpusTables, params: Params, paths: Paths, out: Path) -> 
     """The pipeline's dataset stage (analysis.stages.registry): write the tables; no warnings of its own."""
     write_corpus(tables, out)
     return []
+
+
+def read_upstream(paths: Paths, out: Path, name: str) -> pd.DataFrame:
+    """A table an upstream stage wrote: in this run's staging folder `out`, or, when that stage did
+    not run, in data/processed."""
+    return read_csv(out / name if (out / name).is_file() else paths.processed / name)

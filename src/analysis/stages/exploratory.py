@@ -20,9 +20,9 @@ from analysis.files import write_tables
 from analysis.params import Params
 from analysis.params.exploratory import ExploratoryParams
 from analysis.paths import Paths
-from analysis.stages.dataset import CorpusTables
+from analysis.stages.dataset import CorpusTables, read_upstream
 from analysis.stages.item_matrix import ItemMatrix, item_terms, item_themes, item_types, long_matrix, top_by_items
-from analysis.stages.keyness import analysis_scopes, read_upstream
+from analysis.stages.keyness import analysis_scopes
 from analysis.stages.plansets import ranked_ids
 from analysis.text.ca import correspondence_analysis, procrustes_align
 from analysis.text.crosstab import RESIDUAL_MARK, adjusted_residuals, crosstab_test, drop_empty

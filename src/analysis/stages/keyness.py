@@ -13,22 +13,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.files import read_csv, write_tables
+from analysis.files import write_tables
 from analysis.params import Params
 from analysis.params.exploratory import ExploratoryParams
 from analysis.params.report import ReportParams
 from analysis.paths import Paths
 from analysis.stages.coword import POOLED, network_scopes
-from analysis.stages.dataset import CorpusTables
+from analysis.stages.dataset import CorpusTables, read_upstream
 from analysis.text.textstats import KEYNESS_STAT_COLUMNS, item_keyness
 
 KEYNESS_COLUMNS = ["scope", "doc_id", "district", "year", "theme", *KEYNESS_STAT_COLUMNS[1:]]
-
-
-def read_upstream(paths: Paths, out: Path, name: str) -> pd.DataFrame:
-    """A table an upstream stage wrote: in this run's staging folder `out`, or, when that stage did
-    not run, in data/processed."""
-    return read_csv(out / name if (out / name).is_file() else paths.processed / name)
 
 
 def analysis_scopes(documents: pd.DataFrame, report: ReportParams, pooled: bool = True) -> dict[str, list[str]]:

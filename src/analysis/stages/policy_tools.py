@@ -23,10 +23,10 @@ from analysis.params.coding import CodingParams
 from analysis.params.statistics import StatisticsParams
 from analysis.paths import Paths
 from analysis.stages.coding import reference_codes
-from analysis.stages.dataset import CorpusTables
+from analysis.stages.dataset import CorpusTables, read_upstream
 from analysis.stages.tool_coding import code_items, item_codes
 from analysis.stages.tool_shares import summarise
-from analysis.stages.validation import frozen_notes, read_kwic, validate_tools
+from analysis.stages.validation import frozen_notes, validate_tools
 from analysis.text.dictionary import Dictionary, tool_codebook
 
 MATRIX_COLUMNS = ["doc_id", "dimension", "y_order", "y", "type", "sub_tool", "codes"]
@@ -95,7 +95,7 @@ def run_stage(tables: CorpusTables, params: Params, paths: Paths, out: Path) -> 
     """The pipeline stage (analysis.stages.registry): write the five tables; the notes are its warnings."""
     book = tool_codebook(params.policy_tools)
     reference, notes = reference_codes(paths, "policy_tools", book.keys)
-    built = build_policy_tools(tables, book, read_kwic(paths, out), list(params.themes.terms),
+    built = build_policy_tools(tables, book, read_upstream(paths, out, "kwic.csv"), list(params.themes.terms),
                                paths.policy_tool_annotations, params.statistics, params.coding, reference)
     write_tables(out, {f"{name}.csv": getattr(built, name) for name in TABLE_NAMES})
     return [*notes, *frozen_notes(paths, "policy_tools", params.path("policy_tools")), *built.notes]

@@ -41,7 +41,7 @@ STAGES = [
     Stage("themes", ["themes", "statistics", *TOKENS], "analysis.stages.themes:run_stage", ["dataset"]),
     Stage("clusters", ["clusters", "themes", *TOKENS], "analysis.stages.clusters:run_stage", ["dataset"]),
     Stage("set_clusters", ["clusters", "themes", "report", *TOKENS], "analysis.stages.set_clusters:run_stage",
-          ["dataset"]),
+          ["dataset", "clusters"]),
     Stage("validation", ["themes", "coding", "statistics"],
           "analysis.stages.validation:run_validation", ["dataset", "themes"],
           ["annotations", "codings", "coders"]),  # reads the themes stage's kwic.csv, as does policy_tools

@@ -5,11 +5,14 @@ A comparison page (notebook 20) shows one plan set (params/report.yaml `sets`, p
 cluster verdict, k choice, cluster mix and nearest plans must not depend on plans outside the set
 (a y2024 page must not send 杨浦's resamples to 闵行 2017), so the cluster stage's computation is
 repeated here on each set's items: TF-IDF weights, k selection, stability and the item resampling
-of the nearest plans all come from the set alone. Sets with the same plans are computed once.
+of the nearest plans all come from the set alone. Sets with the same plans are computed once, and a
+set holding every plan reads the clusters stage's tables (the same computation on the same items)
+instead of repeating it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -19,8 +22,8 @@ from analysis.files import write_tables
 from analysis.params import Params
 from analysis.params.report import DEFAULT_SET
 from analysis.paths import Paths
-from analysis.stages.clusters import ClusterTables, build_clusters
-from analysis.stages.dataset import CorpusTables
+from analysis.stages.clusters import CLUSTER_FILES, build_clusters
+from analysis.stages.dataset import CorpusTables, read_upstream
 from analysis.stages.plansets import plan_set
 
 SET_FILES = {  # ClusterTables field → the per-set table (with a leading `set` column)
@@ -42,20 +45,27 @@ def clusterable(items: pd.DataFrame, params: Params) -> bool:
     return len(items) > params.clusters.k_min + 1
 
 
-def set_tables(items: pd.DataFrame, documents: pd.DataFrame, params: Params) -> dict[str, pd.DataFrame]:
+def set_tables(items: pd.DataFrame, documents: pd.DataFrame, params: Params,
+               every_plan: Callable[[], dict[str, pd.DataFrame]] | None = None) -> dict[str, pd.DataFrame]:
     """The SET_FILES tables of every page set: each set's rows of build_clusters on its own items
-    (a set too small to cluster has no rows)."""
-    found: dict[tuple[str, ...], ClusterTables] = {}
+    (a set too small to cluster has no rows). `every_plan` gives the corpus-wide tables (field →
+    frame), used for a set holding every plan of `items`."""
+    found: dict[tuple[str, ...], dict[str, pd.DataFrame]] = {}
     parts: dict[str, list[pd.DataFrame]] = {field: [] for field in SET_FILES}
+    every = set(items["doc_id"])
     for name, ids in page_sets(documents, params).items():
         chosen = items[items["doc_id"].isin(ids)]
         if not clusterable(chosen, params):
             continue
         key = tuple(ids)
         if key not in found:
-            found[key] = build_clusters(chosen, params)
+            if every_plan is not None and set(chosen["doc_id"]) == every:
+                found[key] = every_plan()
+            else:
+                built = build_clusters(chosen, params)
+                found[key] = {field: getattr(built, field) for field in SET_FILES}
         for field in SET_FILES:
-            parts[field].append(getattr(found[key], field).assign(set=name))
+            parts[field].append(found[key][field].assign(set=name))
     return {name: _in_catalog_order(parts[field], name) for field, name in SET_FILES.items()}
 
 
@@ -67,5 +77,8 @@ def _in_catalog_order(parts: list[pd.DataFrame], file: str) -> pd.DataFrame:
 
 def run_stage(tables: CorpusTables, params: Params, paths: Paths, out: Path) -> list[str]:
     """The pipeline's set_clusters stage (analysis.stages.registry): write the per-set tables."""
-    write_tables(out, set_tables(tables.items, tables.documents, params))
+    def every_plan() -> dict[str, pd.DataFrame]:
+        return {field: read_upstream(paths, out, CLUSTER_FILES[field]) for field in SET_FILES}
+
+    write_tables(out, set_tables(tables.items, tables.documents, params, every_plan))
     return []

@@ -25,9 +25,9 @@ from analysis.params.exploratory import ExploratoryParams
 from analysis.params.report import DEFAULT_SET
 from analysis.paths import Paths
 from analysis.stages.coword import SET_PREFIX
-from analysis.stages.dataset import CorpusTables
+from analysis.stages.dataset import CorpusTables, read_upstream
 from analysis.stages.item_matrix import item_terms, long_matrix
-from analysis.stages.keyness import analysis_scopes, read_upstream
+from analysis.stages.keyness import analysis_scopes
 from analysis.text.topics import MODELS, top_terms, topic_stability
 
 TYPICAL_ITEMS = 3  # the most typical items listed per topic

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.files import read_csv, write_tables
+from analysis.files import write_tables
 from analysis.params import Params
 from analysis.params.annotations import file_sha256, load_codings
 from analysis.params.coding import CodingParams
@@ -33,7 +33,7 @@ from analysis.stages.coding import (
     read_tool_annotations,
     reference_codes,
 )
-from analysis.stages.dataset import CorpusTables
+from analysis.stages.dataset import CorpusTables, read_upstream
 from analysis.stages.tool_coding import unit_label
 from analysis.text.agreement import cohen_kappa
 from analysis.text.dictionary import Dictionary, theme_lexicon
@@ -254,20 +254,15 @@ def write_validation(validation: ValidationTables, processed_dir: Path) -> list[
     return write_tables(processed_dir, {f"{name}.csv": getattr(validation, name) for name in VALIDATION_TABLE_NAMES})
 
 
-def read_kwic(paths: Paths, out: Path) -> pd.DataFrame:
-    """kwic.csv as the themes stage (upstream in analysis.stages.registry) wrote it: in this run's
-    staging folder `out`, or, when it did not run, in data/processed."""
-    return read_csv(out / "kwic.csv" if (out / "kwic.csv").is_file() else paths.processed / "kwic.csv")
-
-
 def run_validation(tables: CorpusTables, params: Params, paths: Paths, out: Path) -> list[str]:
     """The pipeline stage: validate params/themes.yaml against the project's hand coding; the notes
     are its warnings."""
     lexicon = theme_lexicon(params.themes)
     reference, notes = reference_codes(paths, "themes", list(lexicon.terms))
     reference = reference.rename(columns={"category": "theme"})[[*ANNOTATION_COLUMNS, "sample"]]
-    validation = validate_lexicon(tables, read_kwic(paths, out), lexicon, paths.annotations, params.coding,
-                                  params.statistics, reference=reference)
+    kwic = read_upstream(paths, out, "kwic.csv")
+    validation = validate_lexicon(tables, kwic, lexicon, paths.annotations, params.coding, params.statistics,
+                                  reference=reference)
     write_validation(validation, out)
     stats = params.statistics
     write_tables(out, {"coder_agreement.csv": all_agreement(paths, stats.replicates, stats.level, stats.seed),
