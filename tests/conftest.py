@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from analysis.params import load_params
 from analysis.params.clean import CleanParams, StructureParams
@@ -40,6 +43,24 @@ def corpus(paths: Paths) -> CorpusTables:
 def project(tmp_path: Path, paths: Paths) -> Paths:
     """A private copy of the project (code excluded) that a test may run and damage."""
     return paths.copy_inputs(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def seeds_processed(paths: Paths, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """data/processed of the five plans after the stages (no notebooks), built once per test session
+    and shared by the xdist workers (a lock and a marker in the common temporary folder). Read only:
+    use support.seeds_project for a project that holds it."""
+    from analysis.pipeline import ensure_processed
+
+    base = tmp_path_factory.getbasetemp()  # under xdist: one folder per worker in the session's folder
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "seeds_processed"
+    with FileLock(str(shared) + ".lock"):
+        if not (shared / "DONE").is_file():
+            shutil.rmtree(shared, ignore_errors=True)
+            project = paths.copy_inputs(shared)
+            ensure_processed(project, log=lambda line: None)
+            (shared / "DONE").touch()
+    return shared / "data" / "processed"
 
 
 @pytest.fixture(scope="session")

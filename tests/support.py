@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 import subprocess
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import replace
@@ -49,4 +50,13 @@ def small_project(paths: Paths, root: Path) -> Paths:
     params = yaml.safe_load(report.read_text(encoding="utf-8"))
     report.write_text(yaml.safe_dump({**params, "sets": {}, "analysis_notebooks": []}, allow_unicode=True),
                       encoding="utf-8")
+    return project
+
+
+def seeds_project(paths: Paths, seeds_processed: Path, target: Path) -> Paths:
+    """A private project at `target`: the five plans' inputs and their processed snapshot (up to date,
+    so a run goes straight to the reports)."""
+    project = paths.copy_inputs(target)
+    shutil.rmtree(project.processed)
+    shutil.copytree(seeds_processed, project.processed, ignore=shutil.ignore_patterns(".lock"))
     return project

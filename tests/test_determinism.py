@@ -33,6 +33,7 @@ import pytest
 from analysis.files import JOURNAL, STAGING_PREFIX, recover
 from analysis.paths import Paths
 from analysis.pipeline import ensure_processed
+from support import seeds_project
 
 PROCESS = """
 import sys
@@ -94,15 +95,16 @@ def process_in_child(project: Paths, seed: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def runs(paths: Paths, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Paths]:
-    """Clean runs without notebooks, side by side: `first` and `second` from the same inputs,
+def runs(paths: Paths, seeds_processed: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Paths]:
+    """Clean runs without notebooks, side by side: `first` (the session's seed snapshot, built in a
+    test worker) and `second` (a child process with its own hash seed) from the same inputs,
     `changed` with changed params (the B of the kill tests)."""
-    copies = {name: paths.copy_inputs(tmp_path_factory.mktemp(name)) for name in ("first", "second", "changed")}
+    copies = {name: paths.copy_inputs(tmp_path_factory.mktemp(name)) for name in ("second", "changed")}
     change_params(copies["changed"])
-    seeds = {"first": "1", "second": "2", "changed": "3"}
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    seeds = {"second": "2", "changed": "3"}
+    with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda name: process_in_child(copies[name], seeds[name]), copies))
-    return copies
+    return {"first": seeds_project(paths, seeds_processed, tmp_path_factory.mktemp("first")), **copies}
 
 
 def test_two_runs_from_scratch_are_byte_identical(runs: dict[str, Paths]) -> None:

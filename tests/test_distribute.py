@@ -34,11 +34,9 @@ def processed_files(project: Paths) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def local_snapshot(paths: Paths, tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+def local_snapshot(seeds_processed: Path) -> dict[str, bytes]:
     """data/processed of the seed project after a local run (no dask)."""
-    project = paths.copy_inputs(tmp_path_factory.mktemp("local"))
-    ensure_processed(project, log=lambda line: None)
-    return processed_files(project)
+    return processed_files(Paths(seeds_processed.parents[1]))
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ import pytest
 
 from analysis.paths import Paths, ProjectError
 from analysis.pipeline import run_pipeline
+from support import seeds_project
 
 EXTERNAL = re.compile(
     r"""(?:<script[^>]*\bsrc\s*=|<link[^>]*\bhref\s*=|<img[^>]*\bsrc\s*=|url\()\s*["']?\s*(?:https?:)?//""",
@@ -25,9 +26,10 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
-def built(paths: Paths, tmp_path_factory) -> tuple[Paths, list[str]]:
-    """One full run on the five plans, in a private copy of the project."""
-    project = paths.copy_inputs(tmp_path_factory.mktemp("built"))
+def built(paths: Paths, seeds_processed: Path, tmp_path_factory) -> tuple[Paths, list[str]]:
+    """One full run on the five plans, in a private copy of the project (its stages are the
+    session's seed snapshot: the run finds them up to date and builds the reports)."""
+    project = seeds_project(paths, seeds_processed, tmp_path_factory.mktemp("built"))
     return project, run_pipeline(project, jobs=2)
 
 
