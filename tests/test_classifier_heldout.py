@@ -71,3 +71,30 @@ def test_held_out_classifier_f1_is_na_with_its_reason_below_min_positives(fixtur
     shown = agreement_table(table.reset_index(), tool_labels(table.reset_index()), kappa=True)
     check = "分类器 F1（样本内条目训练）classifier trained on the in-sample items"
     assert shown.set_index("类型 type").loc["供给型", ["F1", "κ", check]].tolist() == [TOO_FEW] * 3
+
+
+def test_an_item_outside_its_themes_years_is_never_queued(fixture_project, corpus):
+    import numpy as np
+
+    from analysis.stages.classifier import Items, check
+    from analysis.stages.validation import applicable_hits
+    from analysis.text.dictionary import theme_lexicon
+
+    params, _, items, *_ = fixture_project
+    keys = items[["doc_id", "item_seq"]]
+    hits = np.array([[hit] for *_, hit, _ in ITEMS], dtype=float)
+    every = Items(keys, items["text"].tolist(), hits)
+    coded = Items(keys.iloc[:8].reset_index(drop=True), items["text"].tolist()[:8], hits[:8])
+    labels = {"师资人才": np.array([code for _, _, _, code, _, _ in ITEMS[:8]], dtype=float)}
+    said = np.array([float(hit) for *_, hit, _ in ITEMS])
+    said[10] = 1 - said[10]  # c_2025 #3 reads like the negatives: the dictionary now says 1, the classifier 0
+    _, queue = check(coded, labels, every, {"师资人才": said}, params.coding, params.statistics)
+    assert ("c_2025", 3) in set(zip(queue["doc_id"], queue["item_seq"], strict=True))
+    said[10] = np.nan  # not applicable to the plan's year
+    _, queue = check(coded, labels, every, {"师资人才": said}, params.coding, params.statistics)
+    assert ("c_2025", 3) not in set(zip(queue["doc_id"], queue["item_seq"], strict=True))
+    # on the seed plans: 双减 (since 2021) is NaN for every item of 闵行 2017 and 0/1 elsewhere
+    lexicon = theme_lexicon(params.themes)
+    found = applicable_hits(pd.DataFrame(columns=list(lexicon.terms)), corpus.items, lexicon)
+    minhang = corpus.items["doc_id"].eq("minhang_2017").to_numpy()
+    assert found["双减"].isna().to_numpy().tolist() == minhang.tolist() and found["思政"].eq(0).all()

@@ -89,7 +89,8 @@ def check(coded: Items, labels: dict[str, np.ndarray], corpus: Items, dictionary
     indexed by sample, category) — in_sample: grouped CV against `labels` on the `coded` items;
     held_out: the model fitted on every `coded` item scoring the `held` items —; and the review queue
     over the `corpus` items whose classifier prediction differs from the `dictionary` prediction
-    (QUEUE_COLUMNS). Nothing when the coded items come from fewer than two plans."""
+    (QUEUE_COLUMNS; NaN in `dictionary`: not applicable, never queued). Nothing when the coded items
+    come from fewer than two plans."""
     index = pd.MultiIndex.from_tuples([], names=["sample", "category"])
     if coded.keys.empty or coded.keys["doc_id"].nunique() < 2:
         return pd.DataFrame(columns=CHECK_COLUMNS, index=index), pd.DataFrame(columns=QUEUE_COLUMNS)
@@ -108,6 +109,8 @@ def check(coded: Items, labels: dict[str, np.ndarray], corpus: Items, dictionary
     for category in labels:
         for at, key in enumerate(zip(corpus.keys["doc_id"], corpus.keys["item_seq"], strict=True)):
             probability = folds[category][coded_at[key]] if key in coded_at else everything[category][at]
+            if np.isnan(dictionary[category][at]):  # the category does not apply to the item's plan: n/a
+                continue
             guess, said = int(probability >= 0.5), int(dictionary[category][at])
             if guess != said:
                 queue.append([*key, category, said, guess, round(float(probability), 4), key in coded_at])

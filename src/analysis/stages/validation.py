@@ -226,6 +226,16 @@ def theme_hits(kwic: pd.DataFrame, themes: list[str]) -> pd.DataFrame:
     return flags.reindex(columns=themes).fillna(0).astype(int)
 
 
+def applicable_hits(hits: pd.DataFrame, items: pd.DataFrame, lexicon: Dictionary) -> pd.DataFrame:
+    """`hits` for every item of `items` (0/1), NaN where the theme does not apply to the plan's year
+    (n/a: not in the review queue either)."""
+    keys = items[["doc_id", "item_seq"]].astype({"item_seq": int})
+    frame = hits.reindex(pd.MultiIndex.from_frame(keys), fill_value=0).astype(float)
+    for theme in frame.columns:
+        frame.loc[[not lexicon.applies(theme, year) for year in items["year"]], theme] = float("nan")
+    return frame
+
+
 def disagreements(compared: pd.DataFrame, themes: list[str]) -> pd.DataFrame:
     """Applicable coded items where the lexicon and the coding differ, by theme (`themes` order),
     plan and item."""
@@ -256,7 +266,8 @@ def validate_lexicon(
         notes.append(f"{annotations_path}: coded theme(s) {', '.join(unknown)} are not in the lexicon; not validated")
     compared = compare(annotations, kwic, tables.items, lexicon)
     hits = theme_hits(kwic, themes)
-    checks, queue = classifier_check(compared, corpus_items(tables.items, hits), hits, "theme", coding, stats)
+    checks, queue = classifier_check(compared, corpus_items(tables.items, hits),
+                                     applicable_hits(hits, tables.items, lexicon), "theme", coding, stats)
     metrics = with_checks(agreement(compared, themes), "theme", checks, coding)
     return ValidationTables(metrics, disagreements(compared, themes), queue, notes)
 
