@@ -278,7 +278,7 @@ def test_nearest_plan_of_chengzhong_is_uncertain(tables):
     assert top["share_nearest"] < 0.8
     verdict = neighbour_verdict(tables.nearest_neighbours, "chengzhong_2024", 0.8, {top["neighbour"]: "某区 2024"})
     assert verdict.startswith(f"最相似的计划不确定：某区 2024（余弦 {top['similarity']:.3f}）")
-    assert f"只在 {top['share_nearest']:.0%} 的条目重抽样中最相似" in verdict
+    assert f"只在 {top['share_nearest']:.1%} 的条目重抽样中最相似" in verdict  # as the table: one decimal
 
 
 def test_resample_weights_draw_each_plan_from_its_own_items():
@@ -310,7 +310,7 @@ def test_clear_and_tied_nearest_neighbours(paths):
     assert similar_plans_with_uncertainty(nearest, "a")["share_nearest"].tolist() == [1.0, 0.0]
     assert similar_plans_with_uncertainty(nearest, "c")["share_nearest"].tolist() == [0.5, 0.5]
     assert neighbour_verdict(nearest, "a", 0.8, {"b": "乙区 2024"}).startswith("最相似的计划是 乙区 2024")
-    assert neighbour_verdict(nearest, "c", 0.8).startswith("最相似的计划不确定：a（余弦 0.000）只在 50%")
+    assert neighbour_verdict(nearest, "c", 0.8).startswith("最相似的计划不确定：a（余弦 0.000）只在 50.0%")
 
 
 def test_an_empty_numeric_column_reads_back_as_float(tmp_path):

@@ -185,7 +185,10 @@ def test_held_out_coding_is_reported_apart_and_its_hash_checked(coding_project, 
     # zhoushan_2024: 24 items; 思政 1, 双减 4, 数字化 5 (数字家校 #6 missed), 心理健康 2 positive items
     assert held[["n_items", "tp", "fp", "fn"]].values.tolist() == [[24, 1, 0, 0], [24, 4, 0, 0], [24, 4, 0, 1],
                                                                   [24, 2, 0, 0]]
-    assert held["estimable"].tolist() == [False, False, True, False] and held["clf_f1"].isna().all()
+    assert held["estimable"].tolist() == [False, False, True, False]
+    # the classifier (trained on the in-sample items) scores the held-out items; too few positives: n/a
+    assert held["clf_f1"].isna().tolist() == [True, True, False, True]
+    assert held.loc["数字化", "clf_f1_low"] <= held.loc["数字化", "clf_f1"] <= held.loc["数字化", "clf_f1_high"]
     assert table[table["sample"] == "in_sample"]["n_items"].tolist() == [95, 65, 95, 95]
     assert frozen_notes(coding_project, "themes", coding_project.params / "themes.yaml") == []
     with (coding_project.params / "themes.yaml").open("a", encoding="utf-8") as handle:

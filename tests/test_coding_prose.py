@@ -74,3 +74,36 @@ def test_every_number_quoted_in_prose_equals_its_table(paths, tables):
              for name, text in prose(paths.root).items() for category, metric, value in quoted(text)
              if round(tables[category, metric], 2) != value]
     assert wrong == []
+
+
+# --- percents: the one formatter of the tables (views/tableformat.percent: one decimal) -------------
+
+PROSE = re.compile(r"<p[^>]*>(.*?)</p>", re.S)
+PERCENT = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s?%")
+LEVEL = {"95", "100"}  # the intervals' level (params/statistics.yaml) and "adds up to 100%": no table numbers
+FORMAT = re.compile(r"\{(?P<expression>[^{}]*):\.(?P<digits>\d)%\}")  # f"{share:.0%}", "{:.0%}".format
+
+
+def test_the_percent_finders_find_percents():
+    assert [m[1] for m in PERCENT.finditer("在 82% 的重抽样中，门槛 80.0 %；95% 区间；近视率0.5%")] == [
+        "82", "80.0", "95", "0.5"]
+    assert [(m["expression"], m["digits"]) for m in FORMAT.finditer('f"{share:.0%}" "{:.1%}" {level:.0%}')] == [
+        ("share", "0"), ("", "1"), ("level", "0")]
+
+
+def test_prose_formats_percents_with_the_tables_one_decimal(paths):
+    """No view, publisher or notebook formats a percent in prose with another precision than the
+    tables (the interval level, a parameter, is the one exception)."""
+    wrong = [f"{name}: {m.group()}" for name, text in prose(paths.root).items() for m in FORMAT.finditer(text)
+             if m["digits"] != "1" and "level" not in m["expression"]]
+    assert wrong == []
+
+
+def test_every_percent_in_page_prose_is_a_table_percent(published):
+    """Every percent in the paragraphs of the published pages reads like its table (one decimal),
+    but the 95 % of an interval's level and a 100 % total."""
+    found = [(page.name, paragraph, m) for page in sorted(published.reports.rglob("*.html"))
+             for paragraph in PROSE.findall(page.read_text(encoding="utf-8")) for m in PERCENT.finditer(paragraph)]
+    wrong = [f"{name}: {m.group()} in {paragraph[:80]}" for name, paragraph, m in found
+             if "." not in m[1] and m[1] not in LEVEL]
+    assert wrong == [] and sum("." in m[1] for *_, m in found) >= 5  # verdicts and findings quote table percents

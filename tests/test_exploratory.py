@@ -160,7 +160,7 @@ def test_keyness_plot_and_dendrogram_render_cjk():
                           "size": [1, 1, 1, 2, 3], "support": [np.nan] * 3 + [0.9, 1.0]})
     tree_figure = plot_dendrogram(nodes, {}, "词语树", 0.7)
     assert [t.get_text() for t in tree_figure.axes[0].get_yticklabels()] == ["督导", "评价", "课程"]
-    assert "90%" in [t.get_text() for t in tree_figure.axes[0].texts]
+    assert "90.0%" in [t.get_text() for t in tree_figure.axes[0].texts]  # as the tree note and tables
     assert _glyph_warnings(lambda: plot_dendrogram(nodes, {}, "词语树", 0.7)) == []
 
 

@@ -72,7 +72,7 @@ def edit(folder: Path, name: str, change: Callable[[dict], Any]) -> Path:
 
 
 def setter(key: str, value: Any) -> Callable[[dict], None]:
-    """Set a dotted key (`keyness.min_count`) of a mapping."""
+    """Set a dotted key (`kwic.width`) of a mapping."""
     def change(data: dict) -> None:
         *outer, last = key.split(".")
         for part in outer:
@@ -110,7 +110,7 @@ def test_the_project_params_load_with_their_values(params: Params) -> None:
     assert params.structure.section_marker.search("前言\n二十、学校").group(1) == "二十"
     assert list(params.themes.terms) == ["思政", "双减", "数字化", "心理健康"]
     assert params.themes.years == {"双减": (2021, None)} and params.themes.exclude["心理健康"] == ("核心理念",)
-    assert (params.themes.min_count, params.themes.kwic_width, params.themes.userdict_freq) == (5, 30, 2000)
+    assert (params.themes.kwic_width, params.themes.userdict_freq) == (30, 2000)
     assert params.themes.theme_of["课后服务"] == "双减"
     assert not params.themes.applies("双减", 2020) and params.themes.applies("双减", 2021)
     assert list(params.policy_tools.tools) == ["供给型", "环境型", "需求型"]
@@ -171,6 +171,16 @@ def test_a_one_character_term_is_a_warning(folder: Path) -> None:
 # --- unknown keys, wrong types, values out of range ------------------------------------------------
 
 
+def test_an_old_themes_yaml_with_keyness_is_one_line_saying_what_to_do(folder: Path) -> None:
+    """keyness.min_count (token counts) is no longer read since keyness moved to exploratory.yaml:
+    an older themes.yaml that still has it is refused, not silently ignored."""
+    path = edit(folder, "themes.yaml", setter("keyness", {"min_count": 5}))
+    assert one_line(folder) == (
+        f"{path}: keyness is no longer read; keyness is set in params/exploratory.yaml (keyness_min_items: items "
+        "holding a term, not token counts); delete the keyness block (min_count) from this file")
+    assert not hasattr(load_params(PARAMS).themes, "min_count")
+
+
 @pytest.mark.parametrize("name", [name for name in FILES.values() if name.endswith(".yaml")])
 def test_an_unknown_key_is_one_line(folder: Path, name: str) -> None:
     path = edit(folder, name, setter("colour", 1))
@@ -185,7 +195,7 @@ def test_an_unknown_key_is_one_line(folder: Path, name: str) -> None:
     ("clean.yaml", "metadata_block.max_value_chars", True, "metadata_block.max_value_chars must be a whole number"),
     ("structure.yaml", "item_markers", [], "item_markers must be a non-empty list of regular expressions"),
     ("structure.yaml", "section_marker", "[一二三]、", "has no group (…) around its number"),
-    ("themes.yaml", "keyness.min_count", 2.5, "keyness.min_count must be a whole number of at least 1, not 2.5"),
+    ("themes.yaml", "kwic.width", 2.5, "kwic.width must be a whole number of at least 1, not 2.5"),
     ("themes.yaml", "themes.双减.since", "2021", "theme 双减 since must be a year between 1990 and 2100"),
     ("themes.yaml", "themes.双减.terms", "双减", "theme 双减 terms must be a non-empty list of terms"),
     ("policy_tools.yaml", "types.需求型.tools.试点示范", {"cues": ["试点"]}, "sub-tool 试点示范 is missing definition"),

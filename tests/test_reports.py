@@ -204,6 +204,9 @@ def test_a_passing_clustering_shows_the_mix_with_stable_clusters_marked(built):
     data = report_data.load_report_data(project.root)
     data.tables["cluster_solution"] = data.cluster_solution.assign(passes=True, n_stable=1)
     data.tables["cluster_summary"] = data.cluster_summary.assign(stable=data.cluster_summary["cluster"] == 1)
+    # a district page's mix reads its set's clusters (set_clusters stage): the default set here
+    data.tables["set_cluster_summary"] = data.set_cluster_summary.assign(
+        stable=data.set_cluster_summary["cluster"] == 1)
     assert similarity.clusters_pass(data)
     verdict = similarity.cluster_verdict_html(data).data
     assert verdict.startswith(f"<p class='meta'>在 {len(data.items)} 个条目上聚类") and "聚类稳定：k = " in verdict

@@ -11,7 +11,7 @@ from analysis.params.report import PlanSet
 from analysis.stages.clusters import build_clusters
 from analysis.stages.set_clusters import SET_FILES, set_tables
 from analysis.views.data import ReportData
-from analysis.views.similarity import cluster_verdict_html, nearest_plans, page_set
+from analysis.views.similarity import cluster_verdict_html, nearest_plans, page_set, similar_plans, within_set
 from support import project_params
 
 TRIO = ("chengzhong_2024", "yangpu_2024", "zhoushan_2024")
@@ -59,3 +59,24 @@ def test_the_comparison_page_of_a_set_reads_the_sets_rows(trio, corpus):
     assert n_items == 72
     assert list(zip(rows["neighbour"], rows["similarity"], rows["share_nearest"], strict=True)) == [
         ("yangpu_2024", 0.296035, 0.52), ("zhoushan_2024", 0.331933, 0.82), ("yangpu_2024", 0.331933, 0.79)]
+
+
+def test_a_district_page_reads_its_sets_nearest_plans(trio):
+    from analysis.views.pages import district
+
+    params, tables, data = trio
+    everyone = {name.removesuffix(".csv").removeprefix("set_"): frame[frame["set"] == "default"].drop(columns="set")
+                for name, frame in tables.items()}  # the five plans: the corpus-wide tables of the run
+    data = ReportData(data.paths, params, "synthetic", {**data.tables, **everyone})
+    wide = data.nearest_neighbours[data.nearest_neighbours["doc_id"] == "yangpu_2024"].set_index("rank")
+    assert "minhang_2017" in set(wide["neighbour"])
+    # within the trio (test above) 杨浦's nearest plan is 舟山 2024, nearest in 82 % of the resamples
+    assert (wide.loc[1, "neighbour"], wide.loc[1, "share_nearest"]) != ("zhoushan_2024", 0.82)  # corpus-wide differs
+    shown = similar_plans(data, "yangpu_2024", within_set(data, "yangpu_2024", list(TRIO)))
+    assert shown.values.tolist() == [["舟山 2024", 0.332, "82.0%"], ["城中 2024", 0.296, shown.iloc[1, 2]]]
+    scope, verdict, candidates = district.similar(data, "yangpu_2024", list(TRIO))
+    assert "比较集（trio）的 3 份计划" in scope.data and "闵行" not in verdict.data + candidates.data
+    assert "82.0%" in candidates.data
+    scope, *_ = district.similar(data, "minhang_2017", list(TRIO))  # not in the set: said, all plans of the run
+    assert "全部 5 份计划" in scope.data and within_set(data, "minhang_2017", list(TRIO)) is None
+    assert "比较集（trio）" in district.clusters(data, "yangpu_2024", list(TRIO))[0].data

@@ -95,7 +95,7 @@ def _write_lexicon(tmp_path: Path, paths, change) -> Path:
     (lambda raw: raw["themes"]["双减"]["terms"].append("双减"), "lists 双减 twice"),
     (lambda raw: raw["themes"]["双减"]["terms"].append("课后 服务"), "a term is a word without spaces"),
     (lambda raw: raw["themes"]["双减"].update(exclude=["核心理念"]), "exclude 核心理念 contains none of its terms"),
-    (lambda raw: raw["keyness"].update(min_count=0), "keyness.min_count must be a whole number"),
+    (lambda raw: raw["kwic"].update(width=0), "kwic.width must be a whole number"),
     (lambda raw: raw["themes"]["双减"].update(since="2021"), "theme 双减 since must be a year between 1990 and 2100"),
     (lambda raw: raw["themes"]["思政"].update(until=24), "theme 思政 until must be a year"),
     (lambda raw: raw["themes"]["思政"].update(since=True), "theme 思政 since must be a year"),

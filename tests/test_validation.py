@@ -177,8 +177,9 @@ def seed_validation(corpus, themes, paths, settings):
 
 BASE = ["theme", *METRIC_COLUMNS[2:-len(CHECKS)]]  # the columns of SEED_AGREEMENT
 # leave-one-plan-out F1 of the classifier check, measured on the seed coding (lexicon v2); every
-# theme has at least min_positives (5) positive items
-SEED_CLASSIFIER = {"思政": 1.0, "双减": 0.9231, "数字化": 0.8966, "心理健康": 1.0}
+# theme has at least min_positives (5) positive items; 双减 over the 89 applicable items only (闵行 2017
+# is before since: n/a, neither trained on nor scored)
+SEED_CLASSIFIER = {"思政": 1.0, "双减": 0.9, "数字化": 0.8966, "心理健康": 1.0}
 
 
 def test_seed_agreement(seed_validation):

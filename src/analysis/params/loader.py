@@ -17,13 +17,16 @@ ALIAS_RULE = "YAML anchors and aliases (&name, *name) are not allowed in a param
 
 class YamlModel:
     """A params model read from one YAML file: `from_yaml` reads it (strictly, keys in
-    `REQUIRED`, default every field, must be present) and `from_data` checks and types it."""
+    `REQUIRED`, default every field, must be present; a key of `RETIRED` is refused with what to do
+    instead) and `from_data` checks and types it."""
 
     REQUIRED: ClassVar[tuple[str, ...]] = ()
+    RETIRED: ClassVar[dict[str, str]] = {}  # a key no longer read → what to do instead
 
     @classmethod
     def from_yaml(cls, path: Path) -> Self:
-        return cls.from_data(path, load_yaml(path, required=cls.REQUIRED or [f.name for f in fields(cls)]))
+        return cls.from_data(path, load_yaml(path, required=cls.REQUIRED or [f.name for f in fields(cls)],
+                                             retired=cls.RETIRED))
 
     @classmethod
     def from_data(cls, path: Path, data: dict[str, Any]) -> Self:
@@ -122,12 +125,15 @@ def read_yaml(path: Path) -> Any:
     return data
 
 
-def load_yaml(path: Path, required: Iterable[str] = (), optional: Iterable[str] = ()) -> dict[str, Any]:
+def load_yaml(path: Path, required: Iterable[str] = (), optional: Iterable[str] = (),
+              retired: dict[str, str] | None = None) -> dict[str, Any]:
     """Read a YAML mapping; error (naming the file) on syntax errors, anchors/aliases, repeated or
-    non-text keys, missing or unknown keys."""
+    non-text keys, missing or unknown keys (a `retired` key: one line saying what to do instead)."""
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise ProjectError(f"{path}: expected a mapping of keys to values at the top level")
+    if old := [key for key in (retired or {}) if key in data]:
+        raise ProjectError(*(f"{path}: {key} is no longer read; {retired[key]}" for key in old))
     required, allowed = set(required), set(required) | set(optional)
     if missing := sorted(required - data.keys()):
         raise ProjectError(f"{path}: missing key(s) {', '.join(missing)}; add them")

@@ -1,4 +1,4 @@
-"""params/themes.yaml as ThemesParams: themes with terms, exclusions and years, keyness, KWIC, userdict."""
+"""params/themes.yaml as ThemesParams: themes with terms, exclusions and years, KWIC, userdict."""
 
 from __future__ import annotations
 
@@ -15,9 +15,12 @@ from analysis.params.rules import Whole, check, not_style
 from analysis.paths import ProjectError
 
 YEAR_RANGE = (1990, 2100)  # a plan's year; also the range of a theme's since/until and a plan set's years
-THEMES_KEYS = ("themes", "keyness", "kwic", "userdict")
+THEMES_KEYS = ("themes", "kwic", "userdict")
+RETIRED_KEYS = {  # an older themes.yaml's key → what to do (refused, never silently ignored)
+    "keyness": "keyness is set in params/exploratory.yaml (keyness_min_items: items holding a term, not "
+               "token counts); delete the keyness block (min_count) from this file",
+}
 NUMBERS = {  # the numeric keys, as "section.key" (the file nests them)
-    "keyness.min_count": Whole(1, 1_000_000),
     "kwic.width": Whole(1, 1_000),
     "userdict.freq": Whole(1, 100_000_000),
 }
@@ -115,9 +118,9 @@ class ThemesParams(YamlModel):
     and `years` hold only the themes that have them."""
 
     REQUIRED = THEMES_KEYS
+    RETIRED = RETIRED_KEYS
 
     themes: tuple[Theme, ...]
-    min_count: int  # keyness: minimum corpus frequency of a tested token
     kwic_width: int  # KWIC: characters of context on each side
     userdict_freq: int
     extra_terms: tuple[str, ...]  # userdict words that belong to no theme
@@ -194,16 +197,13 @@ class ThemesParams(YamlModel):
                 raise ProjectError(f"{path}: theme {name} since {since} is after until {until}; swap or fix them")
             themes.append(Theme(name, str(entry["description"] or ""), own, exclude, since, until,
                                 dated=bool({"since", "until"} & set(entry))))
-        keyness = mapping(path, "keyness", raw["keyness"], ("min_count",))
         kwic = mapping(path, "kwic", raw["kwic"], ("width",))
         userdict = mapping(path, "userdict", raw["userdict"], ("freq", "extra_terms"))
-        numbers = {"keyness.min_count": keyness["min_count"], "kwic.width": kwic["width"],
-                   "userdict.freq": userdict["freq"]}
+        numbers = {"kwic.width": kwic["width"], "userdict.freq": userdict["freq"]}
         if problems := check(path, numbers, NUMBERS, not_style):
             raise ProjectError(*problems)
         return cls(
             themes=tuple(themes),
-            min_count=keyness["min_count"],
             kwic_width=kwic["width"],
             userdict_freq=userdict["freq"],
             extra_terms=terms(path, "userdict.extra_terms", userdict["extra_terms"]),

@@ -24,7 +24,7 @@ from analysis.params.annotations import file_sha256, load_codings
 from analysis.params.coding import CodingParams
 from analysis.params.statistics import StatisticsParams
 from analysis.paths import Paths
-from analysis.stages.classifier import CHECK_COLUMNS, QUEUE_COLUMNS, Items, check
+from analysis.stages.classifier import CHECK_COLUMNS, QUEUE_COLUMNS, Held, Items, check
 from analysis.stages.coding import (
     adjudication_queue,
     all_agreement,
@@ -77,11 +77,12 @@ def kappa(code: pd.Series, predicted: pd.Series) -> float:
 
 def with_checks(metrics: pd.DataFrame, key: str, checks: pd.DataFrame, coding: CodingParams) -> pd.DataFrame:
     """`metrics` with `estimable` (enough positive reference items: params/coding.yaml min_positives)
-    and, on the in-sample rows, the classifier's grouped-CV F1 of `checks` (indexed by `key`)."""
-    estimable = [coding.estimable(tp + fn) for tp, fn in zip(metrics["tp"], metrics["fn"], strict=True)]
-    found = checks.reindex(metrics[key]).reset_index(drop=True)
-    inside = metrics["sample"].eq("in_sample").to_numpy()
-    return metrics.assign(estimable=estimable, **{c: found[c].where(inside).astype(float) for c in CHECK_COLUMNS})
+    and the classifier's F1 of `checks` (indexed by sample and `key`: grouped CV in-sample, fitted on
+    the in-sample items for held-out), empty where the row is not estimable (too few positives)."""
+    estimable = pd.Series([coding.estimable(tp + fn) for tp, fn in zip(metrics["tp"], metrics["fn"], strict=True)])
+    found = checks.reindex(pd.MultiIndex.from_arrays([metrics["sample"], metrics[key]])).reset_index(drop=True)
+    return metrics.assign(estimable=estimable.to_numpy(),
+                          **{c: found[c].where(estimable).astype(float).to_numpy() for c in CHECK_COLUMNS})
 
 
 def frozen_notes(paths: Paths, scheme: str, dictionary: Path) -> list[str]:
@@ -193,17 +194,29 @@ def corpus_items(items: pd.DataFrame, hits: pd.DataFrame) -> Items:
     return Items(keys, items["text"].astype(str).tolist(), found.to_numpy(dtype=float))
 
 
+def _labels(codes: pd.DataFrame, key: str, categories: list[str]) -> pd.DataFrame:
+    """0/1 per coded item × category (max over rows), NaN where the item × category is not applicable
+    or not coded."""
+    codes = codes.assign(code=codes["code"].where(codes["applicable"]) if "applicable" in codes else codes["code"])
+    wide = codes.astype({"code": float}).groupby(["doc_id", "item_seq", key])["code"].max().unstack(key)
+    return wide.reindex(columns=categories).astype(float)
+
+
 def classifier_check(codes: pd.DataFrame, corpus: Items, said: pd.DataFrame, key: str, coding: CodingParams,
                      stats: StatisticsParams) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The classifier check of `codes` (doc_id, item_seq, `key`, code; in-sample reference items)
-    per category of `said` (the dictionary's 0/1 prediction per item of `corpus` and category)."""
-    wide = codes.pivot_table(index=["doc_id", "item_seq"], columns=key, values="code", aggfunc="max")
-    wide = wide.reindex(columns=list(said.columns)).fillna(0).astype(int)
+    """The classifier check of `codes` (doc_id, item_seq, `key`, code, sample, optionally applicable)
+    per category of `said` (the dictionary's 0/1 prediction per item of `corpus` and category): the
+    in-sample reference items train it (grouped CV), the held-out items are scored by the model fitted
+    on every in-sample item; an item × category outside its years counts in no F1."""
+    categories = list(said.columns)
+    wide = _labels(codes[codes["sample"] == "in_sample"], key, categories)
     at = pd.MultiIndex.from_frame(corpus.keys).get_indexer(wide.index)
     coded = Items(corpus.keys.iloc[at].reset_index(drop=True), [corpus.texts[i] for i in at], corpus.hits[at])
-    labels = {c: wide[c].to_numpy() for c in said.columns}
+    held = _labels(codes[codes["sample"] == "held_out"], key, categories)
+    held = Held(held.index.to_frame(index=False), {c: held[c].to_numpy() for c in categories})
     said = said.reindex(pd.MultiIndex.from_frame(corpus.keys), fill_value=0)
-    return check(coded, labels, corpus, {c: said[c].to_numpy() for c in said.columns}, coding, stats)
+    return check(coded, {c: wide[c].to_numpy() for c in categories}, corpus,
+                 {c: said[c].to_numpy() for c in categories}, coding, stats, held)
 
 
 def theme_hits(kwic: pd.DataFrame, themes: list[str]) -> pd.DataFrame:
@@ -211,6 +224,16 @@ def theme_hits(kwic: pd.DataFrame, themes: list[str]) -> pd.DataFrame:
     terms = item_terms(kwic)
     flags = terms.ne("").astype(int).unstack("theme") if len(terms) else pd.DataFrame()
     return flags.reindex(columns=themes).fillna(0).astype(int)
+
+
+def applicable_hits(hits: pd.DataFrame, items: pd.DataFrame, lexicon: Dictionary) -> pd.DataFrame:
+    """`hits` for every item of `items` (0/1), NaN where the theme does not apply to the plan's year
+    (n/a: not in the review queue either)."""
+    keys = items[["doc_id", "item_seq"]].astype({"item_seq": int})
+    frame = hits.reindex(pd.MultiIndex.from_frame(keys), fill_value=0).astype(float)
+    for theme in frame.columns:
+        frame.loc[[not lexicon.applies(theme, year) for year in items["year"]], theme] = float("nan")
+    return frame
 
 
 def disagreements(compared: pd.DataFrame, themes: list[str]) -> pd.DataFrame:
@@ -243,8 +266,8 @@ def validate_lexicon(
         notes.append(f"{annotations_path}: coded theme(s) {', '.join(unknown)} are not in the lexicon; not validated")
     compared = compare(annotations, kwic, tables.items, lexicon)
     hits = theme_hits(kwic, themes)
-    tuned = compared[compared["sample"] == "in_sample"]
-    checks, queue = classifier_check(tuned, corpus_items(tables.items, hits), hits, "theme", coding, stats)
+    checks, queue = classifier_check(compared, corpus_items(tables.items, hits),
+                                     applicable_hits(hits, tables.items, lexicon), "theme", coding, stats)
     metrics = with_checks(agreement(compared, themes), "theme", checks, coding)
     return ValidationTables(metrics, disagreements(compared, themes), queue, notes)
 
@@ -334,12 +357,12 @@ def used_tools(reference: pd.DataFrame) -> pd.DataFrame:
 
 def tool_check(compared: pd.DataFrame, codes: pd.DataFrame, items: pd.DataFrame, book: Dictionary,
                coding: CodingParams, stats: StatisticsParams) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The classifier check per tool type: features the cues' sub-tool hits, labels the in-sample
-    reference (an item uses a type when it uses any of its sub-tools)."""
+    """The classifier check per tool type: features the cues' sub-tool hits, labels the reference
+    (an item uses a type when it uses any of its sub-tools), in-sample and held-out."""
     hits = item_matrix(codes, items[["doc_id", "item_seq"]], book.keys)
     said = pd.DataFrame({kind: hits[list(members)].max(axis=1) for kind, members in book.groups.items()})
-    tuned = compared[compared["sample"] == "in_sample"].assign(category=lambda f: f["sub_tool"].map(book.group_of))
-    return classifier_check(tuned, corpus_items(items, hits), said, "category", coding, stats)
+    typed = compared.assign(category=compared["sub_tool"].map(book.group_of))
+    return classifier_check(typed, corpus_items(items, hits), said, "category", coding, stats)
 
 
 def tool_disagreements(compared: pd.DataFrame, book: Dictionary) -> pd.DataFrame:

@@ -8,6 +8,7 @@ import pandas as pd
 
 from analysis.stages.clusters import ITEM_KEY
 from analysis.stages.dataset import plan_labels
+from analysis.views.tableformat import percent
 
 
 def cluster_mix(clusters: pd.DataFrame) -> pd.DataFrame:
@@ -73,9 +74,9 @@ def cluster_verdict(solution: pd.DataFrame, k_selection: pd.DataFrame) -> str:
     k, stable = int(s["k"]), int(s["n_stable"])
     how = k_choice(k_selection)
     ari = f"ARI {s['ari']:.2f} {'≥' if solution_passes(solution) else '<'} {s['ari_min']:.2f}"
-    counted = (f"{stable}/{k} 个簇稳定（平均 Jaccard ≥ {s['jaccard_min']:.2f}，覆盖 {s['stable_share']:.0%} 的条目）",
-               f"{stable} of {k} clusters are stable (mean Jaccard ≥ {s['jaccard_min']:.2f}, "
-               f"{s['stable_share']:.0%} of items)")
+    covered = percent(s["stable_share"])  # as the solution table shows it
+    counted = (f"{stable}/{k} 个簇稳定（平均 Jaccard ≥ {s['jaccard_min']:.2f}，覆盖 {covered} 的条目）",
+               f"{stable} of {k} clusters are stable (mean Jaccard ≥ {s['jaccard_min']:.2f}, {covered} of items)")
     if not solution_passes(solution):
         return (f"没有稳定的聚类：所选 k = {k} 的子样本重拟合与全样本聚类的平均 {ari}，{counted[0]}。{how[0]}"
                 "这些簇只是条目的一种分法，不是可靠的类型，不宜据此比较计划。"
@@ -107,15 +108,17 @@ def neighbour_verdict(
     name = (names or {}).get
     top = table.iloc[0]
     top_name, share = name(top["neighbour"], top["neighbour"]), top["share_nearest"]
+    shown, threshold = percent(share), percent(min_share)  # as the candidates table shows them
     if share >= min_share:
-        return (f"最相似的计划是 {top_name}（余弦 {top['similarity']:.3f}），在 {share:.0%} 的条目重抽样中最相似。"
+        return (f"最相似的计划是 {top_name}（余弦 {top['similarity']:.3f}），在 {shown} 的条目重抽样中最相似。"
                 f" The most similar plan is {top_name} (cosine {top['similarity']:.3f}), "
-                f"nearest in {share:.0%} of item resamples.")
+                f"nearest in {shown} of item resamples.")
     rival = table.iloc[1:].sort_values("share_nearest", ascending=False, kind="stable").iloc[0]
     rival_name = name(rival["neighbour"], rival["neighbour"])
-    return (f"最相似的计划不确定：{top_name}（余弦 {top['similarity']:.3f}）只在 {share:.0%} 的条目重抽样中最相似，"
-            f"{rival_name}（余弦 {rival['similarity']:.3f}）占 {rival['share_nearest']:.0%}；"
-            f"相似度之差在条目抽样的波动之内（门槛 {min_share:.0%}）。"
+    rival_share = percent(rival["share_nearest"])
+    return (f"最相似的计划不确定：{top_name}（余弦 {top['similarity']:.3f}）只在 {shown} 的条目重抽样中最相似，"
+            f"{rival_name}（余弦 {rival['similarity']:.3f}）占 {rival_share}；"
+            f"相似度之差在条目抽样的波动之内（门槛 {threshold}）。"
             f" The most similar plan is uncertain: {top_name} (cosine {top['similarity']:.3f}) is nearest in only "
-            f"{share:.0%} of item resamples, {rival_name} (cosine {rival['similarity']:.3f}) in "
-            f"{rival['share_nearest']:.0%}; the difference is within item-sampling noise (threshold {min_share:.0%}).")
+            f"{shown} of item resamples, {rival_name} (cosine {rival['similarity']:.3f}) in "
+            f"{rival_share}; the difference is within item-sampling noise (threshold {threshold}).")

@@ -14,6 +14,8 @@ NO_HELD_OUT = ("无样本外估计 no out-of-sample estimate：还没有在词�
                "No item was coded after the dictionary was frozen.")
 SAMPLE_TITLES = {"in_sample": "样本内一致性 In-sample agreement（词典在这些条目上调整过，偏乐观 optimistic）",
                  "held_out": "样本外一致性 Held-out agreement（条目在词典冻结后编码 coded after freezing）"}
+CHECK_TITLES = {"in_sample": "分类器 F1（留一计划交叉验证）classifier, grouped CV",
+                "held_out": "分类器 F1（样本内条目训练）classifier trained on the in-sample items"}
 COUNTS = {"single": "单人编码 single coder", "multiple": "多人编码并裁决 several coders, adjudicated"}
 
 
@@ -63,7 +65,8 @@ def _fmt(value: float) -> str:
 def agreement_table(rows: pd.DataFrame, labels: dict[str, pd.Series], kappa: bool) -> pd.DataFrame:
     """One validation table's rows for display: the counts, precision/recall/F1 (and κ) — 样本过少
     where the reference has fewer positive items than params/coding.yaml min_positives — and the
-    classifier check's grouped-CV F1 with its bootstrap interval (in-sample rows)."""
+    classifier check's F1 with its bootstrap interval (grouped CV in-sample; held-out: the model
+    trained on the in-sample items), 样本过少 where the reference has too few positive items."""
     few = ~rows["estimable"].astype(bool)
     shown = {"precision": "精确率 precision", "recall": "召回率 recall", "f1": "F1"} | ({"kappa": "κ"} if kappa else {})
     frame = pd.DataFrame({**labels, "条目 items": rows["n_items"], "正例 positives": rows["tp"] + rows["fn"],
@@ -71,8 +74,10 @@ def agreement_table(rows: pd.DataFrame, labels: dict[str, pd.Series], kappa: boo
     for column, title in shown.items():
         frame[title] = rows[column].map(_fmt).where(~few, TOO_FEW)
     check = rows["clf_f1"].map(_fmt) + " [" + rows["clf_f1_low"].map(_fmt) + ", " + rows["clf_f1_high"].map(_fmt) + "]"
-    if rows["clf_f1"].notna().any():
-        frame["分类器 F1（留一计划交叉验证）classifier, grouped CV"] = check.where(rows["clf_f1"].notna(), "")
+    checked = rows["level"].eq("type") if "level" in rows else pd.Series(True, index=rows.index)  # not sub-tools
+    if checked.any():
+        title = CHECK_TITLES[rows["sample"].iloc[0]]
+        frame[title] = check.where(rows["clf_f1"].notna(), "").where(~(few & checked), TOO_FEW).to_numpy()
     return frame.reset_index(drop=True)
 
 

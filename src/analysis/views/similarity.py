@@ -72,12 +72,32 @@ def cluster_matrix(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
     return share.rename(index=plan_names(data.documents), columns=lambda c: f"{c} {labels.get(c, '')}")
 
 
+def within_set(data: ReportData, doc_id: str, doc_ids: list[str]) -> list[str] | None:
+    """The plans a district page's clusters and nearest plans are computed on: its set `doc_ids`
+    when the plan belongs to it and it is a page set (cluster_tables), else None (all plans of the run)."""
+    return doc_ids if doc_id in doc_ids and page_set(data, doc_ids) is not None else None
+
+
+def scope_html(data: ReportData, doc_id: str, doc_ids: list[str]):
+    """One line saying which plans a district page's clusters and nearest plans are computed on."""
+    within = within_set(data, doc_id, doc_ids)
+    if within is None:
+        return safe_html("<p class='meta'>本计划不在比较集中：聚类与最相似计划在本次运行的全部 {n} 份计划之间计算。 "
+                         "This plan is not in the set: clusters and nearest plans are computed on all {n} plans of "
+                         "the run.</p>", n=len(data.documents))
+    return safe_html("<p class='meta'>聚类与最相似计划只在比较集（{name}）的 {n} 份计划之间计算：TF-IDF、k 的选择与"
+                     "条目重抽样都只用这些计划。 Clusters and nearest plans are computed within the set ({name}, "
+                     "{n} plans) only.</p>", name=page_set(data, doc_ids), n=len(within))
+
+
 def cluster_mix_vs_others(data: ReportData, doc_id: str, doc_ids: list[str]) -> pd.DataFrame:
-    """Share of this plan's items in each cluster beside the mean share in the other plans of the set."""
-    assigned = data.clusters[data.clusters["doc_id"].isin([*doc_ids, doc_id])]
+    """Share of this plan's items in each cluster beside the mean share in the other plans of the set
+    (clusters of the set when the plan is in it, see within_set)."""
+    found = cluster_tables(data, within_set(data, doc_id, doc_ids))
+    assigned = found["clusters"][found["clusters"]["doc_id"].isin([*doc_ids, doc_id])]
     share = pd.crosstab(assigned["doc_id"], assigned["cluster"], normalize="index")
     others = share.drop(index=doc_id, errors="ignore")
-    summary = data.cluster_summary.set_index("cluster")
+    summary = found["cluster_summary"].set_index("cluster")
     frame = pd.DataFrame({
         "聚类 cluster": share.columns,
         "标签 label": summary["label"].reindex(share.columns).to_numpy(),
@@ -96,10 +116,11 @@ def similarity_matrix(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
     return sim.pivot(index="doc_a", columns="doc_b", values="similarity").rename(index=labels, columns=labels)
 
 
-def similar_plans(data: ReportData, doc_id: str) -> pd.DataFrame:
+def similar_plans(data: ReportData, doc_id: str, doc_ids: list[str] | None = None) -> pd.DataFrame:
     """The plan's nearest candidates by whole-plan TF-IDF cosine, with the share of item resamples
-    in which each is the nearest one (nearest_neighbours.csv)."""
-    table = clusters.similar_plans_with_uncertainty(data.nearest_neighbours, doc_id)
+    in which each is the nearest one, among the plans of `doc_ids` when they are a page set
+    (cluster_tables), else among all plans of the run (nearest_neighbours.csv)."""
+    table = clusters.similar_plans_with_uncertainty(cluster_tables(data, doc_ids)["nearest_neighbours"], doc_id)
     return pd.DataFrame({
         "计划 plan": table["neighbour"].map(plan_names(data.documents)),
         "相似度 cosine": table["similarity"].round(3),
@@ -107,12 +128,13 @@ def similar_plans(data: ReportData, doc_id: str) -> pd.DataFrame:
     })
 
 
-def neighbour_verdict_html(data: ReportData, doc_id: str):
-    """Whether the most similar plan is robustly the nearest (a warning when it is not)."""
-    min_share = neighbour_min_share(data)
-    table = clusters.similar_plans_with_uncertainty(data.nearest_neighbours, doc_id)
+def neighbour_verdict_html(data: ReportData, doc_id: str, doc_ids: list[str] | None = None):
+    """Whether the most similar plan (among `doc_ids`, as similar_plans) is robustly the nearest (a
+    warning when it is not)."""
+    min_share, nearest = neighbour_min_share(data), cluster_tables(data, doc_ids)["nearest_neighbours"]
+    table = clusters.similar_plans_with_uncertainty(nearest, doc_id)
     robust = not table.empty and table["share_nearest"].iloc[0] >= min_share
-    text = clusters.neighbour_verdict(data.nearest_neighbours, doc_id, min_share, plan_names(data.documents))
+    text = clusters.neighbour_verdict(nearest, doc_id, min_share, plan_names(data.documents))
     return safe_html("<p class='{kind}'>{text}</p>", kind="meta" if robust else "warning", text=text)
 
 

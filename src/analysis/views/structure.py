@@ -8,6 +8,7 @@ from analysis.stages.coword import SET_PREFIX
 from analysis.views.data import ReportData, plan_names
 from analysis.views.evidence import esc, locations
 from analysis.views.fragments import safe_html
+from analysis.views.tableformat import percent
 
 TITLES = {
     "plan_theme": "计划 × 主题（含主题的条目）plan × theme (items with the theme)",
@@ -35,9 +36,9 @@ def rows_of(frame: pd.DataFrame, scope: str, **where) -> pd.DataFrame:
 
 
 def cell_text(row) -> str:
-    """“12 · 34% · +2.1▲”: count, row %, adjusted residual, ▲/▼ when |residual| ≥ 1.96."""
+    """“12 · 34.0% · +2.1▲”: count, row %, adjusted residual, ▲/▼ when |residual| ≥ 1.96."""
     mark = ("▲" if row.residual > 0 else "▼") if row.marked else ""
-    return f"{row.count} · {row.row_share:.0%} · {row.residual:+.1f}{mark}"
+    return f"{row.count} · {percent(row.row_share)} · {row.residual:+.1f}{mark}"
 
 
 def crosstab_frame(data: ReportData, scope: str, name: str) -> pd.DataFrame:
@@ -106,13 +107,13 @@ def tree_note_html(summary: pd.Series, nodes: pd.DataFrame, names: dict[str, str
     for row in nodes[nodes["left"] >= 0].sort_values("node").itertuples():
         members[int(row.node)] = members[int(row.left)] + members[int(row.right)]
         if row.support >= keep_share and len(members[int(row.node)]) < len(leaves):
-            kept.append(f"{'、'.join(members[int(row.node)])}（{row.support:.0%}）")
+            kept.append(f"{'、'.join(members[int(row.node)])}（{percent(row.support)}）")
     listed = "；".join(kept) if kept else "没有 none"
     return safe_html("<p class='meta'>共表相关 cophenetic correlation = {c}（{method} 连接，{metric}）。"
                      "在 {r} 次条目重抽样中至少 {share} 保留的合并 "
                      "merges kept in at least {share} of {r} item resamples：{kept}</p>",
                      c=f"{summary['cophenetic']:.2f}", method=summary["method"], metric=summary["metric"],
-                     r=int(summary["replicates"]), share=f"{keep_share:.0%}", kept=listed)
+                     r=int(summary["replicates"]), share=percent(keep_share), kept=listed)
 
 
 def selection_frame(selection: pd.DataFrame) -> pd.DataFrame:

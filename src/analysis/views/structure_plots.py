@@ -8,6 +8,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from analysis.views.plots import use_cjk_font
+from analysis.views.tableformat import percent
 
 PLAN_COLOUR, TERM_COLOUR = "#b2182b", "#2166ac"
 
@@ -124,7 +125,7 @@ def plot_dendrogram(nodes: pd.DataFrame, names: dict[str, str], title: str, keep
     for xs, ys in zip(shown["dcoord"], shown["icoord"], strict=True):
         support = heights.get(round(xs[1], 6))
         if support is not None and support >= keep_share:
-            ax.text(xs[1], (ys[1] + ys[2]) / 2, f"{support:.0%}", fontsize=7, va="center", ha="left", color="#b2182b")
+            ax.text(xs[1], (ys[1] + ys[2]) / 2, percent(support), fontsize=7, va="center", ha="left", color="#b2182b")
     ax.set_xlabel("距离 distance（红字：重抽样中保留的比例 red: share of resamples keeping the merge）")
     ax.set_title(title)
     return fig

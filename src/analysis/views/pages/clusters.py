@@ -121,5 +121,5 @@ def nearest(data: ReportData, doc_ids: list[str]) -> list:
     shown, names = [table(nearest_plans(data, doc_ids))], plan_names(data.documents)
     for doc_id in doc_ids:
         shown += [safe_html("<p><strong>{plan}</strong></p>", plan=names[doc_id]),
-                  neighbour_verdict_html(data, doc_id), table(similar_plans(data, doc_id))]
+                  neighbour_verdict_html(data, doc_id, doc_ids), table(similar_plans(data, doc_id, doc_ids))]
     return shown

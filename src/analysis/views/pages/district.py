@@ -13,7 +13,9 @@ from analysis.views.similarity import (
     cluster_verdict_html,
     clusters_pass,
     neighbour_verdict_html,
+    scope_html,
     similar_plans,
+    within_set,
 )
 
 
@@ -45,15 +47,19 @@ def terms(data: ReportData, doc_id: str, doc_ids: list[str]) -> list:
 
 @as_tables
 def clusters(data: ReportData, doc_id: str, doc_ids: list[str]) -> list:
-    """The clustering's verdict, then (when it passes) the plan's cluster mix beside the others'."""
-    mix = [table(cluster_mix_vs_others(data, doc_id, doc_ids))] if clusters_pass(data) else []
-    return [cluster_verdict_html(data), *mix]
+    """Which plans it is computed on, the clustering's verdict, then (when it passes) the plan's
+    cluster mix beside the others'; within the set when the plan is in it (within_set)."""
+    within = within_set(data, doc_id, doc_ids)
+    mix = [table(cluster_mix_vs_others(data, doc_id, doc_ids))] if clusters_pass(data, within) else []
+    return [scope_html(data, doc_id, doc_ids), cluster_verdict_html(data, within), *mix]
 
 
 @as_tables
-def similar(data: ReportData, doc_id: str) -> list:
-    """Whether the nearest plan is robust, and the candidates."""
-    return [neighbour_verdict_html(data, doc_id), table(similar_plans(data, doc_id))]
+def similar(data: ReportData, doc_id: str, doc_ids: list[str]) -> list:
+    """Which plans it is computed on, whether the nearest plan is robust, and the candidates."""
+    within = within_set(data, doc_id, doc_ids)
+    return [scope_html(data, doc_id, doc_ids), neighbour_verdict_html(data, doc_id, within),
+            table(similar_plans(data, doc_id, within))]
 
 
 @as_tables
