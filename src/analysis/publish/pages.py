@@ -109,8 +109,7 @@ def render_page(
         font_css=Markup(FONT_MARK))
     # the page's own glyphs of the bundled CJK font, so it reads without a Chinese font (analysis.publish.fonts);
     # the mark is ASCII, so the page's characters are those of the page without it
-    font_css = font_face_css(page)
-    return page.replace(FONT_MARK, font_css, 1) if font_css else page.replace(FONT_MARK + "\n", "", 1)
+    return page.replace(FONT_MARK, font_face_css(page), 1)
 
 
 def page_html(executed: Path, job, manifest: dict) -> str:
