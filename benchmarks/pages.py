@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import subprocess
 import sys
 import time
@@ -162,11 +163,96 @@ def run_child(src: Path, project: Path, n_pages: int, out: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def same_pages(first: Path, second: Path) -> bool:
-    """Whether two rounds wrote byte-identical district pages."""
-    names = sorted(p.name for p in (first / "districts").glob("*.html"))
-    return bool(names) and all((first / "districts" / n).read_bytes() == (second / "districts" / n).read_bytes()
-                               for n in names)
+def compare_pages(out: Path) -> dict[str, int]:
+    """The district pages of the rounds under `out`: how many the new tree wrote byte-identical in
+    rounds 0 and 1, and how many show the same visible text in the old and the new tree (round 0;
+    behaviour.page_text: hashes blanked, the code digest of the footer among them)."""
+    from behaviour import page_text
+
+    def read(tree: str, name: str) -> str:
+        return (out / tree / "districts" / name).read_text(encoding="utf-8")
+
+    names = sorted(p.name for p in (out / "new0" / "districts").glob("*.html"))
+    again = [n for n in names if (out / "new1" / "districts" / n).is_file()]
+    return {"pages": len(names), "rounds_compared": len(again),
+            "identical_across_rounds": sum(read("new0", n) == read("new1", n) for n in again),
+            "same_visible_text_as_old": sum(page_text(read("old0", n)) == page_text(read("new0", n)) for n in names)}
+
+
+def measure(project: Path, trees: dict[str, Path], n_pages: int, rounds: int, out: Path) -> dict:
+    """Each tree's rounds interleaved; the best round of each (shortest page), their ratio, the pages compared."""
+    results: dict[str, list[dict]] = {name: [] for name in trees}
+    load = os.getloadavg()[0]
+    for number in range(rounds):
+        for name, src in trees.items():
+            results[name].append(run_child(src, project, n_pages, out / f"{name}{number}"))
+            print(f"round {number} {name}: {results[name][-1]}", file=sys.stderr, flush=True)
+    best = {name: min(runs, key=lambda r: r["execute_s"] + r["export_s"]) for name, runs in results.items()}
+    per_page = {name: r["execute_s"] + r["export_s"] for name, r in best.items()}
+    return {"machine": f"{platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load_before": load,
+            "load_after": os.getloadavg()[0], "trees": {k: str(v) for k, v in trees.items()}, "rounds": rounds,
+            "all_rounds": results, "best": best, "per_page_s": per_page,
+            "ratio_new_vs_old": per_page["new"] / per_page["old"]}
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.0f} ms"
+
+
+def markdown(result: dict, pages: dict[str, int]) -> str:
+    """The section of results.md: per-page cost old vs new, the kernel's cells, the profiles."""
+    old, new = result["best"]["old"], result["best"]["new"]
+
+    def row(label: str, before: float, after: float) -> str:
+        return f"| {label} | {ms(before)} | {ms(after)} | {after / before:.2f}× |" if before else \
+            f"| {label} | {ms(before)} | {ms(after)} | — |"
+
+    def overhead(r: dict) -> float:
+        return r["execute_s"] - sum(r["cells_s"].values())
+
+    lines = [
+        HEADING, "",
+        f"`benchmarks/pages.py` on {result['machine']}, {result['date']}, load average {result['load_before']:.1f} "
+        f"before and {result['load_after']:.1f} after (a machine shared with other engineers' runs). Project: the 5 "
+        "real plans and 95 synthetic ones (benchmarks/synthetic.py, seed 20240601, each its own district), snapshot "
+        f"built once. Per tree, {old['pages']} district pages after a warm-up page, one after another on one warm "
+        f"kernel, exactly as a run executes and exports them; {result['rounds']} rounds interleaved old/new, the "
+        f"best round of each kept. Old: `{result['trees']['old']}` (main at 54e8aee); new: this branch.", "",
+        "| per district page | before | after | after / before |", "|---|---|---|---|",
+        row("**total (execute + export)**", result["per_page_s"]["old"], result["per_page_s"]["new"]),
+        row("execute: papermill, reset, nbclient, the cells", old["execute_s"], new["execute_s"]),
+        row("— of which outside the cells (reset, nbclient, papermill, notebook write)", overhead(old), overhead(new)),
+        *(row(f"— cell `district.{name}`", old["cells_s"].get(name, 0.0), new["cells_s"].get(name, 0.0))
+          for name in SECTIONS),
+        row("export in the kernel (nbconvert, sanitiser, contents, font, write)", old["export_s"], new["export_s"]),
+        "",
+        f"Ratio after / before, per page: **{result['ratio_new_vs_old']:.3f}×** (goal ≤ 0.25×).", "",
+        f"Inside the kernel, profiled (cProfile, the next {old['pages']} pages; cumulative time per page, inflated by "
+        "the profiler, so compare within a row):", "",
+        "| profiled part | before | after |", "|---|---|---|",
+        *(f"| {part}: {label} | {ms(old['profiled_s'][part][label])} | {ms(new['profiled_s'][part][label])} |"
+          for part in ("execute", "export") for label in old["profiled_s"][part]),
+        "",
+        f"Pages: of {pages['pages']} district pages, {pages['same_visible_text_as_old']} show the same visible text "
+        f"old and new (behaviour.page_text); {pages['identical_across_rounds']} of {pages['rounds_compared']} are "
+        "byte-identical between the new tree's two rounds.", "",
+    ]
+    return "\n".join(lines)
+
+
+HEADING = "## Issue 24 §3: one district page, before and after"
+
+
+def write_section(text: str) -> None:
+    """Put `text` into results.md in place of its previous version (or at the end)."""
+    path = HERE / "results.md"
+    current = path.read_text(encoding="utf-8")
+    if HEADING in current:
+        before, after = current.split(HEADING, 1)
+        rest = after.split("\n## ", 1)
+        current = before.rstrip("\n") + "\n" + ("\n## " + rest[1] if len(rest) > 1 else "")
+    path.write_text(current.rstrip("\n") + "\n\n" + text, encoding="utf-8")
 
 
 def main() -> None:
@@ -177,25 +263,23 @@ def main() -> None:
     parser.add_argument("--new-src", type=Path, default=SRC, help="the changed code (default: this checkout's)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None, help="where pages go (default: PROJECT/../pages_bench)")
+    parser.add_argument("--result", type=Path, help="report a saved result (JSON of a previous run, pages in --out)")
+    parser.add_argument("--write", action="store_true", help="put the section into benchmarks/results.md")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return child(args.project.resolve(), args.pages, args.out)
     out = args.out or args.project.resolve().parent / "pages_bench"
-    trees = {"old": args.old_src.resolve(), "new": args.new_src.resolve()}
-    results: dict[str, list[dict]] = {name: [] for name in trees}
-    load = os.getloadavg()[0]
-    for number in range(args.rounds):
-        for name, src in trees.items():
-            results[name].append(run_child(src, args.project.resolve(), args.pages, out / f"{name}{number}"))
-            print(f"round {number} {name}: {results[name][-1]}", file=sys.stderr, flush=True)
-    best = {name: min(runs, key=lambda r: r["execute_s"] + r["export_s"]) for name, runs in results.items()}
-    per_page = {name: r["execute_s"] + r["export_s"] for name, r in best.items()}
-    print(json.dumps({
-        "load_before": load, "load_after": os.getloadavg()[0], "trees": {k: str(v) for k, v in trees.items()},
-        "best": best, "per_page_s": per_page, "ratio_new_vs_old": per_page["new"] / per_page["old"],
-        "new_pages_identical_across_rounds": args.rounds > 1 and same_pages(out / "new0", out / "new1"),
-    }, indent=1))
+    if args.result:
+        result = json.loads(args.result.read_text(encoding="utf-8"))
+    else:
+        trees = {"old": args.old_src.resolve(), "new": args.new_src.resolve()}
+        result = measure(args.project.resolve(), trees, args.pages, args.rounds, out)
+        print(json.dumps(result, indent=1))
+    text = markdown(result, compare_pages(out))
+    print(text, file=sys.stderr)
+    if args.write:
+        write_section(text)
 
 
 if __name__ == "__main__":
