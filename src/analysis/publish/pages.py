@@ -115,23 +115,42 @@ def render_page(
 def page_html(executed: Path, job, manifest: dict) -> str:
     """Export an executed notebook as a report page: outputs only, no code, no stderr."""
     import nbformat
-    from nbconvert import HTMLExporter
 
     notebook = nbformat.read(executed, as_version=4)
     for cell in notebook.cells:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if o.get("name") != "stderr"]
     if not hasattr(_exporters, "html"):  # one exporter per thread: building one costs more than a page
-        quiet = logging.getLogger("analysis.export")  # describe_figures sets the alt texts nbconvert warns about
-        quiet.setLevel(logging.ERROR)
-        _exporters.html = HTMLExporter(
-            template_name="basic", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, log=quiet,
-        )
+        _exporters.html = _body_exporter()
     body, _ = _exporters.html.from_notebook_node(notebook)
     return render_page(job.title, body, manifest, depth=job.page.count("/"), plans=job.plans, describe=True)
 
 
 _exporters = threading.local()
+
+
+def _body_exporter():
+    """nbconvert's HTML exporter (outputs only) without its last step, a bs4 parse and re-serialisation
+    of the whole body that only adds alt texts and tabindex attributes: describe_figures sets every alt
+    text and the sanitiser drops tabindex. That step was half of the exporter's time per page."""
+    from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    class BodyExporter(HTMLExporter):
+        def from_notebook_node(self, nb, resources=None, **kw):
+            """HTMLExporter.from_notebook_node up to the template's output (its filters registered alike)."""
+            resources = self._init_resources(resources)
+            self.register_filter("highlight_code", Highlight2HTML(parent=self))
+            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+
+    quiet = logging.getLogger("analysis.export")
+    quiet.setLevel(logging.ERROR)
+    return BodyExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
+                        exclude_output_prompt=True, log=quiet)
 
 
 def export_page(executed: str, out: str, title: str, page: str, plans: list[str], manifest: str) -> None:
