@@ -60,6 +60,7 @@ TIMEOUT_MIN = 40.0  # per cold run (and per rerun): then the process tree is kil
 SAMPLE_S = 0.2  # RSS sampling interval
 ENV = {**os.environ, "PYTHONHASHSEED": "0"}
 PUBLISHED = re.compile(r"published (\d+) report\(s\)")
+BAR = re.compile(r"(\d+)/(\d+) \[(?:(\d+):)?(\d+):(\d+)<")  # the run's report bar (tqdm): done/total [elapsed<
 # Goals on this machine: cold run seconds and peak RSS (MB) at some sizes, the unchanged rerun at all.
 COLD_GOALS_S = {300: 5 * 60, 1000: 15 * 60}
 RSS_GOALS_MB = {1000: 2048}
@@ -249,15 +250,21 @@ class ScaleRun:
     peak_rss_mb: float | None = None
     pages: int | None = None
     rerun_s: float | None = None
+    pages_s: float | None = None  # the cold run's pages phase (its report bar's elapsed time)
 
     @property
     def s_per_report(self) -> float | None:
         return self.cold_s / self.pages if self.cold_s is not None and self.pages else None
 
+    @property
+    def s_per_page(self) -> float | None:
+        return self.pages_s / self.pages if self.pages_s is not None and self.pages else None
+
     def as_json(self) -> dict:
         rounded = {key: round(value, 3) if isinstance(value, float) else value for key, value in asdict(self).items()}
         per_report = None if self.s_per_report is None else round(self.s_per_report, 3)
-        return {**rounded, "s_per_report": per_report, "goals_met": self.goals()}
+        per_page = None if self.s_per_page is None else round(self.s_per_page, 3)
+        return {**rounded, "s_per_report": per_report, "s_per_page": per_page, "goals_met": self.goals()}
 
     def goals(self) -> dict[str, bool]:
         """Each goal that applies to this size: met or not (a run that did not finish meets none)."""
@@ -326,6 +333,16 @@ def watch(command: list[str], timeout_s: float, logs: Path) -> Watched:
     return Watched(ended[0] - start, peak / 2**20, stdout, status)
 
 
+def pages_seconds(logs: Path) -> float | None:
+    """Wall time of a run's pages: its report bar's elapsed time when complete (1 s resolution)."""
+    done = [bar for bar in BAR.finditer((logs / "stderr").read_text(encoding="utf-8", errors="replace"))
+            if bar.group(1) == bar.group(2)]
+    if not done:
+        return None
+    hours, minutes, secs = done[-1].group(3, 4, 5)
+    return int(hours or 0) * 3600 + int(minutes) * 60 + int(secs)
+
+
 def analysis(paths: Paths, *arguments: str) -> list[str]:
     """The command line of `python -m analysis` on the project at `paths`."""
     return [sys.executable, "-m", "analysis", "--root", str(paths.root), *arguments]
@@ -365,7 +382,7 @@ def measure_scale(n: int, parts: Parts, timeout_s: float) -> ScaleRun:
     problems = [rerun.status for rerun in reruns if rerun.status != "ok"]
     problems += [f"rerun {match.group()}" for rerun in reruns if (match := PUBLISHED.search(rerun.stdout))]
     return ScaleRun(n, problems[0] if problems else "ok", cold.seconds, cold.peak_rss_mb, int(published.group(1)),
-                    min(rerun.seconds for rerun in reruns))
+                    min(rerun.seconds for rerun in reruns), pages_seconds(Path(tmp) / "cold"))
 
 
 def bench_scale(scales: list[int], timeout_s: float) -> dict[int, ScaleRun]:
@@ -481,6 +498,7 @@ def scale_row(run: ScaleRun) -> str:
         limit(RSS_GOALS_MB.get(run.plans), "MB"),
         "—" if run.pages is None else str(run.pages),
         seconds(run.s_per_report),
+        seconds(run.s_per_page),
         seconds(run.rerun_s),
         limit(RERUN_GOAL_S, "s"),
         verdict if run.status == "ok" else f"**{run.status}**".replace("|", "\\|"),
@@ -497,12 +515,15 @@ def scale_markdown(runs: dict[int, ScaleRun], load_before: float, timeout_s: flo
         f"the 5 real plans plus synthetic ones up to N plans (benchmarks/synthetic.py, seed {SEED}, each its own "
         "district and doc_id; `analysis check` passes). Peak RSS: the largest sum of RSS over the run process "
         f"and all its descendants (Jupyter kernels, workers), sampled every {SAMPLE_S} s; pages shared between "
-        "processes count once per process. Per report: cold wall time / pages published. Unchanged rerun: the "
+        "processes count once per process. Per report: cold wall time / pages published. Per page: the cold run's "
+        f"pages phase ({os.cpu_count()} warm kernels; the elapsed time of its progress bar, 1 s resolution) / pages "
+        "published (benchmarks/pages.py breaks one page down). Unchanged rerun: the "
         f"same command again with nothing changed, fastest of {ROUNDS}. A run still going after "
         f"{timeout_s / 60:g} min is killed with its process tree.",
         "",
-        "| plans | cold run | goal | peak RSS (tree) | goal | pages | per report | unchanged rerun | goal | |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| plans | cold run | goal | peak RSS (tree) | goal | pages | per report | per page | unchanged rerun | goal "
+        "| |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
         *(scale_row(run) for run in runs.values()),
         "",
     ])
@@ -516,11 +537,19 @@ def previous_results() -> tuple[dict, str]:
     return {key: value for key, value in fields.items() if key != "scale"}, head
 
 
+def later_sections() -> str:
+    """What results.md holds after section 5 (the sections of other benchmarks): kept as it is."""
+    md_path = HERE / "results.md"
+    after = md_path.read_text(encoding="utf-8").split(SCALE_HEADING, 1)[-1] if md_path.is_file() else ""
+    rest = after.split("\n## ", 1)
+    return "\n## " + rest[1] if len(rest) > 1 else ""
+
+
 def write_results(fields: dict, head: str, runs: dict[int, ScaleRun], load_before: float, timeout_s: float) -> None:
-    """results.json (`fields` plus `scale`) and results.md (`head`, then section 5)."""
+    """results.json (`fields` plus `scale`) and results.md (`head`, section 5, then the later sections)."""
     fields = {**fields, "scale": {str(n): run.as_json() for n, run in runs.items()}}
     (HERE / "results.json").write_text(json.dumps(fields, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    text = head.rstrip("\n") + "\n\n" + scale_markdown(runs, load_before, timeout_s)
+    text = head.rstrip("\n") + "\n\n" + scale_markdown(runs, load_before, timeout_s) + later_sections()
     (HERE / "results.md").write_text(text, encoding="utf-8")
     print(text)
 

@@ -106,13 +106,14 @@ def test_unchanged_run_answers_from_the_stamps_without_heavy_imports(processed: 
 
 def test_warm_kernel_starts_each_notebook_clean(tmp_path: Path) -> None:
     first = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "import pandas as pd, matplotlib\nleak = 1\npd.set_option('display.max_rows', 3)\n"
-        "matplotlib.rcParams['lines.linewidth'] = 9"
+        "import pandas as pd, matplotlib, sys, weakref\nleak = 1\npd.set_option('display.max_rows', 3)\n"
+        "matplotlib.rcParams['lines.linewidth'] = 9\n"
+        "class Cycle: pass\ncycle = Cycle()\ncycle.me = cycle\nsys.probe = weakref.ref(cycle)"
     )])
     second = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         "import pandas as pd, matplotlib, sys\n"
         "print('leak' in dir(), pd.get_option('display.max_rows'), matplotlib.rcParams['lines.linewidth'],"
-        " 'analysis.publish.kernel' in sys.modules)"
+        " 'analysis.publish.kernel' in sys.modules, sys.probe() is None)"  # the page's cycles collected, not frozen
     )])
     kernel = WarmKernel(tmp_path)
     try:
@@ -122,7 +123,7 @@ def test_warm_kernel_starts_each_notebook_clean(tmp_path: Path) -> None:
         assert kernel.km.provisioner.pid == pid  # the same kernel ran both
     finally:
         kernel.shutdown()
-    assert second.cells[0].outputs[0]["text"] == "False 60 1.5 True\n"
+    assert second.cells[0].outputs[0]["text"] == "False 60 1.5 True True\n"
 
 
 def test_add_waits_while_a_run_reads_the_raw_data(processed: Paths, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import html
 import io
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from analysis.views.font import font_path
 
@@ -21,26 +21,34 @@ def page_characters(page: str) -> str:
     return "".join(sorted({c for c in html.unescape(page) if ord(c) > 127 and not c.isspace()}))
 
 
+@cache
+def _face():
+    """The CJK font, parsed once per process (harfbuzz reads its tables in place, on demand)."""
+    import uharfbuzz as hb
+
+    return hb.Face(hb.Blob.from_file_path(str(font_path())))
+
+
 @lru_cache(maxsize=64)
 def subset_woff(characters: str) -> bytes:
     """A WOFF font with the glyphs of `characters` the CJK font has (no hinting, no layout
-    features). Deterministic: same characters, same bytes (head.modified kept as in the source)."""
-    from fontTools import subset
+    features), cut by harfbuzz's hb-subset (tens of milliseconds for a page's 1,000 characters, where
+    fontTools' subsetter took seconds; the glyph outlines are the same). Deterministic: same
+    characters, same bytes (head.modified kept as in the source)."""
+    import uharfbuzz as hb
     from fontTools.ttLib import TTFont
 
-    options = subset.Options()
-    options.flavor = "woff"  # zlib; woff2 would need brotli
-    options.layout_features = []
-    options.hinting = False
-    options.name_IDs = KEEP_NAMES
-    options.notdef_outline = True
-    font = TTFont(font_path(), recalcTimestamp=False, recalcBBoxes=False, lazy=True)  # bounds: 40 % of the time
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(unicodes=[ord(c) for c in characters])
-    subsetter.subset(font)
+    wanted = hb.SubsetInput()
+    wanted.sets(hb.SubsetInputSets.UNICODE).update(ord(c) for c in characters)
+    names = wanted.sets(hb.SubsetInputSets.NAME_ID)
+    names.clear()
+    names.update(KEEP_NAMES)
+    wanted.sets(hb.SubsetInputSets.LAYOUT_FEATURE_TAG).clear()
+    wanted.flags = hb.SubsetFlags.NO_HINTING | hb.SubsetFlags.NOTDEF_OUTLINE
+    font = TTFont(io.BytesIO(hb.subset(_face(), wanted).blob.data), recalcTimestamp=False, recalcBBoxes=False)
+    font.flavor = "woff"  # zlib; woff2 would need brotli
     out = io.BytesIO()
     font.save(out)
-    font.close()
     return out.getvalue()
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -53,10 +53,22 @@ def sanitize(fragment: str) -> str:
                      url_schemes={"data"}, link_rel=None)
 
 
-def _environment():
+@cache
+def _page_template():
+    """The page template, compiled once per process (a kernel exports all its pages with it)."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
-    return Environment(loader=PackageLoader("analysis.publish", "templates"), autoescape=select_autoescape(["j2"]))
+    environment = Environment(loader=PackageLoader("analysis.publish", "templates"),
+                              autoescape=select_autoescape(["j2"]))
+    return environment.get_template("page.html.j2")
+
+
+@cache
+def _style() -> str:
+    return (Path(__file__).parent / "templates" / "style.css").read_text(encoding="utf-8")
+
+
+FONT_MARK = "/* font-face */"  # where the font goes: the page's characters are known once it is rendered
 
 
 FOOTER_INPUTS = 30  # a footer lists the hashes of at most this many input files (all: run_manifest.json)
@@ -76,46 +88,69 @@ def footer_inputs(manifest: dict, plans: tuple[str, ...] | None) -> dict[str, st
 
 def render_page(
     title: str, body: str, manifest: dict, depth: int, is_index: bool = False, plans: tuple[str, ...] | None = None,
+    describe: bool = False,
 ) -> str:
     """A complete offline page: inline CSS, a table of contents from the h2/h3 headings, run footer
-    (with the hashes of the inputs of `plans`, see `footer_inputs`)."""
+    (with the hashes of the inputs of `plans`, see `footer_inputs`); with `describe`, every image's
+    alt text names its section (`describe_figures`)."""
     from bs4 import BeautifulSoup
     from markupsafe import Markup
 
     soup = BeautifulSoup(sanitize(body), "html.parser")
+    if describe:
+        describe_figures(soup)
     toc = []
     for number, heading in enumerate(soup.find_all(["h2", "h3"]), start=1):
         heading["id"] = heading.get("id") or f"section-{number}"
         toc.append((heading.name, heading["id"], heading.get_text(" ", strip=True).rstrip("¶").strip()))
-    css = (Path(__file__).parent / "templates" / "style.css").read_text(encoding="utf-8")
-    values = dict(title=title, body=Markup(str(soup)), toc=toc, manifest=manifest, css=Markup(css),
-                  up="../" * depth, is_index=is_index, inputs=footer_inputs(manifest, plans),
-                  n_inputs=len(manifest.get("inputs", {})))
-    template = _environment().get_template("page.html.j2")
-    # the page's own glyphs of the bundled CJK font, so it reads without a Chinese font (analysis.publish.fonts)
-    return template.render(**values, font_css=Markup(font_face_css(template.render(**values))))
+    page = _page_template().render(
+        title=title, body=Markup(str(soup)), toc=toc, manifest=manifest, css=Markup(_style()), up="../" * depth,
+        is_index=is_index, inputs=footer_inputs(manifest, plans), n_inputs=len(manifest.get("inputs", {})),
+        font_css=Markup(FONT_MARK))
+    # the page's own glyphs of the bundled CJK font, so it reads without a Chinese font (analysis.publish.fonts);
+    # the mark is ASCII, so the page's characters are those of the page without it
+    return page.replace(FONT_MARK, font_face_css(page), 1)
 
 
 def page_html(executed: Path, job, manifest: dict) -> str:
     """Export an executed notebook as a report page: outputs only, no code, no stderr."""
     import nbformat
-    from nbconvert import HTMLExporter
 
     notebook = nbformat.read(executed, as_version=4)
     for cell in notebook.cells:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if o.get("name") != "stderr"]
     if not hasattr(_exporters, "html"):  # one exporter per thread: building one costs more than a page
-        quiet = logging.getLogger("analysis.export")  # describe_figures sets the alt texts nbconvert warns about
-        quiet.setLevel(logging.ERROR)
-        _exporters.html = HTMLExporter(
-            template_name="basic", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, log=quiet,
-        )
+        _exporters.html = _body_exporter()
     body, _ = _exporters.html.from_notebook_node(notebook)
-    return render_page(job.title, describe_figures(body), manifest, depth=job.page.count("/"), plans=job.plans)
+    return render_page(job.title, body, manifest, depth=job.page.count("/"), plans=job.plans, describe=True)
 
 
 _exporters = threading.local()
+
+
+def _body_exporter():
+    """nbconvert's HTML exporter (outputs only) without its last step, a bs4 parse and re-serialisation
+    of the whole body that only adds alt texts and tabindex attributes: describe_figures sets every alt
+    text and the sanitiser drops tabindex. That step was half of the exporter's time per page."""
+    from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    class BodyExporter(HTMLExporter):
+        def from_notebook_node(self, nb, resources=None, **kw):
+            """HTMLExporter.from_notebook_node up to the template's output (its filters registered alike)."""
+            resources = self._init_resources(resources)
+            self.register_filter("highlight_code", Highlight2HTML(parent=self))
+            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+
+    quiet = logging.getLogger("analysis.export")
+    quiet.setLevel(logging.ERROR)
+    return BodyExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
+                        exclude_output_prompt=True, log=quiet)
 
 
 def export_page(executed: str, out: str, title: str, page: str, plans: list[str], manifest: str) -> None:
@@ -130,18 +165,15 @@ def _manifest(path: str) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def describe_figures(body: str) -> str:
-    """Give every image an alt text naming the section it illustrates: "图 Figure：<nearest heading above>"."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(body, "html.parser")
+def describe_figures(soup) -> None:
+    """Give every image of `soup` (a parsed page body) an alt text naming the section it illustrates:
+    "图 Figure：<nearest heading above>"."""
     heading = ""
     for element in soup.find_all(["h1", "h2", "h3", "h4", "img"]):
         if element.name == "img":
             element["alt"] = f"图 Figure：{heading}"
         else:
             heading = " ".join(element.get_text(" ", strip=True).replace("¶", "").split())
-    return str(soup)
 
 
 def render_index(jobs, build: dict, manifest: dict, documents: pd.DataFrame) -> str:

@@ -12,6 +12,7 @@ from analysis.params.report import DEFAULT_SET, ReportParams
 from analysis.paths import Paths
 from analysis.stages.dataset import plan_labels
 from analysis.stages.plansets import plan_set
+from analysis.stages.registry import files_digest
 from analysis.views.snapshot import check_snapshot, read_table
 
 DEFAULT_TITLE = "各地工作要点比较"
@@ -39,7 +40,20 @@ def load_report_data(root: str | Path | None = None, snapshot: str = "") -> Repo
     """The processed snapshot (never computed here): the run's when `snapshot` names it, else the
     published one if it is up to date; see analysis.views.snapshot."""
     paths = Paths.from_root(root or None)
-    return ReportData(paths, load_params(paths.params), check_snapshot(paths, snapshot))
+    return ReportData(paths, kernel_params(paths.params), check_snapshot(paths, snapshot))
+
+
+_params: dict[tuple[Path, str], Params] = {}  # the last params a kernel loaded, by folder and content
+
+
+def kernel_params(folder: Path) -> Params:
+    """`load_params(folder)`, validated once per kernel while the folder's files keep their bytes (a
+    warm kernel runs hundreds of pages with the same params); a changed file is loaded anew."""
+    key = (folder, files_digest([folder]))
+    if key not in _params:
+        _params.clear()
+        _params[key] = load_params(folder)
+    return _params[key]
 
 
 def plan_names(documents: pd.DataFrame) -> dict[str, str]:
