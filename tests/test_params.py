@@ -263,7 +263,7 @@ def test_an_alias_bomb_is_refused_fast_in_one_line(folder: Path) -> None:
     path.write_text(BOMB, encoding="utf-8")
     start = time.perf_counter()
     line = one_line(folder)
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < 10  # expanding it took 74–83 s and 5.7 GB; refusing takes ms
     assert line == (f"{path}: line 1: YAML anchors and aliases (&name, *name) are not allowed in a parameter file; "
                     "write the values out")
 
