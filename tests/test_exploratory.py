@@ -29,6 +29,7 @@ SMOKE = np.array([[4, 2, 3, 2], [4, 3, 7, 4], [25, 10, 12, 4], [18, 24, 33, 13],
 def _params(**changes) -> ExploratoryParams:
     base = dict(keyness_min_items=2, crosstab_min_expected=5, crosstab_replicates=2000, ca_top_terms=40,
                 ca_replicates=10, tree_top_terms=30, tree_method="average", tree_replicates=10, tree_keep_share=0.7,
+                tree_resample_max_plans=200,
                 topic_k_min=2, topic_k_max=3, topic_top_terms=5, topic_seeds=3, topic_min_stability=0.6,
                 topic_max_items=1000, topic_max_features=200, topic_replicates=50, seed=42)
     return ExploratoryParams(**{**base, **changes})

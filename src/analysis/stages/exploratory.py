@@ -4,7 +4,8 @@ Per scope (set_default, set_<name> of params/report.yaml), from the items of its
 adjusted residuals of plan × theme, plan × tool type, theme × tool type and region / admin level /
 year × theme (when the set has several); correspondence analysis of plans × themes and plans ×
 terms with an item-bootstrap Procrustes spread; dendrograms of terms (Jaccard over items) and of
-plans (cosine of TF-IDF) with cophenetic correlation and merge support under item resampling.
+plans (cosine of TF-IDF) with cophenetic correlation and merge support under item resampling (the
+plan dendrogram of a set above tree_resample_max_plans plans without resampling: its cost).
 Settings: params/exploratory.yaml. A theme that does not apply to a plan's year (since/until) is
 left out of that scope's cross-tabs and CA (and named in crosstab_tests.dropped).
 """
@@ -165,16 +166,16 @@ def tfidf_rows(counts: sparse.csr_matrix) -> sparse.csr_matrix:
 
 
 def tree_rows(scope: str, kind: str, labels: list[str], distances_of, n_units: int, resample,
-              params: ExploratoryParams) -> tuple[list, list]:
+              params: ExploratoryParams, n_replicates: int) -> tuple[list, list]:
     """Nodes (leaves, then merges with their support) and summary of one dendrogram;
     `distances_of(rows)` gives the distance matrix from the units `rows` (items), `resample(rng)`
-    one bootstrap of the units."""
+    one bootstrap of the units, done `n_replicates` times (0: no support)."""
     if len(labels) < 3:
         return [], []
     distances = distances_of(np.arange(n_units))
     merges = tree(distances, params.tree_method)
     rng = np.random.default_rng(params.seed)
-    replicates = [tree(distances_of(resample(rng)), params.tree_method) for _ in range(params.tree_replicates)]
+    replicates = [tree(distances_of(resample(rng)), params.tree_method) for _ in range(n_replicates)]
     support = merge_support(merges, replicates)
     n = len(labels)
     nodes = [{"scope": scope, "kind": kind, "node": i, "label": label, "left": -1, "right": -1, "height": 0.0,
@@ -185,22 +186,24 @@ def tree_rows(scope: str, kind: str, labels: list[str], distances_of, n_units: i
     return nodes, [{"scope": scope, "kind": kind, "method": params.tree_method,
                     "metric": "jaccard" if kind == "terms" else "cosine_tfidf", "leaves": n,
                     "cophenetic": round(cophenetic_correlation(merges, distances), 4),
-                    "replicates": params.tree_replicates,
+                    "replicates": n_replicates,
                     "kept": int((support >= params.tree_keep_share).sum())}]
 
 
 def scope_trees(scope: str, terms: ItemMatrix, params: ExploratoryParams) -> tuple[list, list]:
     """The term dendrogram (top tree_top_terms terms, Jaccard over items, items resampled) and the
-    plan dendrogram (cosine of TF-IDF over every term, items resampled within plans)."""
+    plan dendrogram (cosine of TF-IDF over every term, items resampled within plans; not resampled
+    when the scope has more than tree_resample_max_plans plans)."""
     top = set(top_by_items_matrix(terms, params.tree_top_terms))
     columns = [at for at, c in enumerate(terms.columns) if c in top]
     incidence = terms.matrix[:, columns]
     units = incidence.shape[0]
     found = tree_rows(scope, "terms", [terms.columns[c] for c in columns],
                       lambda rows: jaccard_distances(incidence[rows].toarray()), units,
-                      lambda rng: rng.integers(0, units, units), params)
+                      lambda rng: rng.integers(0, units, units), params, params.tree_replicates)
+    resampled = len(terms.plans) <= params.tree_resample_max_plans
     plans = tree_rows(scope, "plans", terms.plans, lambda rows: cosine_distances(tfidf_rows(terms.plan_totals(rows))),
-                      units, terms.resample_within_plans, params)
+                      units, terms.resample_within_plans, params, params.tree_replicates if resampled else 0)
     return found[0] + plans[0], found[1] + plans[1]
 
 
