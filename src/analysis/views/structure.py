@@ -122,8 +122,8 @@ def large_tree_html(title: str, summary: pd.Series, detail_max_plans: int):
                  else "未做条目重抽样（计划数超过 tree_resample_max_plans）not resampled (more plans than "
                       "tree_resample_max_plans)")
     return safe_html("<h3>{title}</h3><p class='meta'>本集合 {n} 份计划，多于 detail_max_plans（{m}）：不画计划树。"
-                     "树本身（共表相关 cophenetic correlation = {c}；{resampled}）在 tree_nodes.csv 与 "
-                     "tree_summary.csv 中；计划之间的相似见比较页的相似度与聚类两节。 The plan dendrogram of "
+                     "树本身（共表相关 cophenetic correlation = {c}；{resampled}）的全部合并在 tree_nodes.csv，"
+                     "摘要在 tree_summary.csv。 The plan dendrogram of "
                      "{n} plans is not drawn (more than detail_max_plans = {m}); its merges are in tree_nodes.csv.</p>",
                      title=title, n=int(summary["leaves"]), m=detail_max_plans, c=f"{summary['cophenetic']:.2f}",
                      resampled=resampled)
