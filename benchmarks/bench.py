@@ -10,7 +10,8 @@
 4. build_clusters on the ~25 k synthetic items: wall time and peak RSS (in a child process).
 5. end-to-end scale: `python -m analysis run` on a fresh copy of the project holding the 5 real plans
    plus synthetic ones, for N plans in all (--scales, default 5,100,300,1000): cold wall time, peak
-   RSS of the process tree (kernels included), time per published report, unchanged rerun.
+   RSS of the process tree (kernels included), time per published report, unchanged rerun; then, on
+   the same project, the issue-23 stages and views alone (benchmarks/exploratory.py, its own section).
 
 `--only scale` runs section 5 alone and keeps sections 1–4 of the previous results.
 Timings are noisy on a shared machine: each configuration of 3 is timed ROUNDS times, interleaved,
@@ -39,6 +40,7 @@ from pathlib import Path
 import jieba
 import pandas as pd
 import psutil
+from exploratory import SECTION, replace_section, section, stage_costs
 from synthetic import SEED, Parts, real_parts, synthetic_corpus, synthetic_plans
 
 from analysis.corpus.clean import clean_plan
@@ -251,6 +253,7 @@ class ScaleRun:
     pages: int | None = None
     rerun_s: float | None = None
     pages_s: float | None = None  # the cold run's pages phase (its report bar's elapsed time)
+    stages: dict | None = None  # benchmarks/exploratory.py's measurement on the cold run's project
 
     @property
     def s_per_report(self) -> float | None:
@@ -379,10 +382,12 @@ def measure_scale(n: int, parts: Parts, timeout_s: float) -> ScaleRun:
             return ScaleRun(n, cold.status if cold.status != "ok" else "no 'published N report(s)' line",
                             peak_rss_mb=cold.peak_rss_mb)
         reruns = [watch(analysis(paths, "run"), timeout_s, Path(tmp) / f"rerun{number}") for number in range(ROUNDS)]
+        stages = stage_costs(paths.root)
+        pages_s = pages_seconds(Path(tmp) / "cold")
     problems = [rerun.status for rerun in reruns if rerun.status != "ok"]
     problems += [f"rerun {match.group()}" for rerun in reruns if (match := PUBLISHED.search(rerun.stdout))]
     return ScaleRun(n, problems[0] if problems else "ok", cold.seconds, cold.peak_rss_mb, int(published.group(1)),
-                    min(rerun.seconds for rerun in reruns), pages_seconds(Path(tmp) / "cold"))
+                    min(rerun.seconds for rerun in reruns), pages_s, stages)
 
 
 def bench_scale(scales: list[int], timeout_s: float) -> dict[int, ScaleRun]:
@@ -537,19 +542,16 @@ def previous_results() -> tuple[dict, str]:
     return {key: value for key, value in fields.items() if key != "scale"}, head
 
 
-def later_sections() -> str:
-    """What results.md holds after section 5 (the sections of other benchmarks): kept as it is."""
-    md_path = HERE / "results.md"
-    after = md_path.read_text(encoding="utf-8").split(SCALE_HEADING, 1)[-1] if md_path.is_file() else ""
-    rest = after.split("\n## ", 1)
-    return "\n## " + rest[1] if len(rest) > 1 else ""
-
-
 def write_results(fields: dict, head: str, runs: dict[int, ScaleRun], load_before: float, timeout_s: float) -> None:
-    """results.json (`fields` plus `scale`) and results.md (`head`, section 5, then the later sections)."""
+    """results.json (`fields` plus `scale`) and results.md (`head`, then section 5 and the issue-23
+    section replaced; the other sections after section 5 kept)."""
     fields = {**fields, "scale": {str(n): run.as_json() for n, run in runs.items()}}
     (HERE / "results.json").write_text(json.dumps(fields, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    text = head.rstrip("\n") + "\n\n" + scale_markdown(runs, load_before, timeout_s) + later_sections()
+    old = (HERE / "results.md").read_text(encoding="utf-8") if (HERE / "results.md").is_file() else ""
+    text = head.rstrip("\n") + "\n\n" + (SCALE_HEADING + old.split(SCALE_HEADING, 1)[1] if SCALE_HEADING in old else "")
+    text = replace_section(text, SCALE_HEADING, scale_markdown(runs, load_before, timeout_s))
+    text = replace_section(text, SECTION, section({n: run.stages for n, run in runs.items()},
+                                                  f"`make bench` (section 5's projects) on {machine(load_before)}."))
     (HERE / "results.md").write_text(text, encoding="utf-8")
     print(text)
 

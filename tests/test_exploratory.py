@@ -13,11 +13,14 @@ from scipy.stats import chi2_contingency
 
 from analysis.params.exploratory import ExploratoryParams
 from analysis.paths import Paths
+from analysis.stages.exploratory import scope_trees, tfidf_rows
+from analysis.stages.item_matrix import ItemMatrix, long_matrix
 from analysis.stages.topics import choose, scope_topics
 from analysis.text.ca import correspondence_analysis, procrustes_align
 from analysis.text.crosstab import adjusted_residuals, crosstab_test
 from analysis.text.topics import topic_stability
-from analysis.text.trees import clusters_of, cophenetic_correlation, merge_support, tree
+from analysis.text.trees import clusters_of, cophenetic_correlation, cosine_distances, merge_support, tree
+from analysis.views.structure import large_tree_html
 from analysis.views.structure_plots import overlapping_labels, plot_ca_biplot, plot_dendrogram, plot_keyness
 
 # Agresti (2007), Table 2.5: party identification by gender (Dem, Ind, Rep).
@@ -29,6 +32,7 @@ SMOKE = np.array([[4, 2, 3, 2], [4, 3, 7, 4], [25, 10, 12, 4], [18, 24, 33, 13],
 def _params(**changes) -> ExploratoryParams:
     base = dict(keyness_min_items=2, crosstab_min_expected=5, crosstab_replicates=2000, ca_top_terms=40,
                 ca_replicates=10, tree_top_terms=30, tree_method="average", tree_replicates=10, tree_keep_share=0.7,
+                tree_resample_max_plans=200,
                 topic_k_min=2, topic_k_max=3, topic_top_terms=5, topic_seeds=3, topic_min_stability=0.6,
                 topic_max_items=1000, topic_max_features=200, topic_replicates=50, seed=42)
     return ExploratoryParams(**{**base, **changes})
@@ -89,6 +93,54 @@ def test_dendrogram_merge_order_and_support():
     assert cophenetic_correlation(merges, distances) > 0.95
     swapped = distances[[0, 2, 1, 3]][:, [0, 2, 1, 3]]  # {0, 2} and {1, 3} now pair up
     assert merge_support(merges, [merges, tree(swapped, "average")]).tolist() == [0.5, 0.5, 1.0]
+
+
+def _plan_terms() -> ItemMatrix:
+    """Five plans of 1–6 items over six terms (counts), items deliberately not grouped by plan."""
+    plans = ["p2", "p0", "p1", "p0", "p3", "p2", "p1", "p0", "p4", "p2", "p2", "p1", "p2", "p2", "p0", "p4"]
+    terms = ["督导", "课程", "评价", "体系", "清廉", "改革"]
+    pairs = pd.DataFrame([(d, seq, terms[(seq * (k + 2) + len(d)) % 6], k + 1)
+                          for seq, d in enumerate(plans) for k in range(3)],
+                         columns=["doc_id", "item_seq", "term", "count"])
+    return long_matrix(pairs[["doc_id", "item_seq"]], pairs, "term", values="count")
+
+
+def test_within_plan_resample_is_the_per_plan_draw_in_one_call():
+    matrix = _plan_terms()
+    assert [len(g) for g in matrix.plan_rows] == [4, 3, 6, 1, 2]
+    for seed in range(5):
+        loop, one = np.random.default_rng(seed), np.random.default_rng(seed)
+        for _ in range(3):
+            expected = np.concatenate([loop.choice(g, len(g)) for g in matrix.plan_rows])
+            assert matrix.resample_within_plans(one).tolist() == expected.tolist()
+
+
+def test_sparse_plan_tfidf_and_cosine_match_the_dense_formulas():
+    matrix = _plan_terms()
+    counts = matrix.plan_totals(np.arange(matrix.matrix.shape[0]))
+    dense = counts.toarray()
+    weights = dense * (np.log(6 / (1 + (dense > 0).sum(axis=0))) + 1)
+    unit = weights / np.linalg.norm(weights, axis=1, keepdims=True)
+    assert np.allclose(tfidf_rows(counts).toarray(), unit, atol=1e-12)
+    expected = np.clip(1 - unit @ unit.T, 0, 2)
+    np.fill_diagonal(expected, 0)
+    assert np.allclose(cosine_distances(tfidf_rows(counts)), expected, atol=1e-12)
+    assert np.allclose(cosine_distances(unit), expected, atol=1e-12)  # dense input too
+
+
+@pytest.mark.parametrize("most", [4, 5])
+def test_plan_tree_is_resampled_only_up_to_tree_resample_max_plans(most):
+    nodes, summary = scope_trees("set_default", _plan_terms(), _params(tree_resample_max_plans=most,
+                                                                        tree_top_terms=6))
+    summary = pd.DataFrame(summary).set_index("kind")
+    nodes = pd.DataFrame(nodes)
+    plan_merges = nodes[(nodes["kind"] == "plans") & (nodes["left"] >= 0)]
+    assert summary.loc["terms", "replicates"] == 10 and summary.loc["plans", "leaves"] == 5
+    assert summary.loc["plans", "replicates"] == (10 if most == 5 else 0)
+    assert plan_merges["support"].notna().all() == (most == 5) and len(plan_merges) == 4
+    note = str(large_tree_html("计划树", summary.loc["plans"], 3).data)
+    assert "5 份计划，多于 detail_max_plans（3）" in note
+    assert ("未做条目重抽样" in note) == (most == 4) and ("10 次条目重抽样" in note) == (most == 5)
 
 
 # --- topic models ----------------------------------------------------------------------------------

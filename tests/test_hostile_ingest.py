@@ -210,6 +210,16 @@ def test_formula_cells_are_neutralised_and_read_back_exactly(tmp_path: Path) -> 
     pd.testing.assert_frame_equal(read_csv(tmp_path / "t.csv"), frame)
 
 
+def test_formula_cells_are_neutralised_per_value_in_long_mixed_columns(tmp_path: Path) -> None:
+    """csv_bytes decides once per distinct value: repeats, missing values and numbers in a text column."""
+    frame = pd.DataFrame({"term": ["=1", "ok", None, "=1", "+2", "ok"] * 2, "n": range(12)})
+    frame["mixed"] = pd.Series(["-x", 3, float("nan"), "-x", True, "y"] * 2, dtype=object)
+    write_csv_atomic(tmp_path / "t.csv", frame)
+    written = (tmp_path / "t.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert written[1:7] == ["'=1,0,'-x", "ok,1,3", ",2,", "'=1,3,'-x", "'+2,4,True", "ok,5,y"]
+    assert written[7:] == [line.replace(f",{n},", f",{n + 6},") for n, line in enumerate(written[1:7])]
+
+
 def test_manifest_is_formula_safe_and_round_trips(project: Paths) -> None:
     plans = read_manifest(project.raw)
     hostile = replace(plans[0], title="=HYPERLINK(\"x\")", source="+cmd")

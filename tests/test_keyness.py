@@ -11,7 +11,7 @@ from analysis.params import load_params
 from analysis.params.exploratory import ExploratoryParams
 from analysis.paths import ProjectError
 from analysis.stages.coword import item_tokens, place_names
-from analysis.stages.keyness import KEYNESS_COLUMNS, keyness_table
+from analysis.stages.keyness import KEYNESS_COLUMNS, keyness_scopes, keyness_table
 from analysis.text.textstats import item_keyness
 from analysis.text.tokenize import load_segmenter
 
@@ -67,7 +67,8 @@ def test_seed_keyness_is_one_table_without_places_numerals_or_single_items(corpu
                                                                                    params.explore.place_names))
     table = keyness_table(tokens, corpus.documents, params)
     assert list(table.columns) == KEYNESS_COLUMNS
-    assert sorted(table["scope"].unique()) == ["all", "set_default", "set_y2024"]
+    # the five seed plans are five districts: set_default holds every plan, so "all" (a copy) is not written
+    assert sorted(table["scope"].unique()) == ["set_default", "set_y2024"]
     assert not table["term"].isin(["闵行区", "宝山区", "西宁市", "十三五", "十四五", "二十大"]).any()
     zhoushan = table[(table["doc_id"] == "zhoushan_2024") & (table["term"] == "清廉")]
     assert zhoushan.empty or not zhoushan["key"].any()
@@ -79,6 +80,16 @@ def test_seed_keyness_is_one_table_without_places_numerals_or_single_items(corpu
     yangpu = default[default["doc_id"] == "yangpu_2024"]
     assert set(yangpu["items_other"]) == {items.drop(["baoshan_2023", "yangpu_2024"]).sum()}
     assert set(default[default["doc_id"] == "baoshan_2023"]["items_other"]) == {items.drop("baoshan_2023").sum()}
+
+
+def test_all_plans_are_a_scope_only_when_no_plan_set_holds_them_all(corpus, paths):
+    report = load_params(paths.params).report
+    documents = corpus.documents
+    assert list(keyness_scopes(documents, report)) == ["set_default", "set_y2024"]
+    later = documents[documents["doc_id"] == "minhang_2017"].assign(doc_id="minhang_2024", year=2024)
+    scopes = keyness_scopes(pd.concat([documents, later], ignore_index=True), report)
+    assert list(scopes) == ["all", "set_default", "set_y2024"]  # set_default: minhang_2024 only, of 闵行
+    assert "minhang_2017" in scopes["all"] and "minhang_2017" not in scopes["set_default"]
 
 
 def test_keyness_min_items_is_bounded(paths, tmp_path):

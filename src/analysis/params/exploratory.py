@@ -27,6 +27,7 @@ RULES = {
     "tree_method": OneOf(LINKAGES),
     "tree_replicates": _whole(1, 1_000),
     "tree_keep_share": OPEN_SHARE,
+    "tree_resample_max_plans": _whole(3, 100_000),
     "topic_k_min": _whole(2, 50),
     "topic_k_max": _whole(2, 50),
     "topic_top_terms": _whole(3, 50),
@@ -52,6 +53,7 @@ class ExploratoryParams(YamlModel):
     tree_method: str
     tree_replicates: int
     tree_keep_share: float
+    tree_resample_max_plans: int
     topic_k_min: int
     topic_k_max: int
     topic_top_terms: int

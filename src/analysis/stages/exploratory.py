@@ -4,7 +4,8 @@ Per scope (set_default, set_<name> of params/report.yaml), from the items of its
 adjusted residuals of plan × theme, plan × tool type, theme × tool type and region / admin level /
 year × theme (when the set has several); correspondence analysis of plans × themes and plans ×
 terms with an item-bootstrap Procrustes spread; dendrograms of terms (Jaccard over items) and of
-plans (cosine of TF-IDF) with cophenetic correlation and merge support under item resampling.
+plans (cosine of TF-IDF) with cophenetic correlation and merge support under item resampling (the
+plan dendrogram of a set above tree_resample_max_plans plans without resampling: its cost).
 Settings: params/exploratory.yaml. A theme that does not apply to a plan's year (since/until) is
 left out of that scope's cross-tabs and CA (and named in crosstab_tests.dropped).
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from analysis.files import write_tables
 from analysis.params import Params
@@ -139,9 +141,9 @@ def ca_spread(matrix: ItemMatrix, keep_rows: np.ndarray, keep_cols: np.ndarray, 
               params: ExploratoryParams) -> np.ndarray:
     """Per plan, the mean distance of its replicate points from `full` over `ca_replicates` item
     bootstraps within plans (replicates leaving a plan or column empty are skipped)."""
-    rng, groups, distances = np.random.default_rng(params.seed), matrix.plan_rows(), []
+    rng, distances = np.random.default_rng(params.seed), []
     for _ in range(params.ca_replicates):
-        rows = np.concatenate([rng.choice(g, len(g)) for g in groups if len(g)])
+        rows = matrix.resample_within_plans(rng)
         table = matrix.per_plan(rows)[np.ix_(keep_rows, keep_cols)]
         if (table.sum(axis=1) == 0).any() or (table.sum(axis=0) == 0).any():
             continue
@@ -155,36 +157,25 @@ def ca_spread(matrix: ItemMatrix, keep_rows: np.ndarray, keep_cols: np.ndarray, 
 # --- dendrograms ---------------------------------------------------------------------------------------
 
 
-def tfidf_rows(counts: np.ndarray) -> np.ndarray:
-    """Plans × terms TF-IDF (smooth idf, as scikit-learn's default), rows l2-normalised."""
-    df = (counts > 0).sum(axis=0)
-    weights = counts * (np.log((1 + len(counts)) / (1 + df)) + 1)
-    norms = np.linalg.norm(weights, axis=1, keepdims=True)
-    return weights / np.where(norms > 0, norms, 1)
+def tfidf_rows(counts: sparse.csr_matrix) -> sparse.csr_matrix:
+    """Plans × terms TF-IDF (smooth idf, as scikit-learn's default), rows l2-normalised, sparse."""
+    df = np.bincount(counts.indices, minlength=counts.shape[1])  # plans holding each term (no stored zeros)
+    weights = counts @ sparse.diags(np.log((1 + counts.shape[0]) / (1 + df)) + 1)
+    norms = np.sqrt(np.asarray(weights.multiply(weights).sum(axis=1)).ravel())
+    return sparse.diags(1 / np.where(norms > 0, norms, 1)) @ weights
 
 
-def term_counts(matrix: ItemMatrix, rows: np.ndarray) -> np.ndarray:
-    """Plans × terms occurrence counts of the items `rows`."""
-    codes = pd.Categorical(matrix.items["doc_id"].to_numpy()[rows], categories=matrix.plans).codes
-    out = np.zeros((len(matrix.plans), len(matrix.columns)))
-    np.add.at(out, codes, matrix.matrix[rows].toarray())
-    return out
-
-
-def tree_rows(scope: str, kind: str, labels: list[str], distances_of, n_units: int, groups: list[np.ndarray] | None,
-              params: ExploratoryParams) -> tuple[list, list]:
+def tree_rows(scope: str, kind: str, labels: list[str], distances_of, n_units: int, resample,
+              params: ExploratoryParams, n_replicates: int) -> tuple[list, list]:
     """Nodes (leaves, then merges with their support) and summary of one dendrogram;
-    `distances_of(rows)` gives the distance matrix from the units `rows` (items), resampled either
-    over all items (`groups` None) or within each plan."""
+    `distances_of(rows)` gives the distance matrix from the units `rows` (items), `resample(rng)`
+    one bootstrap of the units, done `n_replicates` times (0: no support)."""
     if len(labels) < 3:
         return [], []
     distances = distances_of(np.arange(n_units))
     merges = tree(distances, params.tree_method)
-    rng, replicates = np.random.default_rng(params.seed), []
-    for _ in range(params.tree_replicates):
-        rows = (rng.integers(0, n_units, n_units) if groups is None
-                else np.concatenate([rng.choice(g, len(g)) for g in groups if len(g)]))
-        replicates.append(tree(distances_of(rows), params.tree_method))
+    rng = np.random.default_rng(params.seed)
+    replicates = [tree(distances_of(resample(rng)), params.tree_method) for _ in range(n_replicates)]
     support = merge_support(merges, replicates)
     n = len(labels)
     nodes = [{"scope": scope, "kind": kind, "node": i, "label": label, "left": -1, "right": -1, "height": 0.0,
@@ -195,20 +186,24 @@ def tree_rows(scope: str, kind: str, labels: list[str], distances_of, n_units: i
     return nodes, [{"scope": scope, "kind": kind, "method": params.tree_method,
                     "metric": "jaccard" if kind == "terms" else "cosine_tfidf", "leaves": n,
                     "cophenetic": round(cophenetic_correlation(merges, distances), 4),
-                    "replicates": params.tree_replicates,
+                    "replicates": n_replicates,
                     "kept": int((support >= params.tree_keep_share).sum())}]
 
 
 def scope_trees(scope: str, terms: ItemMatrix, params: ExploratoryParams) -> tuple[list, list]:
     """The term dendrogram (top tree_top_terms terms, Jaccard over items, items resampled) and the
-    plan dendrogram (cosine of TF-IDF over every term, items resampled within plans)."""
+    plan dendrogram (cosine of TF-IDF over every term, items resampled within plans; not resampled
+    when the scope has more than tree_resample_max_plans plans)."""
     top = set(top_by_items_matrix(terms, params.tree_top_terms))
     columns = [at for at, c in enumerate(terms.columns) if c in top]
     incidence = terms.matrix[:, columns]
+    units = incidence.shape[0]
     found = tree_rows(scope, "terms", [terms.columns[c] for c in columns],
-                      lambda rows: jaccard_distances(incidence[rows].toarray()), incidence.shape[0], None, params)
-    plans = tree_rows(scope, "plans", terms.plans, lambda rows: cosine_distances(tfidf_rows(term_counts(terms, rows))),
-                      terms.matrix.shape[0], terms.plan_rows(), params)
+                      lambda rows: jaccard_distances(incidence[rows].toarray()), units,
+                      lambda rng: rng.integers(0, units, units), params, params.tree_replicates)
+    resampled = len(terms.plans) <= params.tree_resample_max_plans
+    plans = tree_rows(scope, "plans", terms.plans, lambda rows: cosine_distances(tfidf_rows(terms.plan_totals(rows))),
+                      units, terms.resample_within_plans, params, params.tree_replicates if resampled else 0)
     return found[0] + plans[0], found[1] + plans[1]
 
 

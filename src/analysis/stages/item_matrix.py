@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -22,23 +23,43 @@ class ItemMatrix:
     columns: list[str]
     matrix: sparse.csr_matrix
 
-    @property
+    @cached_property
     def plans(self) -> list[str]:
         return sorted(self.items["doc_id"].unique())
 
+    @cached_property
+    def codes(self) -> np.ndarray:
+        """Each row's plan, as its position in `plans`."""
+        return pd.Categorical(self.items["doc_id"], categories=self.plans).codes.astype(np.int64)
+
+    @cached_property
     def plan_rows(self) -> list[np.ndarray]:
-        """The row numbers of each plan of `plans`, in that order."""
-        codes = pd.Categorical(self.items["doc_id"], categories=self.plans).codes
-        return [np.flatnonzero(codes == at) for at in range(len(self.plans))]
+        """The row numbers of each plan of `plans` (ascending), in that order."""
+        order = np.argsort(self.codes, kind="stable")
+        return np.split(order, np.cumsum(np.bincount(self.codes, minlength=len(self.plans)))[:-1])
+
+    def resample_within_plans(self, rng: np.random.Generator) -> np.ndarray:
+        """Row numbers of one item bootstrap within each plan (each plan's rows drawn with replacement,
+        as many as it has), plans in order: the draws of `np.concatenate([rng.choice(g, len(g)) for g
+        in self.plan_rows])`, in one vectorised call."""
+        groups = self.plan_rows
+        sizes = np.array([len(g) for g in groups], dtype=np.int64)
+        starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
+        return np.concatenate(groups)[starts + rng.integers(0, np.repeat(sizes, sizes))]
+
+    def indicator(self, rows: np.ndarray) -> sparse.csr_matrix:
+        """plans × `rows`: 1 where the row belongs to the plan."""
+        return sparse.csr_matrix((np.ones(len(rows)), (self.codes[rows], np.arange(len(rows)))),
+                                 shape=(len(self.plans), len(rows)))
 
     def per_plan(self, rows: np.ndarray | None = None) -> np.ndarray:
         """plans × columns: items holding each column (`rows`: a resample of row numbers)."""
         rows = np.arange(self.matrix.shape[0]) if rows is None else rows
-        presence = (self.matrix[rows] > 0).astype(float)
-        codes = pd.Categorical(self.items["doc_id"].to_numpy()[rows], categories=self.plans).codes
-        indicator = sparse.csr_matrix((np.ones(len(rows)), (codes, np.arange(len(rows)))),
-                                      shape=(len(self.plans), len(rows)))
-        return np.asarray((indicator @ presence).todense())
+        return (self.indicator(rows) @ (self.matrix[rows] > 0).astype(float)).toarray()
+
+    def plan_totals(self, rows: np.ndarray) -> sparse.csr_matrix:
+        """plans × columns, sparse: the sum of the values of the items `rows` (occurrence counts for terms)."""
+        return (self.indicator(rows) @ self.matrix[rows]).tocsr()
 
 
 def long_matrix(items: pd.DataFrame, pairs: pd.DataFrame, column: str, order: list[str] | None = None,

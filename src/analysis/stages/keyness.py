@@ -4,7 +4,8 @@ One definition and one table for every page: the terms are the plan terms of ite
 stopwords, place names or numerals; the coword stage), the unit is the item (`item_keyness`), and
 the reference is the other complete plans of the scope — every plan ("all") and each plan set of
 params/report.yaml (set_default, set_<name>); plans whose completeness is in `rank_exclude` are
-tested but never part of a reference.
+tested but never part of a reference. "all" is left out when a plan set holds exactly every plan
+(`keyness_scopes`: at 1,000 plans the copy would double the largest table of the stage).
 """
 
 from __future__ import annotations
@@ -47,12 +48,20 @@ def scope_keyness(tokens: pd.DataFrame, documents: pd.DataFrame, doc_ids: list[s
     return found[KEYNESS_COLUMNS[1:]]
 
 
+def keyness_scopes(documents: pd.DataFrame, report: ReportParams) -> dict[str, list[str]]:
+    """The scopes keyness.csv holds: `analysis_scopes`, except "all" when a plan set has exactly the
+    same plans (every district with one plan: set_default) — its rows would be a copy of the set's."""
+    scopes = analysis_scopes(documents, report)
+    sets = [sorted(ids) for name, ids in scopes.items() if name != POOLED]
+    return {name: ids for name, ids in scopes.items() if name != POOLED or sorted(ids) not in sets}
+
+
 def keyness_table(tokens: pd.DataFrame, documents: pd.DataFrame, params: Params) -> pd.DataFrame:
-    """keyness.csv: `scope_keyness` for every scope, scopes in `analysis_scopes` order."""
+    """keyness.csv: `scope_keyness` for every scope of `keyness_scopes`, in that order."""
     report = params.report
-    parts = [scope_keyness(tokens, documents, ids, report.rank_exclude, params.exploratory, params.report.max_q,
+    parts = [scope_keyness(tokens, documents, ids, report.rank_exclude, params.exploratory, report.max_q,
                            params.themes.theme_of).assign(scope=scope)
-             for scope, ids in analysis_scopes(documents, report).items()]
+             for scope, ids in keyness_scopes(documents, report).items()]
     return pd.concat(parts, ignore_index=True)[KEYNESS_COLUMNS]
 
 

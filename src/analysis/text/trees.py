@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 from scipy.cluster.hierarchy import cophenet, linkage
 from scipy.spatial.distance import squareform
 
@@ -52,11 +53,12 @@ def jaccard_distances(incidence: np.ndarray) -> np.ndarray:
     return 1.0 - similarity
 
 
-def cosine_distances(rows: np.ndarray) -> np.ndarray:
-    """1 − cosine between the rows of a matrix (a zero row is at distance 1 from every other)."""
-    x = np.asarray(rows, dtype=float)
-    norms = np.linalg.norm(x, axis=1)
-    unit = x / np.where(norms > 0, norms, 1)[:, None]
-    distances = 1.0 - unit @ unit.T
+def cosine_distances(rows: np.ndarray | sparse.spmatrix) -> np.ndarray:
+    """1 − cosine between the rows of a (dense or sparse) matrix (a zero row is at distance 1 from
+    every other); dense result."""
+    x = sparse.csr_matrix(rows, dtype=float)
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    unit = sparse.diags(1 / np.where(norms > 0, norms, 1)) @ x
+    distances = 1.0 - (unit @ unit.T).toarray()
     np.fill_diagonal(distances, 0.0)
     return np.clip(distances, 0, 2)

@@ -35,9 +35,9 @@ def set_keyness(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
 
 
 def _compute_set_keyness(data: ReportData, doc_ids: list[str]) -> pd.DataFrame:
-    from analysis.stages.keyness import KEYNESS_COLUMNS, analysis_scopes, scope_keyness
+    from analysis.stages.keyness import KEYNESS_COLUMNS, keyness_scopes, scope_keyness
 
-    for scope, ids in analysis_scopes(data.documents, data.params.report).items():
+    for scope, ids in keyness_scopes(data.documents, data.params.report).items():
         if sorted(ids) == doc_ids:
             return data.keyness[data.keyness["scope"] == scope][KEYNESS_COLUMNS[1:]].reset_index(drop=True)
     params = data.params

@@ -108,12 +108,26 @@ def tree_note_html(summary: pd.Series, nodes: pd.DataFrame, names: dict[str, str
         members[int(row.node)] = members[int(row.left)] + members[int(row.right)]
         if row.support >= keep_share and len(members[int(row.node)]) < len(leaves):
             kept.append(f"{'、'.join(members[int(row.node)])}（{percent(row.support)}）")
-    listed = "；".join(kept) if kept else "没有 none"
+    listed = "；".join(kept) if kept else "没有 none" if summary["replicates"] else "未重抽样 not resampled"
     return safe_html("<p class='meta'>共表相关 cophenetic correlation = {c}（{method} 连接，{metric}）。"
                      "在 {r} 次条目重抽样中至少 {share} 保留的合并 "
                      "merges kept in at least {share} of {r} item resamples：{kept}</p>",
                      c=f"{summary['cophenetic']:.2f}", method=summary["method"], metric=summary["metric"],
                      r=int(summary["replicates"]), share=percent(keep_share), kept=listed)
+
+
+def large_tree_html(title: str, summary: pd.Series, detail_max_plans: int):
+    """What stands for the plan dendrogram of a set too large to draw: its size, its cophenetic
+    correlation, whether it was resampled, and where its merges are."""
+    resampled = (f"{int(summary['replicates'])} 次条目重抽样 item resamples" if summary["replicates"]
+                 else "未做条目重抽样（计划数超过 tree_resample_max_plans）not resampled (more plans than "
+                      "tree_resample_max_plans)")
+    return safe_html("<h3>{title}</h3><p class='meta'>本集合 {n} 份计划，多于 detail_max_plans（{m}）：不画计划树。"
+                     "树本身（共表相关 cophenetic correlation = {c}；{resampled}）的全部合并在 tree_nodes.csv，"
+                     "摘要在 tree_summary.csv。 The plan dendrogram of "
+                     "{n} plans is not drawn (more than detail_max_plans = {m}); its merges are in tree_nodes.csv.</p>",
+                     title=title, n=int(summary["leaves"]), m=detail_max_plans, c=f"{summary['cophenetic']:.2f}",
+                     resampled=resampled)
 
 
 def selection_frame(selection: pd.DataFrame) -> pd.DataFrame:

@@ -79,12 +79,17 @@ def correspondence(data: ReportData, doc_ids: list[str], name: str) -> list:
 
 
 def trees(data: ReportData, doc_ids: list[str], name: str) -> list:
-    """Term and plan dendrograms (plans only for a small set), cophenetic correlation, surviving merges."""
+    """Term and plan dendrograms (the plan one drawn only for a small set, else a line saying so),
+    cophenetic correlation, surviving merges."""
     scope, names, keep = scope_of(name), plan_names(data.documents), _settings(data).tree_keep_share
     summary, shown = rows_of(data.tree_summary, scope).set_index("kind"), []
     for kind, title in TREE_TITLES.items():
         nodes = rows_of(data.tree_nodes, scope, kind=kind)
-        if nodes.empty or (kind == "plans" and is_large(data, doc_ids)):
+        if nodes.empty:
+            continue
+        if kind == "plans" and is_large(data, doc_ids):
+            shown.append(structure.large_tree_html(title, summary.loc[kind],
+                                                  data.params.report.detail_max_plans))
             continue
         shown += [safe_html("<h3>{title}</h3>", title=title), plot_dendrogram(nodes, names, title, keep),
                   structure.tree_note_html(summary.loc[kind], nodes, names, keep)]
