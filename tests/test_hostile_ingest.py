@@ -129,6 +129,33 @@ def test_docx_inflating_past_the_xml_limit_is_refused_bounded(tmp_path: Path) ->
     assert seconds < 10 and peak < 50_000_000
 
 
+def declaring(data: bytes, member: str, size: int) -> bytes:
+    """The zip `data` with `member`'s uncompressed size patched to `size` in its local header and its
+    central directory entry (the CRC and the compressed data unchanged)."""
+    patched, name = bytearray(data), member.encode()
+    for signature, size_at, name_at in ((b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)):
+        at = patched.find(signature)
+        while patched[at + name_at:at + name_at + len(name)] != name:
+            at = patched.find(signature, at + 1)
+        patched[at + size_at:at + size_at + 4] = size.to_bytes(4, "little")
+    return bytes(patched)
+
+
+def test_docx_member_inflating_past_its_declared_size_is_refused_bounded(project: Paths, tmp_path: Path) -> None:
+    """word/document.xml declares 2,000 bytes (under every limit and the ratio floor) but inflates to 30 MB."""
+    xml = paragraphs_xml("<w:p><w:r><w:t>" + "0" * 30_000_000 + "</w:t></w:r></w:p>")
+    bomb = declaring(docx_with(xml), "word/document.xml", 2_000)
+    assert zipfile.ZipFile(io.BytesIO(bomb)).getinfo("word/document.xml").file_size == 2_000
+    expected = (f"{tmp_path / 'declared.docx'}: member word/document.xml does not match its declared 2,000 bytes "
+                "(inflates past its declared size, or damaged); open it in Word or LibreOffice and save as .docx")
+    line, seconds, peak = refused(tmp_path, "declared.docx", bomb)
+    assert line == expected and seconds < 5 and peak < 5_000_000
+    before = raw_state(project)
+    assert one_error(cli("--root", str(project.root), "add", str(tmp_path / "declared.docx"), "--district", "杨浦",
+                         "--year", "2025")) == f"error: {expected}"
+    assert raw_state(project) == before and not (project.processed / ".extract").exists()
+
+
 @pytest.mark.parametrize(("xml", "damage", "error"), [
     (b"<w:document><w:body><w:p>", False, "XMLSyntaxError"),
     (paragraphs_xml("<w:p><w:r><w:t>" + PARAGRAPH + "</w:t></w:r></w:p>"), True, "error"),  # zlib.error
