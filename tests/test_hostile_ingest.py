@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
+import select
+import subprocess
+import sys
 import time
 import tracemalloc
 import zipfile
@@ -259,3 +263,38 @@ def test_a_killed_batch_add_leaves_nothing_that_blocks(project: Paths) -> None:
     assert len(validate(project.raw)) == 5
     added = add_plans(project.raw, [AddRequest(PLAN, "杨浦", 2025)])
     assert not staging.exists() and [p.doc_id for p in validate(project.raw)][-1] == added[0].doc_id
+
+
+# Holds data/processed/.lock the way a `run` or another `add` does (the same filelock), until stdin closes.
+HOLD_LOCK = """
+import sys
+from filelock import FileLock
+with FileLock(sys.argv[1]):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_add_says_it_waits_for_the_processed_lock_then_succeeds(project: Paths, tmp_path: Path) -> None:
+    plan = tmp_path / "杨浦2025.txt"
+    plan.write_bytes(PLAN.read_bytes())
+    project.processed.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(project.processed / ".lock")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"), "PYTHONUNBUFFERED": "1"}
+    add = subprocess.Popen([sys.executable, "-m", "analysis", "--root", str(project.root), "add", str(plan),
+                            "--district", "杨浦", "--year", "2025"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, encoding="utf-8", env=env)
+    try:
+        assert add.stderr is not None
+        assert select.select([add.stderr], [], [], 120)[0], "add printed nothing while it waited"
+        assert add.stderr.readline() == (f"waiting for {project.processed / '.lock'}: another `run` or `add` is "
+                                         "using data/processed …\n")
+        assert add.poll() is None and "yangpu_2025" not in {p.doc_id for p in read_manifest(project.raw)}
+    finally:
+        holder.communicate("", timeout=30)  # the first one finishes: the lock is released
+    out, err = add.communicate(timeout=120)
+    assert add.returncode == 0, err
+    assert out.startswith(f"added yangpu_2025: {project.raw / 'yangpu_2025.txt'}")
+    assert [p.doc_id for p in read_manifest(project.raw)][-1] == "yangpu_2025"
