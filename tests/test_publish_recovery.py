@@ -27,16 +27,23 @@ from analysis.corpus.manifest import read_manifest, write_manifest
 from analysis.files import JOURNAL, STAGING_PREFIX, publish, recover, staging_folder
 from analysis.paths import Paths
 from analysis.pipeline import BUILD, interrupted_state
-from support import cli
+from analysis.publish import runner
+from support import cli, unexecuted_notebooks
 from test_determinism import kernels_of, state, wait_for
 
-# `run` that dies by SIGKILL right after its N-th file operation in reports/ (0: the journal written).
+# `run` that dies by SIGKILL right after its N-th file operation in reports/ (0: the journal written);
+# its notebooks are exported unexecuted (support.unexecuted_notebooks): the test is about publishing.
 DIE_IN_REPORTS = """
 import os, signal, sys
 from pathlib import Path
 from analysis import files
 from analysis.cli import main
+from analysis.publish import runner
 
+sys.path.insert(0, sys.argv[3])
+from support import unexecuted_notebooks
+
+runner.execute_all = unexecuted_notebooks
 root, after = Path(sys.argv[1]), int(sys.argv[2])
 real_replace, done = os.replace, []
 
@@ -54,6 +61,9 @@ def replace(source, target):
 files.os.replace = replace
 main(["--root", str(root), "run", "--jobs", "1"])
 """
+
+
+TESTS = Path(__file__).parent
 
 
 class Killed(BaseException):
@@ -132,7 +142,7 @@ def test_a_run_killed_at_each_publish_step_is_finished_by_the_next_run(copy: Pat
     for step, change in ((1, None), (0, "a.ipynb"), (4, "b.ipynb")):
         if change:  # an unused notebook: the run key changes, the pages are skipped, index and manifest not
             (copy.notebooks / change).write_text("{}", encoding="utf-8")
-        died = subprocess.run([sys.executable, "-c", DIE_IN_REPORTS, str(copy.root), str(step)],
+        died = subprocess.run([sys.executable, "-c", DIE_IN_REPORTS, str(copy.root), str(step), str(TESTS)],
                               capture_output=True, text=True, timeout=600)
         assert died.returncode == -signal.SIGKILL, died.stderr[-2000:]
         assert (copy.reports / JOURNAL).is_file()
@@ -150,8 +160,11 @@ def test_a_run_killed_at_each_publish_step_is_finished_by_the_next_run(copy: Pat
     assert "Revised" in (copy.reports / "comparison.html").read_text(encoding="utf-8")
 
 
-def test_a_removed_plan_and_a_dropped_set_leave_no_stale_outputs(copy: Paths, tmp_path: Path) -> None:
-    """zhoushan_2024 removed from the manifest; the files a dropped set `y2024` left behind."""
+def test_a_removed_plan_and_a_dropped_set_leave_no_stale_outputs(
+        copy: Paths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """zhoushan_2024 removed from the manifest; the files a dropped set `y2024` left behind. The pages
+    are exported from unexecuted notebooks: what is deleted does not depend on their outputs."""
+    monkeypatch.setattr(runner, "execute_all", unexecuted_notebooks)
     folder(copy.processed, {"coword/set_y2024.gexf": "<gexf/>", "coword/set_y2024.graphml": "<graphml/>"})
     folder(copy.reports, {"comparison_y2024.html": "<html></html>", "notebooks/comparison_y2024.ipynb": "{}"})
     write_manifest(copy.raw, [p for p in read_manifest(copy.raw) if p.doc_id != "zhoushan_2024"])
@@ -208,14 +221,14 @@ def snapshot(folder: Path) -> dict[str, str]:
     return {name: sha for name, sha in state(folder).items() if not name.startswith(".extract/")}
 
 
-def test_ctrl_c_says_what_is_true_and_the_next_run_recovers(copy: Paths) -> None:
-    """Interrupted in the stages (after the first; after clusters, while joblib threads fit set
-    clusters) and while the first report kernel starts (importing IPython: a SIGINT reaching it
-    printed a KeyboardInterrupt traceback). Each message is checked against the folders themselves."""
+def test_ctrl_c_says_what_is_true_and_the_next_run_recovers(copy: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Interrupted in the stages (themes running; clusters running, whose fits run on joblib threads)
+    and while the first report kernel starts (importing IPython: a SIGINT reaching it printed a
+    KeyboardInterrupt traceback). Each message is checked against the folders themselves."""
     with (copy.params / "clean.yaml").open("a", encoding="utf-8") as handle:
         handle.write("\n# every stage reruns\n")
     processed, reports = snapshot(copy.processed), state(copy.reports)
-    for stage in ("dataset", "clusters"):
+    for stage in ("dataset", "themes"):  # the stage after it is running
         proc = start(copy)
         after_stage(proc, stage)
         assert interrupt(proc) == BEFORE, stage
@@ -226,6 +239,7 @@ def test_ctrl_c_says_what_is_true_and_the_next_run_recovers(copy: Paths) -> None
     assert interrupt(proc) == AFTER_STAGES
     assert snapshot(copy.processed) != processed and state(copy.reports) == reports
 
+    monkeypatch.setattr(runner, "execute_all", unexecuted_notebooks)  # recovering is about publishing, not notebooks
     result = cli("--root", str(copy.root), "run", "--jobs", "2")
     assert result.returncode == 0, result.stderr
     assert cli("--root", str(copy.root), "verify").returncode == 0
