@@ -222,7 +222,7 @@ def snapshot(folder: Path) -> dict[str, str]:
 
 
 def test_ctrl_c_says_what_is_true_and_the_next_run_recovers(copy: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Interrupted in the stages (themes running; clusters running, whose fits run on joblib threads)
+    """Interrupted in the stages (themes running; clusters running, its fits on a thread per core)
     and while the first report kernel starts (importing IPython: a SIGINT reaching it printed a
     KeyboardInterrupt traceback). Each message is checked against the folders themselves."""
     with (copy.params / "clean.yaml").open("a", encoding="utf-8") as handle:
