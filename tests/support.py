@@ -60,3 +60,22 @@ def seeds_project(paths: Paths, seeds_processed: Path, target: Path) -> Paths:
     shutil.rmtree(project.processed)
     shutil.copytree(seeds_processed, project.processed, ignore=shutil.ignore_patterns(".lock"))
     return project
+
+
+class InProcessKernel:
+    """Stands for a report kernel: runs the page export's code in this process."""
+
+    def run_code(self, code: str, timeout: int) -> None:
+        exec(code, {})
+
+
+def unexecuted_notebooks(paths: Paths, todo: list, staging: Path, workers: int, timeout: int, finish,
+                         memory_mb: int | None = None) -> None:
+    """A cheap `runner.execute_all` for tests of publish mechanics (not of notebooks): each job's
+    notebook copied as its "executed" notebook, then exported to its page as a run does (real page,
+    run digest included), without a kernel."""
+    for job in todo:
+        executed = staging / job.executed
+        executed.parent.mkdir(parents=True, exist_ok=True)
+        executed.write_bytes((paths.notebooks / job.notebook).read_bytes())
+        finish(job, executed, InProcessKernel())

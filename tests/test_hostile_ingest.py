@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
+import select
+import subprocess
+import sys
 import time
 import tracemalloc
 import zipfile
@@ -129,6 +133,33 @@ def test_docx_inflating_past_the_xml_limit_is_refused_bounded(tmp_path: Path) ->
     assert seconds < 10 and peak < 50_000_000
 
 
+def declaring(data: bytes, member: str, size: int) -> bytes:
+    """The zip `data` with `member`'s uncompressed size patched to `size` in its local header and its
+    central directory entry (the CRC and the compressed data unchanged)."""
+    patched, name = bytearray(data), member.encode()
+    for signature, size_at, name_at in ((b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)):
+        at = patched.find(signature)
+        while patched[at + name_at:at + name_at + len(name)] != name:
+            at = patched.find(signature, at + 1)
+        patched[at + size_at:at + size_at + 4] = size.to_bytes(4, "little")
+    return bytes(patched)
+
+
+def test_docx_member_inflating_past_its_declared_size_is_refused_bounded(project: Paths, tmp_path: Path) -> None:
+    """word/document.xml declares 2,000 bytes (under every limit and the ratio floor) but inflates to 30 MB."""
+    xml = paragraphs_xml("<w:p><w:r><w:t>" + "0" * 30_000_000 + "</w:t></w:r></w:p>")
+    bomb = declaring(docx_with(xml), "word/document.xml", 2_000)
+    assert zipfile.ZipFile(io.BytesIO(bomb)).getinfo("word/document.xml").file_size == 2_000
+    expected = (f"{tmp_path / 'declared.docx'}: member word/document.xml does not match its declared 2,000 bytes "
+                "(inflates past its declared size, or damaged); open it in Word or LibreOffice and save as .docx")
+    line, seconds, peak = refused(tmp_path, "declared.docx", bomb)
+    assert line == expected and seconds < 5 and peak < 5_000_000
+    before = raw_state(project)
+    assert one_error(cli("--root", str(project.root), "add", str(tmp_path / "declared.docx"), "--district", "杨浦",
+                         "--year", "2025")) == f"error: {expected}"
+    assert raw_state(project) == before and not (project.processed / ".extract").exists()
+
+
 @pytest.mark.parametrize(("xml", "damage", "error"), [
     (b"<w:document><w:body><w:p>", False, "XMLSyntaxError"),
     (paragraphs_xml("<w:p><w:r><w:t>" + PARAGRAPH + "</w:t></w:r></w:p>"), True, "error"),  # zlib.error
@@ -242,3 +273,38 @@ def test_a_killed_batch_add_leaves_nothing_that_blocks(project: Paths) -> None:
     assert len(validate(project.raw)) == 5
     added = add_plans(project.raw, [AddRequest(PLAN, "杨浦", 2025)])
     assert not staging.exists() and [p.doc_id for p in validate(project.raw)][-1] == added[0].doc_id
+
+
+# Holds data/processed/.lock the way a `run` or another `add` does (the same filelock), until stdin closes.
+HOLD_LOCK = """
+import sys
+from filelock import FileLock
+with FileLock(sys.argv[1]):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_add_says_it_waits_for_the_processed_lock_then_succeeds(project: Paths, tmp_path: Path) -> None:
+    plan = tmp_path / "杨浦2025.txt"
+    plan.write_bytes(PLAN.read_bytes())
+    project.processed.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(project.processed / ".lock")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"), "PYTHONUNBUFFERED": "1"}
+    add = subprocess.Popen([sys.executable, "-m", "analysis", "--root", str(project.root), "add", str(plan),
+                            "--district", "杨浦", "--year", "2025"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, encoding="utf-8", env=env)
+    try:
+        assert add.stderr is not None
+        assert select.select([add.stderr], [], [], 120)[0], "add printed nothing while it waited"
+        assert add.stderr.readline() == (f"waiting for {project.processed / '.lock'}: another `run` or `add` is "
+                                         "using data/processed …\n")
+        assert add.poll() is None and "yangpu_2025" not in {p.doc_id for p in read_manifest(project.raw)}
+    finally:
+        holder.communicate("", timeout=30)  # the first one finishes: the lock is released
+    out, err = add.communicate(timeout=120)
+    assert add.returncode == 0, err
+    assert out.startswith(f"added yangpu_2025: {project.raw / 'yangpu_2025.txt'}")
+    assert [p.doc_id for p in read_manifest(project.raw)][-1] == "yangpu_2025"

@@ -18,7 +18,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -28,16 +27,23 @@ from analysis.corpus.manifest import read_manifest, write_manifest
 from analysis.files import JOURNAL, STAGING_PREFIX, publish, recover, staging_folder
 from analysis.paths import Paths
 from analysis.pipeline import BUILD, interrupted_state
-from support import cli
+from analysis.publish import runner
+from support import cli, unexecuted_notebooks
 from test_determinism import kernels_of, state, wait_for
 
-# `run` that dies by SIGKILL right after its N-th file operation in reports/ (0: the journal written).
+# `run` that dies by SIGKILL right after its N-th file operation in reports/ (0: the journal written);
+# its notebooks are exported unexecuted (support.unexecuted_notebooks): the test is about publishing.
 DIE_IN_REPORTS = """
 import os, signal, sys
 from pathlib import Path
 from analysis import files
 from analysis.cli import main
+from analysis.publish import runner
 
+sys.path.insert(0, sys.argv[3])
+from support import unexecuted_notebooks
+
+runner.execute_all = unexecuted_notebooks
 root, after = Path(sys.argv[1]), int(sys.argv[2])
 real_replace, done = os.replace, []
 
@@ -55,6 +61,9 @@ def replace(source, target):
 files.os.replace = replace
 main(["--root", str(root), "run", "--jobs", "1"])
 """
+
+
+TESTS = Path(__file__).parent
 
 
 class Killed(BaseException):
@@ -124,16 +133,17 @@ def copy(published: Paths, tmp_path: Path) -> Paths:
 
 
 def test_a_run_killed_at_each_publish_step_is_finished_by_the_next_run(copy: Paths) -> None:
-    """Killed right after reports/.publish.json appears, after one move (pages new, manifest old),
-    and after the stamp (the journal still there): the next `run` recovers first, then says up to
-    date, and `verify` passes. Every other step: the unit test above."""
+    """Killed right after reports/.publish.json appears (every page rebuilt, none moved yet) and after
+    the stamp (the journal still there): the next `run` recovers first, then says up to date, and
+    `verify` passes. The steps between (one move: pages new, manifest old) take the same path, the
+    journal replayed by `recover`: the unit test above kills at each of them."""
     (copy.root / "CITATION.cff").write_text(  # the run digest changes: every page is rebuilt
         (copy.root / "CITATION.cff").read_text(encoding="utf-8").replace("title: ", "title: Revised "),
         encoding="utf-8")
-    for step, change in ((1, None), (0, "a.ipynb"), (4, "b.ipynb")):
+    for step, change in ((0, None), (4, "b.ipynb")):
         if change:  # an unused notebook: the run key changes, the pages are skipped, index and manifest not
             (copy.notebooks / change).write_text("{}", encoding="utf-8")
-        died = subprocess.run([sys.executable, "-c", DIE_IN_REPORTS, str(copy.root), str(step)],
+        died = subprocess.run([sys.executable, "-c", DIE_IN_REPORTS, str(copy.root), str(step), str(TESTS)],
                               capture_output=True, text=True, timeout=600)
         assert died.returncode == -signal.SIGKILL, died.stderr[-2000:]
         assert (copy.reports / JOURNAL).is_file()
@@ -151,8 +161,11 @@ def test_a_run_killed_at_each_publish_step_is_finished_by_the_next_run(copy: Pat
     assert "Revised" in (copy.reports / "comparison.html").read_text(encoding="utf-8")
 
 
-def test_a_removed_plan_and_a_dropped_set_leave_no_stale_outputs(copy: Paths, tmp_path: Path) -> None:
-    """zhoushan_2024 removed from the manifest; the files a dropped set `y2024` left behind."""
+def test_a_removed_plan_and_a_dropped_set_leave_no_stale_outputs(
+        copy: Paths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """zhoushan_2024 removed from the manifest; the files a dropped set `y2024` left behind. The pages
+    are exported from unexecuted notebooks: what is deleted does not depend on their outputs."""
+    monkeypatch.setattr(runner, "execute_all", unexecuted_notebooks)
     folder(copy.processed, {"coword/set_y2024.gexf": "<gexf/>", "coword/set_y2024.graphml": "<graphml/>"})
     folder(copy.reports, {"comparison_y2024.html": "<html></html>", "notebooks/comparison_y2024.ipynb": "{}"})
     write_manifest(copy.raw, [p for p in read_manifest(copy.raw) if p.doc_id != "zhoushan_2024"])
@@ -173,37 +186,61 @@ def test_a_removed_plan_and_a_dropped_set_leave_no_stale_outputs(copy: Paths, tm
 
 
 def start(project: Paths) -> subprocess.Popen:
+    """`run` in its own session, stdout unbuffered: each `ran   stage NAME` line arrives as it is printed."""
     return subprocess.Popen([sys.executable, "-m", "analysis", "--root", str(project.root), "run", "--jobs", "1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
-                            start_new_session=True)
+                            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
 def interrupt(proc: subprocess.Popen) -> str:
+    """SIGINT to the run alone (as Ctrl-C reaches it; kernels run in sessions of their own): exit 130,
+    no traceback (a kernel's included: they share stderr), no glibc abort (134), no kernel left."""
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err[-3000:]
-    assert "Traceback" not in err and "ZMQError" not in err, err[-3000:]
+    assert proc.returncode == 130, (proc.returncode, err[-3000:])
+    assert "Traceback" not in err and "ZMQError" not in err and "double free" not in err, err[-3000:]
     assert not kernels_of(proc.pid)
     return [line for line in err.splitlines() if line.startswith("error:")][-1]
 
 
-def test_ctrl_c_says_what_is_true_and_the_next_run_recovers(copy: Paths) -> None:
+def after_stage(proc: subprocess.Popen, name: str) -> None:
+    """Read the run's output until stage `name` has run (the next stage is then running)."""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith(f"ran   stage {name}"):
+            return
+    pytest.fail(f"the run ended before stage {name} ran")
+
+
+BEFORE = "error: interrupted before anything was published: data/processed and reports/ are unchanged; run again"
+AFTER_STAGES = ("error: interrupted after the stages: data/processed is the new snapshot, the pages are not "
+                "published (reports/ still shows the previous run); run again to publish them")
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """What a run publishes in `folder`: its files but the extraction cache (`.extract/`, content-keyed)."""
+    return {name: sha for name, sha in state(folder).items() if not name.startswith(".extract/")}
+
+
+def test_ctrl_c_says_what_is_true_and_the_next_run_recovers(copy: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Interrupted in the stages (themes running; clusters running, its fits on a thread per core)
+    and while the first report kernel starts (importing IPython: a SIGINT reaching it printed a
+    KeyboardInterrupt traceback). Each message is checked against the folders themselves."""
     with (copy.params / "clean.yaml").open("a", encoding="utf-8") as handle:
         handle.write("\n# every stage reruns\n")
-    before = state(copy.processed)
-    proc = start(copy)
-    wait_for(lambda: any(copy.processed.glob(f"{STAGING_PREFIX}*")), proc)
-    assert interrupt(proc) == ("error: interrupted before anything was published: data/processed and reports/ "
-                               "are unchanged; run again")
-    assert state(copy.processed) == before
+    processed, reports = snapshot(copy.processed), state(copy.reports)
+    for stage in ("dataset", "themes"):  # the stage after it is running
+        proc = start(copy)
+        after_stage(proc, stage)
+        assert interrupt(proc) == BEFORE, stage
+        assert snapshot(copy.processed) == processed and state(copy.reports) == reports
 
     proc = start(copy)
     wait_for(lambda: any(copy.reports.glob(f"{STAGING_PREFIX}*")) and kernels_of(proc.pid), proc)
-    time.sleep(0.5)
-    assert interrupt(proc) == ("error: interrupted after the stages: data/processed is the new snapshot, the pages "
-                               "are not published (reports/ still shows the previous run); run again to publish them")
-    assert state(copy.processed) != before
+    assert interrupt(proc) == AFTER_STAGES
+    assert snapshot(copy.processed) != processed and state(copy.reports) == reports
 
+    monkeypatch.setattr(runner, "execute_all", unexecuted_notebooks)  # recovering is about publishing, not notebooks
     result = cli("--root", str(copy.root), "run", "--jobs", "2")
     assert result.returncode == 0, result.stderr
     assert cli("--root", str(copy.root), "verify").returncode == 0

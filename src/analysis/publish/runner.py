@@ -9,6 +9,7 @@ are reset (`analysis.publish.kernel.reset`) while its imports and the snapshot's
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
 import queue
@@ -88,6 +89,7 @@ class WarmKernel:
             client.execute(cleanup_kc=False)
         finally:
             self.kc = client.kc
+            atexit.unregister(client._cleanup_kernel)  # shutdown() stops the kernel, never a SIGINT at exit
 
     def kill(self) -> None:
         """SIGKILL the kernel process, from any thread, even while it starts. Never SIGINT (what
@@ -190,15 +192,18 @@ def _write_reproducible(notebook: nbformat.NotebookNode, path: Path) -> None:
     nbformat.write(notebook, path)
 
 
-def _stop(kernels: list[WarmKernel], threads: list[threading.Thread]) -> None:
+def _stop(kernels: list[WarmKernel], finished: list[threading.Event]) -> None:
     """Kill the kernels (they run in sessions of their own: Ctrl-C does not reach them); each worker
-    then sees its kernel die and shuts down. Waits for the workers, a further Ctrl-C included."""
-    while any(thread.is_alive() for thread in threads):  # again and again: a kernel may be starting
+    then sees its kernel die, shuts down and sets its `finished` event. Waits for every worker, a
+    further Ctrl-C included. Not `Thread.is_alive()`: after Ctrl-C interrupted a `join()`, CPython
+    3.11 marks the still-running thread as stopped (bpo-45274), and the kernel it was starting would
+    outlive the run (nbclient's exit hook then sends it SIGINT: a KeyboardInterrupt traceback)."""
+    while not all(done.is_set() for done in finished):  # again and again: a kernel may be starting
         for kernel in list(kernels):
             kernel.kill()
         with contextlib.suppress(KeyboardInterrupt):
-            for thread in threads:
-                thread.join(timeout=0.5)
+            for done in finished:
+                done.wait(timeout=0.5)
 
 
 def execute_all(
@@ -220,7 +225,7 @@ def execute_all(
     lock = threading.Lock()
     bar = tqdm(total=len(todo), unit="report")
 
-    def work() -> None:
+    def work(finished: threading.Event) -> None:
         kernel = WarmKernel(paths.notebooks, memory_mb)
         kernels.append(kernel)
         try:
@@ -237,17 +242,22 @@ def execute_all(
         except BaseException as exc:
             failures.append(exc)
         finally:
-            kernel.shutdown()
+            try:
+                kernel.shutdown()
+            finally:
+                finished.set()
 
-    threads = [threading.Thread(target=work, daemon=True) for _ in range(min(workers, len(todo)))]
-    for thread in threads:
-        thread.start()
+    finished: list[threading.Event] = []  # one per started worker, set when it has shut its kernel down
     try:
-        for thread in threads:
-            thread.join()
+        for _ in range(min(workers, len(todo))):
+            done = threading.Event()
+            threading.Thread(target=work, args=(done,), daemon=True).start()
+            finished.append(done)
+        for done in finished:
+            done.wait()
     except KeyboardInterrupt:
         failures.append(KeyboardInterrupt())  # no notebook starts any more
-        _stop(kernels, threads)
+        _stop(kernels, finished)
         raise
     finally:
         bar.close()

@@ -10,7 +10,9 @@ a random sample), and ties go to the larger cosine silhouette, then the smaller 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from functools import cache
 from pathlib import Path
@@ -18,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from scipy import sparse
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.metrics import adjusted_rand_score, silhouette_score
@@ -59,11 +60,15 @@ def fit_kmeans(matrix: sparse.csr_matrix, k: int, random_state: int, params: Clu
 
 
 def fit_all(matrix: sparse.csr_matrix, fits: list[Fit], params: ClusterParams) -> list[np.ndarray]:
-    """Labels of independent fits (k, random_state, rows), one joblib thread per core. Each fit is
-    single-threaded, so the labels do not depend on the number of cores."""
-    return Parallel(n_jobs=-1, prefer="threads")(
-        delayed(fit_kmeans)(matrix[rows], k, random_state, params) for k, random_state, rows in fits
-    )
+    """Labels of independent fits (k, random_state, rows), one thread per core. Each fit is
+    single-threaded, so the labels do not depend on the number of cores. On Ctrl-C the fits not yet
+    started are cancelled and the running ones end before the interrupt leaves (joblib's thread pool
+    left them running native code while the interpreter exited)."""
+    executor = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
+    try:
+        return list(executor.map(lambda fit: fit_kmeans(matrix[fit[2]], fit[0], fit[1], params), fits))
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def best_jaccard(reference: np.ndarray, labels: np.ndarray) -> dict[int, float]:
