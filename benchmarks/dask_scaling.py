@@ -21,8 +21,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import ROOT, scale_project
 from distributed import LocalCluster
+from scale import ROOT, scale_project
 from synthetic import SEED, real_parts
 
 from analysis.params import load_params

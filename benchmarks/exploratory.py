@@ -127,7 +127,7 @@ def stage_costs(root: Path) -> dict | None:
 
 def measure_scale(n: int) -> dict | None:
     """`stage_costs` on a fresh n-plan project whose stages have all run once (untimed)."""
-    from bench import ROOT, scale_project
+    from scale import ROOT, scale_project
     from synthetic import real_parts
 
     from analysis.pipeline import ensure_processed

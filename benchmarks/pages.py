@@ -3,7 +3,7 @@
     PYTHONPATH=src python benchmarks/pages.py PROJECT [--pages 40] [--old-src /work/main/src] [--rounds 2]
 
 PROJECT is a project whose data/processed snapshot is built (e.g. a copy with synthetic plans:
-benchmarks/bench.py `scale_project`, then `ensure_processed`); it needs 2 × `--pages` + 1 plans. For each
+benchmarks/scale.py `scale_project`, then `ensure_processed`); it needs 2 × `--pages` + 1 plans. For each
 code tree, in rounds interleaved, a child process whose `analysis` (and its kernel's) comes from that
 tree runs the first `--pages` district pages (after one warm-up page, not counted) one after another
 on one warm kernel, exactly as a run does (runner.execute_job, then pages.export_page in the same
