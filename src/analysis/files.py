@@ -78,7 +78,7 @@ def csv_records(lines: Iterable[str], path: Path) -> tuple[list[str], list[dict[
 def safe_column(column: pd.Series) -> pd.Series:
     """`safe_cell` of every value of a text column, decided once per distinct value (a 1,000-plan
     table repeats a few thousand values over a million rows)."""
-    changed = {value: safe_cell(value) for value in column.unique() if safe_cell(value) is not value}
+    changed = {value: safe for value in column.unique() if (safe := safe_cell(value)) is not value}
     return column.mask(column.isin(list(changed)), column.map(changed)) if changed else column
 
 
