@@ -29,7 +29,14 @@ from analysis.stages.plansets import ranked_ids
 from analysis.text.ca import correspondence_analysis, procrustes_align
 from analysis.text.crosstab import RESIDUAL_MARK, adjusted_residuals, crosstab_test, drop_empty
 from analysis.text.dictionary import theme_lexicon, tool_codebook
-from analysis.text.trees import cophenetic_correlation, cosine_distances, jaccard_distances, merge_support, tree
+from analysis.text.trees import (
+    cophenetic_correlation,
+    cosine_distances,
+    jaccard_distances,
+    merge_support,
+    tree,
+    unit_rows,
+)
 
 GROUPS = ("region", "admin_level", "year")  # plan attributes crossed with themes when a set has several
 
@@ -160,9 +167,7 @@ def ca_spread(matrix: ItemMatrix, keep_rows: np.ndarray, keep_cols: np.ndarray, 
 def tfidf_rows(counts: sparse.csr_matrix) -> sparse.csr_matrix:
     """Plans × terms TF-IDF (smooth idf, as scikit-learn's default), rows l2-normalised, sparse."""
     df = np.bincount(counts.indices, minlength=counts.shape[1])  # plans holding each term (no stored zeros)
-    weights = counts @ sparse.diags(np.log((1 + counts.shape[0]) / (1 + df)) + 1)
-    norms = np.sqrt(np.asarray(weights.multiply(weights).sum(axis=1)).ravel())
-    return sparse.diags(1 / np.where(norms > 0, norms, 1)) @ weights
+    return unit_rows(counts @ sparse.diags(np.log((1 + counts.shape[0]) / (1 + df)) + 1))
 
 
 def tree_rows(scope: str, kind: str, labels: list[str], distances_of, n_units: int, resample,

@@ -53,12 +53,16 @@ def jaccard_distances(incidence: np.ndarray) -> np.ndarray:
     return 1.0 - similarity
 
 
+def unit_rows(x: sparse.spmatrix) -> sparse.csr_matrix:
+    """The rows of `x` scaled to unit length (l2); a zero row stays zero."""
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    return sparse.diags(1 / np.where(norms > 0, norms, 1)) @ x
+
+
 def cosine_distances(rows: np.ndarray | sparse.spmatrix) -> np.ndarray:
     """1 − cosine between the rows of a (dense or sparse) matrix (a zero row is at distance 1 from
     every other); dense result."""
-    x = sparse.csr_matrix(rows, dtype=float)
-    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
-    unit = sparse.diags(1 / np.where(norms > 0, norms, 1)) @ x
+    unit = unit_rows(sparse.csr_matrix(rows, dtype=float))
     distances = 1.0 - (unit @ unit.T).toarray()
     np.fill_diagonal(distances, 0.0)
     return np.clip(distances, 0, 2)
