@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -43,17 +44,16 @@ def load_report_data(root: str | Path | None = None, snapshot: str = "") -> Repo
     return ReportData(paths, kernel_params(paths.params), check_snapshot(paths, snapshot))
 
 
-_params: dict[tuple[Path, str], Params] = {}  # the last params a kernel loaded, by folder and content
-
-
 def kernel_params(folder: Path) -> Params:
     """`load_params(folder)`, validated once per kernel while the folder's files keep their bytes (a
     warm kernel runs hundreds of pages with the same params); a changed file is loaded anew."""
-    key = (folder, files_digest([folder]))
-    if key not in _params:
-        _params.clear()
-        _params[key] = load_params(folder)
-    return _params[key]
+    return _params_of(folder, files_digest([folder]))
+
+
+@lru_cache(maxsize=1)
+def _params_of(folder: Path, digest: str) -> Params:
+    """The params of `folder` whose files hash to `digest` (the cache key; only the last is kept)."""
+    return load_params(folder)
 
 
 def plan_names(documents: pd.DataFrame) -> dict[str, str]:
